@@ -1,0 +1,77 @@
+"""The Provider protocol: the one async network edge. Providers classify their SDK's errors; the runner retries."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class ErrorKind(enum.StrEnum):
+    """What went wrong with one call; the runner decides retries from this alone."""
+
+    RATE_LIMITED = "rate_limited"  # 429; may carry retry_after
+    TRANSIENT = "transient"  # 5xx, dropped connection, malformed response
+    TIMEOUT = "timeout"
+    AUTH = "auth"  # never retried
+    BAD_REQUEST = "bad_request"  # never retried
+    CONTEXT_TOO_LONG = "context_too_long"  # never retried
+    PARSE = "parse"  # the judge answered but not in the verdict format
+
+    @property
+    def retryable(self) -> bool:
+        return self in (ErrorKind.RATE_LIMITED, ErrorKind.TRANSIENT, ErrorKind.TIMEOUT, ErrorKind.PARSE)
+
+
+class CallFailed(Exception):
+    """One model call failed; raised by providers with the SDK exception chained via `from`."""
+
+    def __init__(self, kind: ErrorKind, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class Request:
+    """Everything that determines a model's answer; its canonical form is hashed into the answer key."""
+
+    model: str
+    messages: tuple[Message, ...]
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+    # Structured output where the server supports it (JSON schema / grammar); used by the judge.
+    json_schema: dict[str, Any] | None = None
+    logprobs: bool = False
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    latency_s: float = 0.0
+    model: str | None = None  # what the server says it ran
+    # Top alternatives of the first generated token, when asked for: token -> logprob.
+    top_logprobs: dict[str, float] = field(default_factory=dict)
+
+
+class Provider(Protocol):
+    """A source of completions. Never prints, exits, reads config files or touches the store."""
+
+    name: str
+
+    async def complete(self, request: Request) -> Completion:
+        """Return a completion or raise CallFailed."""
+        ...
+
+    async def aclose(self) -> None: ...
