@@ -52,6 +52,9 @@ class Request:
     # Structured output where the server supports it (JSON schema / grammar); used by the judge.
     json_schema: dict[str, Any] | None = None
     logprobs: bool = False
+    # Routing only, never hashed: lets the replay provider find a recorded answer.
+    question_id: str | None = None
+    turn: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,18 @@ class Completion:
     model: str | None = None  # what the server says it ran
     # Top alternatives of the first generated token, when asked for: token -> logprob.
     top_logprobs: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a model lives. Equal endpoints share one provider (and one local llama.cpp server per model)."""
+
+    provider: str  # openai | anthropic | local | replay | echo
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # resolved from the environment by config.py
+    path: str | None = None  # replay answer file, or a GGUF file for local
+    timeout_s: float = 120.0
 
 
 class Provider(Protocol):
