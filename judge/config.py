@@ -1,0 +1,476 @@
+"""Tournament config: YAML -> frozen dataclasses, checked before any model is called or anything is written.
+
+Every mistake becomes a ConfigError naming the file, the line, the key path (e.g. `contestants[2].provider`)
+and a hint. API keys are resolved here from environment variables passed in by the caller and are kept out of
+every repr, hash and file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from judge.errors import ConfigError
+from judge.providers.base import Endpoint
+from judge.questions import load_yaml
+
+PROVIDERS = ("anthropic", "echo", "local", "openai", "replay")
+HOSTED = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+DEFAULT_LOCAL_MODEL = "smollm2-135m"
+BUILTIN_SETS = {"mt_bench": "mt_bench.jsonl", "demo": "demo.yaml"}
+SCHEDULES = ("round-robin", "baseline", "swiss", "adaptive")
+COMBINE_RULES = ("strict", "average")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class Prices:
+    """US dollars per million input and output tokens."""
+
+    input: float
+    output: float
+
+    def cost(self, input_tokens: int | None, output_tokens: int | None) -> float:
+        return ((input_tokens or 0) * self.input + (output_tokens or 0) * self.output) / 1e6
+
+
+@dataclass(frozen=True)
+class QuestionsConfig:
+    """Which questions: a file (or a built-in set), then filters applied in this order."""
+
+    path: Path
+    categories: tuple[str, ...] | None = None
+    ids: tuple[str, ...] | None = None
+    sample: int | None = None  # a seeded random sample of this size
+    limit: int | None = None  # then the first `limit`
+    config_path: Path | None = field(default=None, compare=False)
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Where a model lives and how it is called; shared by contestants and the judge."""
+
+    provider: str
+    model: str
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    api_key_env: str | None = None
+    path: Path | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    system: str | None = None
+    seed: int | None = None
+    concurrency: int = 4
+    rpm: float | None = None
+    timeout: float = 120.0
+    prices: Prices | None = None
+
+    def endpoint(self) -> Endpoint:
+        path = None if self.path is None else str(self.path)
+        return Endpoint(self.provider, self.model, self.base_url, self.api_key, path, self.timeout)
+
+    def identity(self) -> dict[str, Any]:
+        """What makes two models' answers the same: hashed into answer keys (never the key or limits)."""
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "base_url": self.base_url,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "system": self.system,
+            "seed": self.seed,
+        }
+
+
+@dataclass(frozen=True)
+class ContestantConfig(ModelConfig):
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class JudgeConfig(ModelConfig):
+    template: str = "pairwise"  # a prompt template name from prompts/, used by the judging stage
+    combine: str = "strict"  # how the two orders' verdicts combine: strict (disagreement = tie) | average
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    kind: str = "round-robin"
+    baseline: str | None = None
+    rounds: int | None = None
+
+
+@dataclass(frozen=True)
+class RetryConfig:
+    """Tries per call and the backoff between them (seconds); tests set the waits to zero."""
+
+    attempts: int = 5
+    initial_wait: float = 1.0
+    max_wait: float = 60.0
+    jitter: float = 1.0
+
+
+@dataclass(frozen=True)
+class TournamentConfig:
+    path: Path
+    name: str
+    questions: QuestionsConfig
+    contestants: tuple[ContestantConfig, ...]
+    judge: JudgeConfig
+    schedule: ScheduleConfig = ScheduleConfig()
+    retries: RetryConfig = RetryConfig()
+    concurrency: int = 4
+    rpm: float | None = None
+    timeout: float = 120.0
+    seed: int = 0
+
+    def contestant(self, name: str) -> ContestantConfig:
+        return next(c for c in self.contestants if c.name == name)
+
+
+def load_config(path: str | Path, env: Mapping[str, str]) -> TournamentConfig:
+    """Read and check a tournament config; `env` supplies API-key variables (the CLI passes os.environ)."""
+    path = Path(path)
+    doc = load_yaml(path)
+    return _Reader(path, doc.lines, env).tournament(doc.value)
+
+
+def builtin_question_set(name: str) -> Path | None:
+    """The packaged file of a built-in question set (mt_bench, demo), or None."""
+    if name not in BUILTIN_SETS:
+        return None
+    return Path(str(resources.files("judge._question_sets").joinpath(BUILTIN_SETS[name])))
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_TOP: tuple[str, ...] = ("name", "questions", "contestants", "judge", "schedule", "retries", "concurrency")
+_TOP += ("rpm", "timeout", "seed", "prices")
+_MODEL_KEYS: tuple[str, ...] = (
+    "provider",
+    "model",
+    "base_url",
+    "api_key_env",
+    "path",
+    "temperature",
+    "max_tokens",
+)
+_MODEL_KEYS += ("system", "seed", "concurrency", "rpm", "timeout", "prices")
+_MISSING = object()
+
+
+class _Reader:
+    """Walks the parsed document, turning each mistake into a located ConfigError."""
+
+    def __init__(self, path: Path, lines: Mapping[str, int], env: Mapping[str, str]) -> None:
+        self.path, self.lines, self.env = path, lines, env
+        self.base = path.resolve().parent
+
+    def fail(self, at: str, message: str, hint: str | None = None) -> ConfigError:
+        line = self.lines.get(at)
+        probe = at
+        while line is None and probe:
+            probe = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+            line = self.lines.get(probe)
+        return ConfigError(message, path=self.path, line=line or 1, field=at or None, hint=hint)
+
+    def mapping(self, value: Any, at: str, known: tuple[str, ...]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(
+                at, f"must be a mapping of keys, got {_kind(value)}", f"known keys: {', '.join(known)}"
+            )
+        for key in value:
+            if key not in known:
+                sub = f"{at}.{key}" if at else str(key)
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+                raise self.fail(sub, f"unknown key '{key}'", hint)
+        return value
+
+    def get(self, m: dict[str, Any], at: str, key: str, kind: str, default: Any = _MISSING) -> Any:
+        sub = f"{at}.{key}" if at else key
+        if key not in m or m[key] is None:
+            if default is _MISSING:
+                raise self.fail(sub, "is required")
+            return default
+        value = m[key]
+        ok = {
+            "str": isinstance(value, str) and value.strip() != "",
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "num": isinstance(value, int | float) and not isinstance(value, bool),
+            "list": isinstance(value, list),
+        }[kind]
+        wanted = {"str": "a non-empty string", "int": "an integer", "num": "a number", "list": "a list"}[kind]
+        if not ok:
+            raise self.fail(sub, f"must be {wanted}, got {_kind(value)} {value!r}")
+        return float(value) if kind == "num" else value
+
+    def positive(self, m: dict[str, Any], at: str, key: str, kind: str, default: Any, low: float = 1) -> Any:
+        value = self.get(m, at, key, kind, default)
+        if value is not None and value < low:
+            raise self.fail(f"{at}.{key}" if at else key, f"must be at least {low:g}, got {value!r}")
+        return value
+
+    def file(self, value: str, at: str, what: str) -> Path:
+        resolved = (self.base / Path(value).expanduser()).resolve()
+        if not resolved.is_file():
+            raise self.fail(
+                at,
+                f"{what} '{value}' does not exist (looked for {resolved})",
+                "paths are relative to the config file",
+            )
+        return resolved
+
+    def tournament(self, doc: Any) -> TournamentConfig:
+        m = self.mapping(doc if doc is not None else {}, "", _TOP)
+        name = self.get(m, "", "name", "str")
+        if not _NAME.match(name):
+            raise self.fail(
+                "name", f"'{name}' cannot be used as a directory name", "use letters, digits, '.', '_', '-'"
+            )
+        top = {
+            "concurrency": self.positive(m, "", "concurrency", "int", 4),
+            "rpm": self.positive(m, "", "rpm", "num", None, low=0.001),
+            "timeout": self.positive(m, "", "timeout", "num", 120.0, low=0.001),
+        }
+        prices = {}
+        for model, spec in self.mapping(
+            m.get("prices") or {}, "prices", tuple(m.get("prices") or {})
+        ).items():
+            prices[str(model)] = self.prices(spec, f"prices.{model}")
+        raw = self.get(m, "", "contestants", "list")
+        contestants = tuple(self.contestant(c, f"contestants[{i}]", top, prices) for i, c in enumerate(raw))
+        self.check_contestants(contestants)
+        judge = self.judge(m.get("judge"), top, prices)
+        schedule = self.schedule(m.get("schedule"), {c.name for c in contestants})
+        return TournamentConfig(
+            path=self.path.resolve(),
+            name=name,
+            questions=self.questions(m.get("questions", _MISSING)),
+            contestants=contestants,
+            judge=judge,
+            schedule=schedule,
+            retries=self.retries(m.get("retries")),
+            seed=self.get(m, "", "seed", "int", 0),
+            **top,
+        )
+
+    def check_contestants(self, contestants: tuple[ContestantConfig, ...]) -> None:
+        if len(contestants) < 2:
+            raise self.fail(
+                "contestants", "at least two contestants are required", "add another model to compare"
+            )
+        seen: dict[str, int] = {}
+        identities: dict[str, int] = {}
+        for i, c in enumerate(contestants):
+            if c.name in seen:
+                raise self.fail(
+                    f"contestants[{i}].name",
+                    f"'{c.name}' is already used by contestants[{seen[c.name]}]",
+                    "give each contestant its own name",
+                )
+            seen[c.name] = i
+            ident = repr(sorted(c.identity().items()))
+            if c.provider != "replay" and ident in identities:
+                raise self.fail(
+                    f"contestants[{i}]",
+                    f"same model and settings as contestants[{identities[ident]}], so the same answers",
+                    "change the model or a generation setting, or remove one",
+                )
+            identities[ident] = i
+
+    def prices(self, spec: Any, at: str) -> Prices:
+        m = self.mapping(spec, at, ("input", "output"))
+        return Prices(
+            self.positive(m, at, "input", "num", _MISSING, 0),
+            self.positive(m, at, "output", "num", _MISSING, 0),
+        )
+
+    def model_fields(
+        self, m: dict[str, Any], at: str, top: dict[str, Any], prices: dict[str, Prices]
+    ) -> dict[str, Any]:
+        provider = self.get(m, at, "provider", "str")
+        if provider not in PROVIDERS:
+            close = difflib.get_close_matches(provider, PROVIDERS, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else None
+            raise self.fail(
+                f"{at}.provider", f"'{provider}' is unknown (known: {', '.join(PROVIDERS)})", hint
+            )
+        model = self.get(m, at, "model", "str", None)
+        if model is None and provider in HOSTED:
+            raise self.fail(f"{at}.model", f"is required for provider {provider}", "e.g. model: gpt-4o-mini")
+        base_url = self.get(m, at, "base_url", "str", None)
+        if base_url is not None:
+            if provider not in HOSTED:
+                raise self.fail(
+                    f"{at}.base_url",
+                    f"is not used by provider {provider}",
+                    "only openai and anthropic endpoints take base_url",
+                )
+            if urlparse(base_url).scheme not in ("http", "https") or not urlparse(base_url).hostname:
+                raise self.fail(
+                    f"{at}.base_url", f"'{base_url}' is not an http(s) URL", 'e.g. "http://127.0.0.1:8000/v1"'
+                )
+        file = self.get(m, at, "path", "str", None)
+        if provider == "replay" and file is None:
+            raise self.fail(
+                f"{at}.path",
+                "is required for provider replay",
+                "point it at an MT-Bench answer file (.jsonl)",
+            )
+        if file is not None and provider not in ("replay", "local"):
+            raise self.fail(
+                f"{at}.path",
+                f"is not used by provider {provider}",
+                "path names a replay answer file or a local GGUF model",
+            )
+        temperature = self.get(m, at, "temperature", "num", None)
+        if temperature is not None and not 0 <= temperature <= 2:
+            raise self.fail(f"{at}.temperature", f"must be between 0 and 2, got {temperature:g}")
+        model = model or (DEFAULT_LOCAL_MODEL if provider == "local" else None)
+        price = self.prices(m["prices"], f"{at}.prices") if m.get("prices") is not None else None
+        return {
+            "provider": provider,
+            "model": model,
+            "base_url": base_url,
+            "api_key_env": self.get(m, at, "api_key_env", "str", None),
+            "api_key": self.api_key(m, at, provider, base_url),
+            "path": None if file is None else self.file(file, f"{at}.path", "file"),
+            "temperature": temperature,
+            "max_tokens": self.positive(m, at, "max_tokens", "int", None),
+            "system": self.get(m, at, "system", "str", None),
+            "seed": self.get(m, at, "seed", "int", None),
+            "concurrency": self.positive(m, at, "concurrency", "int", top["concurrency"]),
+            "rpm": self.positive(m, at, "rpm", "num", top["rpm"], low=0.001),
+            "timeout": self.positive(m, at, "timeout", "num", top["timeout"], low=0.001),
+            "prices": price if price is not None else prices.get(model or ""),
+        }
+
+    def api_key(self, m: dict[str, Any], at: str, provider: str, base_url: str | None) -> str | None:
+        var = self.get(m, at, "api_key_env", "str", None)
+        if var is None:
+            if provider not in HOSTED or (base_url is not None and _is_loopback(base_url)):
+                return None
+            var = HOSTED[provider]
+        elif provider not in HOSTED:
+            raise self.fail(f"{at}.api_key_env", f"is not used by provider {provider}")
+        key = self.env.get(var, "")
+        if not key:
+            raise self.fail(
+                f"{at}.api_key_env" if "api_key_env" in m else f"{at}.provider",
+                f"the API key variable {var} is not set",
+                f"export {var}=... before running (the key is never written anywhere)",
+            )
+        return key
+
+    def contestant(
+        self, spec: Any, at: str, top: dict[str, Any], prices: dict[str, Prices]
+    ) -> ContestantConfig:
+        m = self.mapping(spec, at, ("name", *_MODEL_KEYS))
+        name = self.get(m, at, "name", "str").strip()
+        fields = self.model_fields(m, at, top, prices)
+        if fields["model"] is None:
+            fields["model"] = name
+        return ContestantConfig(name=name, **fields)
+
+    def judge(self, spec: Any, top: dict[str, Any], prices: dict[str, Prices]) -> JudgeConfig:
+        m = self.mapping(
+            spec if spec is not None else {"provider": "local"},
+            "judge",
+            (*_MODEL_KEYS, "template", "combine"),
+        )
+        if "provider" not in m:
+            raise self.fail("judge.provider", "is required", f"known providers: {', '.join(PROVIDERS)}")
+        fields = self.model_fields(m, "judge", top, prices)
+        fields["model"] = fields["model"] or fields["provider"]
+        if fields["temperature"] is None:
+            fields["temperature"] = 0.0
+        combine = self.get(m, "judge", "combine", "str", "strict")
+        if combine not in COMBINE_RULES:
+            raise self.fail("judge.combine", f"'{combine}' is unknown (known: {', '.join(COMBINE_RULES)})")
+        return JudgeConfig(
+            template=self.get(m, "judge", "template", "str", "pairwise"), combine=combine, **fields
+        )
+
+    def schedule(self, spec: Any, names: set[str]) -> ScheduleConfig:
+        m = self.mapping(spec if spec is not None else {}, "schedule", ("kind", "baseline", "rounds"))
+        kind = self.get(m, "schedule", "kind", "str", "round-robin")
+        if kind not in SCHEDULES:
+            raise self.fail("schedule.kind", f"'{kind}' is unknown (known: {', '.join(SCHEDULES)})")
+        baseline = self.get(m, "schedule", "baseline", "str", None)
+        if kind == "baseline" and baseline is None:
+            raise self.fail("schedule.baseline", "is required for kind baseline", "name one contestant")
+        if baseline is not None and baseline not in names:
+            raise self.fail(
+                "schedule.baseline", f"'{baseline}' is not a contestant (known: {', '.join(sorted(names))})"
+            )
+        return ScheduleConfig(kind, baseline, self.positive(m, "schedule", "rounds", "int", None))
+
+    def retries(self, spec: Any) -> RetryConfig:
+        m = self.mapping(
+            spec if spec is not None else {}, "retries", ("attempts", "initial_wait", "max_wait", "jitter")
+        )
+        return RetryConfig(
+            attempts=self.positive(m, "retries", "attempts", "int", 5),
+            initial_wait=self.positive(m, "retries", "initial_wait", "num", 1.0, 0),
+            max_wait=self.positive(m, "retries", "max_wait", "num", 60.0, 0),
+            jitter=self.positive(m, "retries", "jitter", "num", 1.0, 0),
+        )
+
+    def questions(self, spec: Any) -> QuestionsConfig:
+        if spec is _MISSING:
+            raise self.fail(
+                "questions", "is required", "e.g. questions: {path: mt_bench} (built-in: mt_bench, demo)"
+            )
+        if isinstance(spec, str):
+            spec = {"path": spec}
+        m = self.mapping(spec, "questions", ("path", "categories", "ids", "sample", "limit"))
+        raw = self.get(m, "questions", "path", "str")
+        builtin = builtin_question_set(raw)
+        local = (self.base / raw).resolve()
+        path = local if local.is_file() or builtin is None else builtin
+        if not path.is_file():
+            raise self.fail(
+                "questions.path",
+                f"question file '{raw}' does not exist (looked for {local})",
+                f"paths are relative to the config file; built-in sets: {', '.join(BUILTIN_SETS)}",
+            )
+        lists = {}
+        for key in ("categories", "ids"):
+            items = self.get(m, "questions", key, "list", None)
+            if items is not None:
+                if not items or not all(isinstance(x, str | int) and not isinstance(x, bool) for x in items):
+                    raise self.fail(f"questions.{key}", "must be a non-empty list of names")
+                items = tuple(str(x) for x in items)
+            lists[key] = items
+        return QuestionsConfig(
+            path=path,
+            categories=lists["categories"],
+            ids=lists["ids"],
+            sample=self.positive(m, "questions", "sample", "int", None),
+            limit=self.positive(m, "questions", "limit", "int", None),
+            config_path=self.path,
+            line=self.lines.get("questions"),
+        )
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "text", bool: "a boolean", type(None): "nothing"}.get(
+        type(value), type(value).__name__
+    )

@@ -1,0 +1,205 @@
+"""Question sets: MT-Bench style JSONL or YAML -> Question, filtered by category, id, seeded sample, limit.
+
+Also home of the YAML reader that keeps line numbers, so config and question files report mistakes at
+file:line.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from judge.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from judge.config import QuestionsConfig
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of one or more turns; `reference` holds a reference answer per turn where known."""
+
+    question_id: str
+    category: str
+    turns: tuple[str, ...]
+    reference: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Located:
+    """A YAML document as plain values, plus the line (1-based) of every key path in it."""
+
+    value: Any
+    lines: Mapping[str, int]
+
+
+def load_yaml(path: Path) -> Located:
+    """Parse a YAML file keeping node lines; syntax errors and duplicate keys are InputErrors at file:line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read file ({exc})", path=path) from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        lines: dict[str, int] = {}
+        value = None if node is None else _build(loader, node, "", lines, path)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise InputError(f"not valid YAML: {exc.problem}", path=path, line=line) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML: {exc}", path=path) from None
+    finally:
+        loader.dispose()
+    return Located(value, lines)
+
+
+def _build(loader: yaml.SafeLoader, node: yaml.Node, at: str, lines: dict[str, int], path: Path) -> Any:
+    lines.setdefault(at, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node)
+            sub = f"{at}.{key}" if at else str(key)
+            if key in out:
+                raise InputError(f"{sub}: key appears twice", path=path, line=key_node.start_mark.line + 1)
+            lines[sub] = key_node.start_mark.line + 1
+            out[key] = _build(loader, value_node, sub, lines, path)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(loader, item, f"{at}[{i}]", lines, path) for i, item in enumerate(node.value)]
+    return loader.construct_object(node)
+
+
+_FIELDS = ("question_id", "category", "turns", "reference")
+
+
+def load_questions(path: str | Path) -> tuple[Question, ...]:
+    """Read a question set (.jsonl, or .yaml/.yml holding a list or {questions: [...]})."""
+    path = Path(path)
+    if path.suffix in (".yaml", ".yml"):
+        doc = load_yaml(path)
+        items = doc.value.get("questions") if isinstance(doc.value, dict) else doc.value
+        prefix = "questions" if isinstance(doc.value, dict) else ""
+        if not isinstance(items, list) or not items:
+            raise InputError(
+                "expected a non-empty list of questions (or questions: [...])", path=path, line=1
+            )
+        rows = [(doc.lines.get(f"{prefix}[{i}]", 1), item) for i, item in enumerate(items)]
+    else:
+        rows = list(_jsonl_rows(path))
+    questions: list[Question] = []
+    seen: dict[str, int] = {}
+    for line, item in rows:
+        question = _question(item, path, line)
+        if question.question_id in seen:
+            where = f"already used on line {seen[question.question_id]}"
+            raise InputError(f"question_id {question.question_id} {where}", path=path, line=line)
+        seen[question.question_id] = line
+        questions.append(question)
+    if not questions:
+        raise InputError("no questions in file", path=path)
+    return tuple(questions)
+
+
+def _jsonl_rows(path: Path) -> list[tuple[int, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read file ({exc})", path=path) from None
+    rows = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if raw.strip():
+            try:
+                rows.append((number, json.loads(raw)))
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not valid JSON: {exc.msg}", path=path, line=number) from None
+    return rows
+
+
+def _question(item: Any, path: Path, line: int) -> Question:
+    def bad(message: str, hint: str | None = None) -> InputError:
+        return InputError(message, path=path, line=line, hint=hint)
+
+    if not isinstance(item, dict):
+        raise bad("a question must be an object with question_id, category and turns")
+    unknown = [k for k in item if k not in _FIELDS]
+    if unknown:
+        raise bad(f"unknown field '{unknown[0]}'", f"known fields: {', '.join(_FIELDS)}")
+    qid = item.get("question_id")
+    if isinstance(qid, bool) or not isinstance(qid, int | str) or str(qid).strip() == "":
+        raise bad("question_id must be a number or non-empty text")
+    category = item.get("category", "general")
+    if not isinstance(category, str) or not category.strip():
+        raise bad(f"question {qid}: category must be non-empty text")
+    turns = _texts(item.get("turns"))
+    if not turns or any(not t.strip() for t in turns):
+        raise bad(f"question {qid}: turns must be a non-empty list of non-empty texts")
+    reference = None
+    if item.get("reference") is not None:
+        reference = _texts(item["reference"])
+        if reference is None or len(reference) != len(turns):
+            raise bad(f"question {qid}: reference must be a list of texts, one per turn ({len(turns)})")
+    return Question(str(qid).strip(), category.strip(), turns, reference)
+
+
+def _texts(value: Any) -> tuple[str, ...] | None:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return None
+
+
+def select_questions(questions: Sequence[Question], spec: QuestionsConfig, seed: int) -> tuple[Question, ...]:
+    """Apply ids, categories, a seeded sample (kept in file order) and limit, in that order."""
+
+    def bad(field: str, message: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(
+            message, path=spec.config_path, line=spec.line, field=f"questions.{field}", hint=hint
+        )
+
+    chosen = list(questions)
+    if spec.ids is not None:
+        known = {q.question_id for q in chosen}
+        missing = [i for i in spec.ids if i not in known]
+        if missing:
+            raise bad("ids", f"question {missing[0]} is not in {spec.path.name}")
+        wanted = set(spec.ids)
+        chosen = [q for q in chosen if q.question_id in wanted]
+    if spec.categories is not None:
+        known = {q.category for q in chosen}
+        missing = [c for c in spec.categories if c not in known]
+        if missing:
+            raise bad(
+                "categories",
+                f"category '{missing[0]}' is not in {spec.path.name}",
+                f"known: {', '.join(sorted(known))}",
+            )
+        wanted = set(spec.categories)
+        chosen = [q for q in chosen if q.category in wanted]
+    if spec.sample is not None and spec.sample < len(chosen):
+        picked = set(random.Random(seed).sample(range(len(chosen)), spec.sample))
+        chosen = [q for i, q in enumerate(chosen) if i in picked]
+    if spec.limit is not None:
+        chosen = chosen[: spec.limit]
+    return tuple(chosen)
+
+
+def categories(questions: Sequence[Question]) -> Mapping[str, int]:
+    """Question count per category, in first-seen order."""
+    counts: dict[str, int] = {}
+    for q in questions:
+        counts[q.category] = counts.get(q.category, 0) + 1
+    return counts
