@@ -1,0 +1,130 @@
+"""Known judge biases, measured from a battle log: position, length and self-preference.
+
+Each measure says "not available" (value None, with the reason) when the log lacks what it needs, rather than
+guessing. `model_a` is taken to be the answer shown first, which holds for Arena, LLMFAO and our own runs.
+Answer lengths are optional columns `length_a` / `length_b` (characters) added to the battle frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from judge.agreement import ITEM, canonical_votes
+
+LENGTH_COLUMNS = ("length_a", "length_b")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One diagnostic: a share in [0, 1] (or a difference of shares), how many votes it rests on, and why."""
+
+    value: float | None
+    n: int
+    note: str
+
+    def to_json(self) -> dict[str, float | int | str | None]:
+        return {"value": self.value, "n": self.n, "note": self.note}
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """The bias measures of one side of a validation (judge or human)."""
+
+    position_consistency: Measure
+    first_position: Measure
+    longer_answer: Measure
+    self_preference: Measure
+
+    def to_json(self) -> dict[str, dict[str, float | int | str | None]]:
+        return {
+            "position_consistency": self.position_consistency.to_json(),
+            "first_position": self.first_position.to_json(),
+            "longer_answer": self.longer_answer.to_json(),
+            "self_preference": self.self_preference.to_json(),
+        }
+
+
+def diagnose(
+    votes: pd.DataFrame, *, human: pd.DataFrame | None = None, self_name: str | None = None
+) -> Diagnostics:
+    """All four measures for one side; `human` is the baseline for self-preference."""
+    return Diagnostics(
+        position_consistency=position_consistency(votes),
+        first_position=first_position(votes),
+        longer_answer=longer_answer(votes),
+        self_preference=self_preference(votes, human, self_name),
+    )
+
+
+def position_consistency(votes: pd.DataFrame) -> Measure:
+    """Share of same-voter vote pairs on an item, in swapped orders, that pick the same model or both tie."""
+    canon = canonical_votes(votes)
+    canon = canon.assign(voter=canon["voter"].fillna(""))
+    pairs = canon.merge(canon, on=[*ITEM, "voter"], suffixes=("_x", "_y"))
+    pairs = pairs[pairs["a_first_x"] & ~pairs["a_first_y"]]
+    if pairs.empty:
+        return Measure(None, 0, "not available: no item was judged by the same voter in both orders")
+    same = int((pairs["outcome_x"] == pairs["outcome_y"]).sum())
+    return Measure(same / len(pairs), len(pairs), "same verdict when the two answers swap places")
+
+
+def first_position(votes: pd.DataFrame) -> Measure:
+    """Share of decisive votes won by the answer shown first (0.5 means no position preference)."""
+    decisive = votes["winner"].isin(("model_a", "model_b")).to_numpy(dtype=bool)
+    n = int(decisive.sum())
+    if n == 0:
+        return Measure(None, 0, "not available: no decisive votes")
+    first = int((votes["winner"][decisive] == "model_a").sum())
+    return Measure(first / n, n, "decisive votes for model_a, taken as the answer shown first")
+
+
+def longer_answer(votes: pd.DataFrame) -> Measure:
+    """Share of decisive votes between answers of different length that went to the longer one."""
+    if not all(c in votes.columns for c in LENGTH_COLUMNS):
+        return Measure(None, 0, "not available: the log has no answer lengths")
+    len_a = pd.to_numeric(votes["length_a"]).to_numpy(dtype=float, na_value=np.nan)
+    len_b = pd.to_numeric(votes["length_b"]).to_numpy(dtype=float, na_value=np.nan)
+    winner = votes["winner"].astype("string").fillna("").to_numpy(dtype=object)
+    usable = np.isin(winner, ("model_a", "model_b")) & ~np.isnan(len_a) & ~np.isnan(len_b) & (len_a != len_b)
+    n = int(usable.sum())
+    if n == 0:
+        return Measure(None, 0, "not available: no decisive vote between answers of known, different length")
+    longer_won = np.where(winner == "model_a", len_a > len_b, len_b > len_a)
+    return Measure(float((longer_won & usable).sum()) / n, n, "decisive votes for the longer answer")
+
+
+def self_preference(votes: pd.DataFrame, human: pd.DataFrame | None, self_name: str | None) -> Measure:
+    """How much more often a judge picks its own model than humans do on the same items (share difference).
+
+    A voter is itself a contestant when its `judge` name equals a model name, or, when `self_name` is given,
+    every vote counts as cast by that contestant (for judges logged under another name than their model's).
+    """
+    canon = canonical_votes(votes)
+    canon = canon.assign(own=self_name if self_name else canon["voter"].fillna(""))
+    mine = canon[
+        ((canon["first"] == canon["own"]) | (canon["second"] == canon["own"])) & (canon["outcome"] != 0)
+    ]
+    if mine.empty:
+        return Measure(None, 0, "not available: no voter is also a contestant")
+    mine = mine.assign(
+        won=np.where(mine["first"] == mine["own"], mine["outcome"] == 1, mine["outcome"] == -1)
+    )
+    judge_share = float(mine["won"].mean())
+    if human is None:
+        return Measure(
+            None, len(mine), f"not available: no human baseline (judge picks itself {judge_share:.0%})"
+        )
+    h = canonical_votes(human)
+    h = h[h["outcome"] != 0].merge(mine[[*ITEM, "own"]].drop_duplicates(), on=list(ITEM))
+    if h.empty:
+        return Measure(
+            None,
+            len(mine),
+            f"not available: no decisive human votes on those items (judge picks itself {judge_share:.0%})",
+        )
+    human_share = float(np.where(h["first"] == h["own"], h["outcome"] == 1, h["outcome"] == -1).mean())
+    note = f"judge picks itself in {judge_share:.0%} of decisive votes, humans pick it in {human_share:.0%}"
+    return Measure(judge_share - human_share, len(mine), note)
