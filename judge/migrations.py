@@ -1,0 +1,89 @@
+"""The results database's schema, as an ordered list of numbered steps that store.py applies on open.
+
+Each step is a small function given a connection inside the store's migration transaction; the database
+records the last applied number in `PRAGMA user_version`. To change the schema, append the next number (never
+edit or reorder a released step): the judging stage's verdict tables, for example, arrive as step 2. These
+steps are the only SQL outside store.py, and it is DDL alone. After a change, run
+`python scripts/schema_doc.py` to refresh the schema section of docs/ARCHITECTURE.md (a test checks it).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    summary: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+def _v1_answers(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE runs (
+    run_id INTEGER PRIMARY KEY,
+    stage TEXT NOT NULL,                  -- answers | verdicts
+    tournament TEXT NOT NULL,
+    config_path TEXT,
+    started_at TEXT NOT NULL,             -- ISO 8601, UTC
+    finished_at TEXT,
+    status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'finished', 'interrupted')),
+    summary TEXT                          -- JSON counts written when the run ends
+)"""
+    )
+    db.execute(
+        """CREATE TABLE calls (
+    call_id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs (run_id),
+    key TEXT NOT NULL,                    -- the answer (or verdict) key the call was made for
+    attempt INTEGER NOT NULL CHECK (attempt >= 1),
+    ok INTEGER NOT NULL CHECK (ok IN (0, 1)),
+    error_kind TEXT,                      -- rate_limited | transient | timeout | auth | bad_request | ...
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    latency_s REAL NOT NULL,
+    cost_usd REAL,                        -- NULL when no price is configured for the model
+    created_at TEXT NOT NULL
+)"""
+    )
+    db.execute("CREATE INDEX calls_key ON calls (key)")
+    db.execute(
+        """CREATE TABLE answers (
+    answer_id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,                    -- 'a1:' + sha256 of the canonical request (never the API key)
+    contestant TEXT NOT NULL,
+    question_id TEXT NOT NULL,
+    turn INTEGER NOT NULL CHECK (turn >= 1),
+    text TEXT NOT NULL,                   -- untrusted model output
+    served_model TEXT,                    -- what the server said it ran
+    run_id INTEGER NOT NULL REFERENCES runs (run_id),
+    created_at TEXT NOT NULL
+)"""
+    )
+    db.execute("CREATE UNIQUE INDEX answers_key ON answers (key)")
+    db.execute("CREATE INDEX answers_slot ON answers (contestant, question_id, turn)")
+    db.execute(
+        """CREATE TABLE failures (
+    failure_id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs (run_id),
+    stage TEXT NOT NULL,                  -- answers | verdicts
+    key TEXT,                             -- NULL when the request could not be built (an earlier turn failed)
+    subject TEXT NOT NULL,                -- contestant or judge name
+    question_id TEXT NOT NULL,
+    turn INTEGER NOT NULL,
+    kind TEXT NOT NULL,                   -- an ErrorKind, or 'skipped' for a turn after a failed one
+    message TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+)"""
+    )
+    db.execute("CREATE INDEX failures_run ON failures (run_id)")
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "runs, calls, answers, failures", _v1_answers),)
+"""In order; numbers start at 1 and are contiguous (checked by tests/test_migrations.py)."""
+
+SCHEMA_VERSION = MIGRATIONS[-1].version

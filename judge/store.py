@@ -1,0 +1,283 @@
+"""The results database: the only module with SQL. SQLite in WAL mode with foreign keys on.
+
+Opening a store applies any missing migration in one transaction and refuses a database written by newer code.
+Each answer or failure is committed in its own transaction as it arrives, so a killed run loses at most the
+calls in flight, and a unique index on the answer key lets a rerun skip what is already stored.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from judge.errors import StoreError
+from judge.migrations import MIGRATIONS, SCHEMA_VERSION
+
+DB_NAME = "judge.sqlite"
+
+
+def db_path(results_dir: str | Path, tournament: str) -> Path:
+    """Where a tournament's database lives under a results directory: <results_dir>/<name>/judge.sqlite."""
+    return Path(results_dir) / tournament / DB_NAME
+
+
+@dataclass(frozen=True)
+class Call:
+    """One attempt at one model call, successful or not."""
+
+    key: str
+    attempt: int
+    ok: bool
+    latency_s: float
+    error_kind: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    key: str
+    contestant: str
+    question_id: str
+    turn: int
+    text: str
+    served_model: str | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A call that failed for good (after its retries), or a turn not asked because an earlier one failed."""
+
+    stage: str
+    key: str | None
+    subject: str
+    question_id: str
+    turn: int
+    kind: str
+    message: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class CallTotals:
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None  # None when no call had a price
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: int
+    stage: str
+    tournament: str
+    started_at: str
+    finished_at: str | None
+    status: str
+    summary: Mapping[str, Any] | None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Store:
+    """An open results database. Use as a context manager, or call close()."""
+
+    def __init__(self, db: sqlite3.Connection, path: str) -> None:
+        self._db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        """Open (creating the file and its parents if needed) and migrate; ':memory:' works too."""
+        where = str(path)
+        if where != ":memory:":
+            Path(where).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = sqlite3.connect(where, isolation_level=None, timeout=30.0)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{where}: cannot open the results database ({exc})") from exc
+        store = cls(db, where)
+        try:
+            db.execute("PRAGMA busy_timeout = 30000")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            store._migrate()
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise StoreError(
+                f"{where}: not a usable results database ({exc})", hint="move it aside or pick another --out"
+            ) from exc
+        except BaseException:
+            db.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        found = self.schema_version()
+        if found > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: database schema version {found} is newer than this judge's ({SCHEMA_VERSION})",
+                hint="upgrade judge, or write results to another directory with --out",
+            )
+        if found == SCHEMA_VERSION:
+            return
+        with self._tx() as db:
+            current = self.schema_version()  # another process may have migrated meanwhile
+            for step in MIGRATIONS:
+                if step.version > current:
+                    step.apply(db)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+
+    def schema(self) -> list[tuple[str, str, str]]:
+        """(type, name, CREATE statement) of every table and index, in creation order; for the docs."""
+        rows = self._db.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY rowid"
+        )
+        return [(str(t), str(n), str(s)) for t, n, s in rows]
+
+    # runs
+
+    def start_run(self, stage: str, tournament: str, config_path: str | None = None) -> int:
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO runs (stage, tournament, config_path, started_at) VALUES (?, ?, ?, ?)",
+                (stage, tournament, config_path, _now()),
+            )
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, status: str, summary: Mapping[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE run_id = ?",
+                (_now(), status, json.dumps(dict(summary), sort_keys=True), run_id),
+            )
+
+    def runs(self) -> list[Run]:
+        rows = self._db.execute(
+            "SELECT run_id, stage, tournament, started_at, finished_at, status, summary "
+            "FROM runs ORDER BY run_id"
+        )
+        return [
+            Run(r[0], r[1], r[2], r[3], r[4], r[5], None if r[6] is None else json.loads(r[6])) for r in rows
+        ]
+
+    # answers
+
+    def get_answer(self, key: str) -> StoredAnswer | None:
+        row = self._db.execute(
+            "SELECT key, contestant, question_id, turn, text, served_model FROM answers WHERE key = ?", (key,)
+        ).fetchone()
+        return None if row is None else StoredAnswer(*row)
+
+    def answers(self) -> list[StoredAnswer]:
+        rows = self._db.execute(
+            "SELECT key, contestant, question_id, turn, text, served_model FROM answers "
+            "ORDER BY contestant, question_id, turn, key"
+        )
+        return [StoredAnswer(*row) for row in rows]
+
+    def save_answer(self, run_id: int, answer: StoredAnswer, calls: Sequence[Call] = ()) -> bool:
+        """Store an answer and the calls that produced it in one transaction; False if its key was stored."""
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO answers (key, contestant, question_id, turn, text, served_model, run_id, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                (*_answer_row(answer), run_id, _now()),
+            )
+            self._insert_calls(db, run_id, calls)
+        return cur.rowcount == 1
+
+    # failures and calls
+
+    def save_failure(self, run_id: int, failure: Failure, calls: Sequence[Call] = ()) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO failures (run_id, stage, key, subject, question_id, turn, kind, message, "
+                "attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, *_failure_row(failure), _now()),
+            )
+            self._insert_calls(db, run_id, calls)
+
+    def failures(self, run_id: int | None = None) -> list[Failure]:
+        sql = "SELECT stage, key, subject, question_id, turn, kind, message, attempts FROM failures"
+        args: tuple[int, ...] = ()
+        if run_id is not None:
+            sql, args = sql + " WHERE run_id = ?", (run_id,)
+        return [Failure(*row) for row in self._db.execute(sql + " ORDER BY failure_id", args)]
+
+    def save_calls(self, run_id: int, calls: Sequence[Call]) -> None:
+        with self._tx() as db:
+            self._insert_calls(db, run_id, calls)
+
+    @staticmethod
+    def _insert_calls(db: sqlite3.Connection, run_id: int, calls: Sequence[Call]) -> None:
+        now = _now()
+        db.executemany(
+            "INSERT INTO calls (run_id, key, attempt, ok, error_kind, input_tokens, output_tokens, "
+            "latency_s, cost_usd, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (run_id, c.key, c.attempt, int(c.ok), c.error_kind, c.input_tokens, c.output_tokens)
+                + (c.latency_s, c.cost_usd, now)
+                for c in calls
+            ],
+        )
+
+    def calls(self, run_id: int | None = None) -> list[Call]:
+        sql = (
+            "SELECT key, attempt, ok, latency_s, error_kind, input_tokens, output_tokens, cost_usd FROM calls"
+        )
+        args: tuple[int, ...] = ()
+        if run_id is not None:
+            sql, args = sql + " WHERE run_id = ?", (run_id,)
+        rows = self._db.execute(sql + " ORDER BY call_id", args)
+        return [Call(row[0], row[1], bool(row[2]), *row[3:]) for row in rows]
+
+    def call_totals(self, run_id: int) -> CallTotals:
+        row = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), SUM(cost_usd) "
+            "FROM calls WHERE run_id = ?",
+            (run_id,),
+        ).fetchone()
+        return CallTotals(int(row[0]), int(row[1]), int(row[2]), None if row[3] is None else float(row[3]))
+
+
+def _answer_row(a: StoredAnswer) -> tuple[Any, ...]:
+    return (a.key, a.contestant, a.question_id, a.turn, a.text, a.served_model)
+
+
+def _failure_row(f: Failure) -> tuple[Any, ...]:
+    return (f.stage, f.key, f.subject, f.question_id, f.turn, f.kind, f.message, f.attempts)
