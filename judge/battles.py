@@ -6,10 +6,16 @@ where a vote came from. Format version 1 is the Chatbot Arena clean_battle shape
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
+
+from judge._battle_files import number_message, read_table
+from judge.errors import InputError
 
 FORMAT_VERSION: Final = 1
 
@@ -64,3 +70,245 @@ def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out["turn"] = pd.to_numeric(out["turn"]).astype("Int64")
     out["tstamp"] = pd.to_numeric(out["tstamp"]).astype("Float64")
     return out.reset_index(drop=True)
+
+
+# --- Loaders ---
+# Every file goes through the same three steps: read it into a raw frame (CSV via pyarrow, JSON list, JSON
+# lines), map its format's columns onto BATTLE_COLUMNS, then validate all rows at once with vectorised masks.
+# Line numbers are worked out only for the first bad row, so the happy path never walks the file in Python.
+
+FORMATS: Final = ("arena", "mtbench", "llmfao", "generic")
+
+# MT-Bench question ids 81-160 come in blocks of ten per category, in this order (FastChat question.jsonl).
+_MTBENCH_CATEGORIES: Final = (
+    "writing",
+    "roleplay",
+    "reasoning",
+    "math",
+    "coding",
+    "extraction",
+    "stem",
+    "humanities",
+)
+_MTBENCH_JUDGE: Final = r"^(?:expert|author)_\d+$"
+_TEXT_COLUMNS: Final = tuple(c for c in BATTLE_COLUMNS if c not in ("turn", "tstamp"))
+_LLMFAO_WINNERS: Final = {"left": "model_a", "right": "model_b", "tie": "tie"}
+_REQUIRED: Final = {
+    "arena": ("question_id", "model_a", "model_b", "winner", "anony"),
+    "mtbench": ("question_id", "model_a", "model_b", "winner", "judge"),
+    "llmfao": ("prompt", "left", "right", "winner"),
+    "generic": ("model_a", "model_b", "winner"),
+}
+_KNOWN_COLUMNS: Final = frozenset((*BATTLE_COLUMNS, "anony", "prompt", "left", "right", "worker"))
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    """What one input file gave: rows read and, by reason, rows left out (nothing is dropped silently)."""
+
+    path: str
+    format: str
+    rows_read: int
+    excluded: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_kept(self) -> int:
+        return self.rows_read - sum(self.excluded.values())
+
+
+@dataclass(frozen=True)
+class LoadedBattles:
+    """The battle frame (exactly BATTLE_COLUMNS) and the per-file counts that explain it."""
+
+    frame: pd.DataFrame
+    files: tuple[FileCounts, ...]
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def excluded(self) -> dict[str, int]:
+        """Rows left out over all files, by reason."""
+        totals: dict[str, int] = {}
+        for counts in self.files:
+            for reason, n in counts.excluded.items():
+                totals[reason] = totals.get(reason, 0) + n
+        return totals
+
+
+def load_battles(
+    paths: str | Path | Sequence[str | Path],
+    *,
+    format: str | None = None,
+    include_non_anony: bool = False,
+) -> LoadedBattles:
+    """Read battle logs into one frame; the format is detected per file unless given.
+
+    Raises InputError (file, line, reason) on the first malformed row: a load is all or nothing.
+    """
+    if format is not None and format not in (*FORMATS, "auto"):
+        raise InputError(f"unknown format '{format}' (known: auto, {', '.join(FORMATS)})")
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    if not paths:
+        raise InputError("no battle files given")
+    frames, files = [], []
+    for path in paths:
+        frame, counts = _load_file(Path(path), None if format == "auto" else format, include_non_anony)
+        frames.append(frame)
+        files.append(counts)
+    return LoadedBattles(frame=normalize_frame(pd.concat(frames, ignore_index=True)), files=tuple(files))
+
+
+def _load_file(path: Path, fmt: str | None, include_non_anony: bool) -> tuple[pd.DataFrame, FileCounts]:
+    try:
+        raw, line_of = read_table(path, _KNOWN_COLUMNS)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=path) from exc
+    fmt = fmt or _detect(raw)
+    missing = [c for c in _REQUIRED[fmt] if c not in raw.columns]
+    if missing:
+        raise InputError(f"missing required column '{missing[0]}' for the {fmt} format", path=path)
+    frame, checks = _map_format(raw, fmt)
+    bad = _first_bad([*checks, *_row_checks(frame)])
+    if bad is not None:
+        row, reason = bad
+        raise InputError(reason, path=path, line=line_of(row))
+    excluded: dict[str, int] = {}
+    if fmt == "arena" and not include_non_anony:
+        keep = frame["anony"].to_numpy(dtype=bool)
+        if not keep.all():
+            excluded["non-anonymous"] = int((~keep).sum())
+            frame = frame[keep]
+    return _typed(frame), FileCounts(path=str(path), format=fmt, rows_read=len(raw), excluded=excluded)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Only BATTLE_COLUMNS, absent ones as typed NA (normalize_frame on an object column of NAs is slow)."""
+    dtypes = {c: {"turn": "Int64", "tstamp": "Float64"}.get(c, "string") for c in BATTLE_COLUMNS}
+    return pd.DataFrame(
+        {
+            c: frame[c] if c in frame.columns else pd.Series(pd.NA, index=frame.index, dtype=dtypes[c])
+            for c in BATTLE_COLUMNS
+        }
+    )
+
+
+# --- Formats ---
+
+_Check = tuple[np.ndarray, Callable[[int], str]]
+
+
+def _detect(raw: pd.DataFrame) -> str:
+    columns = set(raw.columns)
+    if "anony" in columns:
+        return "arena"
+    if {"left", "right", "winner"} <= columns and "model_a" not in columns:
+        return "llmfao"
+    if set(_REQUIRED["mtbench"]) <= columns <= {*_REQUIRED["mtbench"], "turn"}:
+        judges = raw["judge"].astype("string")
+        ids = pd.to_numeric(raw["question_id"].astype("string"), errors="coerce")
+        if judges.str.fullmatch(_MTBENCH_JUDGE).all() and ids.between(81, 160).all():
+            return "mtbench"
+    return "generic"
+
+
+def _map_format(raw: pd.DataFrame, fmt: str) -> tuple[pd.DataFrame, list[_Check]]:
+    """Columns renamed and filled in for `fmt`, plus checks that only make sense on the raw values."""
+    checks: list[_Check] = []
+    if fmt == "llmfao":
+        winner = raw["winner"].astype("string")
+        mapped = winner.map(_LLMFAO_WINNERS).astype("string")
+        has_worker = "worker" in raw.columns
+        frame = pd.DataFrame(
+            {
+                "question_id": raw["prompt"],
+                "model_a": raw["left"],
+                "model_b": raw["right"],
+                "winner": mapped.fillna("model_a"),  # placeholder; the check below reports bad values
+                "judge": raw["worker"] if has_worker else None,
+                "source": "human" if has_worker else "judge",
+            }
+        )
+        bad = mapped.isna().to_numpy(dtype=bool, na_value=True)
+        checks.append((bad, lambda i: f"winner must be left, right or tie, not {_show(winner.iloc[i])}"))
+        return frame, checks
+    frame = raw.copy()
+    if fmt in ("arena", "mtbench"):
+        frame["source"] = "human"
+    if fmt == "mtbench":
+        ids = pd.to_numeric(frame["question_id"].astype("string"), errors="coerce")
+        block = ((ids - 81) // 10).where(ids.between(81, 160))
+        names = pd.Series(_MTBENCH_CATEGORIES, dtype="string")
+        frame["category"] = names.reindex(block.astype("Int64")).to_numpy()
+    if fmt == "arena":
+        original = frame["anony"]
+        if original.dtype != bool:
+            text = original.astype("string").str.lower()
+            true = text.isin(["true", "1"]).to_numpy(dtype=bool, na_value=False)
+            bad = ~true & ~text.isin(["false", "0"]).to_numpy(dtype=bool, na_value=False)
+            checks.append((bad, lambda i: f"anony must be true or false, not {_show(original.iloc[i])}"))
+            frame["anony"] = true
+    return frame, checks
+
+
+def _row_checks(frame: pd.DataFrame) -> list[_Check]:
+    """Vectorised checks common to every format, in the order a reader would fix them."""
+    checks: list[_Check] = []
+    text = {c: frame[c].astype("string") for c in _TEXT_COLUMNS if c in frame.columns}
+
+    def blank(column: str) -> np.ndarray:
+        values = text[column]
+        empty: np.ndarray = (values.isna() | (values.str.strip() == "")).to_numpy(dtype=bool, na_value=True)
+        return empty
+
+    for column in ("question_id", "model_a", "model_b"):
+        if column in text:
+            checks.append((blank(column), _fixed(f"missing {column}")))
+    a, b = text["model_a"], text["model_b"]
+    same = (a == b).to_numpy(dtype=bool, na_value=False)
+    checks.append((same, lambda i: f"model_a and model_b are the same model ({_show(a.iloc[i])})"))
+    winner = text["winner"]
+    bad_winner = ~winner.isin(WINNERS).to_numpy(dtype=bool, na_value=False)
+    choices = ", ".join(WINNERS)
+    checks.append((bad_winner, lambda i: f"winner must be one of {choices}, not {_show(winner.iloc[i])}"))
+    if "source" in text:
+        source = text["source"]
+        bad_source = (source.notna() & ~source.isin(SOURCES)).to_numpy(dtype=bool, na_value=False)
+        checks.append((bad_source, lambda i: f"source must be human or judge, not {_show(source.iloc[i])}"))
+    for column, integer in (("turn", True), ("tstamp", False)):
+        if column in frame.columns and frame[column].dtype == object:
+            values = frame[column]
+            number = pd.to_numeric(values.where(values.map(_is_plain_number)), errors="coerce")
+            wrong = number.isna() & values.notna()
+            if integer:
+                wrong |= number.notna() & (number % 1 != 0)
+            checks.append((wrong.to_numpy(dtype=bool), _bad_number(column, values)))
+    return checks
+
+
+def _is_plain_number(value: object) -> bool:
+    return isinstance(value, int | float | str) and not isinstance(value, bool)
+
+
+def _fixed(message: str) -> Callable[[int], str]:
+    return lambda _: message
+
+
+def _bad_number(column: str, values: pd.Series) -> Callable[[int], str]:
+    return lambda i: number_message(column, values.iloc[i])
+
+
+def _show(value: object) -> str:
+    return "an empty value" if value is None or value is pd.NA or value == "" else repr(value)
+
+
+def _first_bad(checks: list[_Check]) -> tuple[int, str] | None:
+    """The earliest failing row over all checks and the first check's message for it."""
+    best: tuple[int, Callable[[int], str]] | None = None
+    for mask, message in checks:
+        hits = np.flatnonzero(mask)
+        if hits.size and (best is None or hits[0] < best[0]):
+            best = (int(hits[0]), message)
+    return None if best is None else (best[0], best[1](best[0]))

@@ -1,0 +1,163 @@
+"""Reading battle files: CSV (pyarrow, with a slow exact scan only on failure), JSON lists and JSON lines.
+
+Each reader returns the rows as a frame of the known columns and a function from row index to the line the row
+starts on, so validation stays vectorised and line numbers cost nothing until something is wrong.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from judge.errors import InputError
+
+LineOf = Callable[[int], int | None]
+
+
+def number_message(column: str, value: object) -> str:
+    """The complaint about a bad turn (must be an integer) or tstamp (must be a number)."""
+    kind = "an integer" if column == "turn" else "a number"
+    shown = "an empty value" if value is None or value is pd.NA or value == "" else repr(value)
+    return f"{column} must be {kind}, not {shown}"
+
+
+def read_table(path: Path, known: frozenset[str]) -> tuple[pd.DataFrame, LineOf]:
+    """The file's rows as a frame of known columns, and a function from row index to line number."""
+    if not path.is_file():
+        raise InputError("no such file" if not path.exists() else "not a file", path=path)
+    first = _first_char(path)
+    if first == "[":
+        frame, line_of = _read_json_list(path, known)
+    elif first == "{":
+        frame, line_of = _read_json_lines(path, known)
+    else:
+        frame, line_of = _read_csv(path, known)
+    if len(frame) == 0:
+        raise InputError("no battles in the file", path=path)
+    return frame, line_of
+
+
+def _first_char(path: Path) -> str:
+    with path.open("rb") as fh:
+        while chunk := fh.read(65536):
+            text = chunk.decode("utf-8", errors="replace").lstrip().lstrip("\ufeff").lstrip()
+            if text:
+                return text[0]
+    raise InputError("empty file", path=path)
+
+
+def _read_csv(path: Path, known: frozenset[str]) -> tuple[pd.DataFrame, LineOf]:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        header = next(csv.reader(fh), [])
+    columns = [c for c in header if c in known]
+    dtypes = {c: {"turn": "Int64", "tstamp": "Float64"}.get(c, "string[pyarrow]") for c in columns}
+    options: dict[str, Any] = dict(usecols=columns, dtype=dtypes, keep_default_na=False, na_values=[""])
+    try:
+        frame = pd.read_csv(path, engine="pyarrow", **options)
+    except (pa.ArrowException, ValueError):
+        # pyarrow cannot say where a row is bad, and refuses quoted newlines: find the bad row ourselves,
+        # and if there is none, let the C engine read the file.
+        _scan_csv(path, header)
+        try:
+            frame = pd.read_csv(path, engine="c", **options)
+        except (ValueError, pd.errors.ParserError) as exc:
+            raise InputError(f"unreadable CSV: {exc}", path=path) from exc
+    return frame, lambda row: _csv_line(path, row)
+
+
+def _csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(first line, fields) of each non-blank CSV record after the header, honouring quoted newlines."""
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        end = 0
+        header_seen = False
+        for fields in reader:
+            start, end = end + 1, reader.line_num
+            if not fields:
+                continue
+            if header_seen:
+                yield start, fields
+            header_seen = True
+
+
+def _csv_line(path: Path, row: int) -> int | None:
+    for index, (line, _) in enumerate(_csv_records(path)):
+        if index == row:
+            return line
+    return None
+
+
+def _scan_csv(path: Path, header: list[str]) -> None:
+    """Raise on the first CSV record with the wrong field count or a non-numeric turn / tstamp."""
+    numeric = {name: i for i, name in enumerate(header) if name in ("turn", "tstamp")}
+    for line, fields in _csv_records(path):
+        if len(fields) != len(header):
+            raise InputError(f"expected {len(header)} fields, found {len(fields)}", path=path, line=line)
+        for name, i in numeric.items():
+            value = fields[i].strip()
+            if value and not _is_number(value, integer=name == "turn"):
+                raise InputError(number_message(name, value), path=path, line=line)
+
+
+def _is_number(value: str, *, integer: bool) -> bool:
+    try:
+        number = float(value)
+    except ValueError:
+        return False
+    return not integer or number.is_integer()
+
+
+def _read_json_lines(path: Path, known: frozenset[str]) -> tuple[pd.DataFrame, LineOf]:
+    records, lines = [], []
+    with path.open(encoding="utf-8-sig") as fh:
+        for number, text in enumerate(fh, 1):
+            if not text.strip():
+                continue
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"unreadable JSON: {exc.msg}", path=path, line=number) from exc
+            if not isinstance(record, dict):
+                raise InputError("expected a JSON object", path=path, line=number)
+            records.append(record)
+            lines.append(number)
+    return _records_frame(records, known), lines.__getitem__
+
+
+def _read_json_list(path: Path, known: frozenset[str]) -> tuple[pd.DataFrame, LineOf]:
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        records = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"unreadable JSON: {exc.msg}", path=path, line=exc.lineno) from exc
+    if not isinstance(records, list):
+        raise InputError("expected a JSON list of battle objects", path=path, line=1)
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise InputError("expected a JSON object", path=path, line=_json_list_line(text, index))
+    return _records_frame(records, known), lambda row: _json_list_line(text, row)
+
+
+def _json_list_line(text: str, row: int) -> int | None:
+    """Line on which element `row` of a JSON list starts (decodes element by element: for errors only)."""
+    decoder = json.JSONDecoder()
+    pos = text.index("[") + 1
+    for index in range(row + 1):
+        while text[pos] in " \t\r\n,":
+            pos += 1
+        if index == row:
+            return text.count("\n", 0, pos) + 1
+        _, pos = decoder.raw_decode(text, pos)
+    return None
+
+
+def _records_frame(records: list[dict[str, Any]], known: frozenset[str]) -> pd.DataFrame:
+    present = set().union(*(r.keys() for r in records)) & known
+    columns = {c: pd.Series([r.get(c) for r in records], dtype=object) for c in sorted(present)}
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(records)))
