@@ -1,0 +1,192 @@
+"""Runs model-call jobs concurrently, within per-endpoint concurrency and requests-per-minute limits.
+
+Generic over jobs (a key, a request builder and an on_result callback) so that the answer stage and the
+judging stage share it. Providers classify failures into ErrorKinds; this module alone decides what is
+retried (tenacity): rate_limited, transient, timeout (and a judge's unparseable reply) are, with exponential
+backoff plus jitter, honouring a server's Retry-After up to `retries.max_wait`; auth, bad_request and
+context_too_long never are. After the last try the failure goes to on_result as data, never raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from judge.config import Prices, RetryConfig
+from judge.providers.base import CallFailed, Completion, Endpoint, ErrorKind, Provider, Request
+from judge.store import Call
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def request_key(
+    prefix: str, endpoint: Endpoint, request: Request, extra: Mapping[str, Any] | None = None
+) -> str:
+    """prefix + sha256 of the canonical JSON of everything that shapes the answer; never the API key."""
+    canonical = {
+        "provider": endpoint.provider,
+        "base_url": endpoint.base_url,
+        "model": request.model,
+        "system": request.system,
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+        "seed": request.seed,
+        "messages": [[m.role, m.content] for m in request.messages],
+        "json_schema": request.json_schema,
+        "logprobs": request.logprobs,
+        **(extra or {}),
+    }
+    text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return prefix + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Success:
+    key: str
+    completion: Completion
+    calls: tuple[Call, ...]
+
+
+@dataclass(frozen=True)
+class Failed:
+    key: str
+    kind: str
+    message: str
+    calls: tuple[Call, ...]
+
+    @property
+    def attempts(self) -> int:
+        return len(self.calls)
+
+
+Outcome = Success | Failed
+
+
+@dataclass(frozen=True)
+class Job:
+    """One model call to make. Jobs on equal endpoints share the first job's concurrency and rpm limits."""
+
+    key: str
+    endpoint: Endpoint
+    request: Callable[[], Request]
+    on_result: Callable[[Outcome], None]
+    concurrency: int = 4
+    rpm: float | None = None
+    prices: Prices | None = None
+    lane: Hashable | None = field(default=None, compare=False)  # defaults to the endpoint
+
+
+class _Lane:
+    """The limits shared by all jobs on one endpoint: a semaphore and an evenly spaced request pace."""
+
+    def __init__(self, concurrency: int, rpm: float | None) -> None:
+        self.slots = asyncio.Semaphore(concurrency)
+        self.interval = 0.0 if rpm is None else 60.0 / rpm
+        self.next_start = float("-inf")
+
+    async def pace(self, clock: Callable[[], float], sleep: Sleep) -> None:
+        if self.interval:
+            now = clock()
+            start = max(now, self.next_start)
+            self.next_start = start + self.interval
+            if start > now:
+                await sleep(start - now)
+
+
+class Runner:
+    """Makes calls through providers from `providers` (e.g. ProviderHub.get); one per stage of one run."""
+
+    def __init__(
+        self,
+        providers: Callable[[Endpoint], Provider],
+        retries: RetryConfig,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._providers = providers
+        self._retries = retries
+        self._sleep = sleep
+        self._clock = clock
+        self._lanes: dict[Hashable, _Lane] = {}
+        self._backoff = wait_exponential_jitter(
+            initial=retries.initial_wait, max=retries.max_wait, jitter=retries.jitter
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        wait = float(self._backoff(state))
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, CallFailed) and exc.retry_after is not None:
+            wait = max(wait, min(exc.retry_after, self._retries.max_wait))
+        return wait
+
+    async def execute(self, job: Job) -> Outcome:
+        """Make one job's call with retries, hand the outcome to job.on_result, and return it."""
+        lane_key = job.lane if job.lane is not None else job.endpoint
+        lane = self._lanes.get(lane_key)
+        if lane is None:
+            lane = self._lanes[lane_key] = _Lane(job.concurrency, job.rpm)
+        provider = self._providers(job.endpoint)
+        request = job.request()
+        calls: list[Call] = []
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._retries.attempts),
+            wait=self._wait,
+            retry=retry_if_exception(lambda e: isinstance(e, CallFailed) and e.kind.retryable),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        outcome: Outcome
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    completion = await self._attempt(job, lane, provider, request, calls)
+            outcome = Success(job.key, completion, tuple(calls))
+        except CallFailed as exc:
+            outcome = Failed(job.key, str(exc.kind), exc.message, tuple(calls))
+        job.on_result(outcome)
+        return outcome
+
+    async def _attempt(
+        self, job: Job, lane: _Lane, provider: Provider, request: Request, calls: list[Call]
+    ) -> Completion:
+        async with lane.slots:
+            await lane.pace(self._clock, self._sleep)
+            started = self._clock()
+            try:
+                # A safety net above the provider's own timeout, so a stuck call cannot stall a run.
+                async with asyncio.timeout(job.endpoint.timeout_s + 10.0):
+                    completion = await provider.complete(request)
+            except CallFailed as exc:
+                calls.append(Call(job.key, len(calls) + 1, False, self._clock() - started, str(exc.kind)))
+                raise
+            except TimeoutError as exc:
+                calls.append(Call(job.key, len(calls) + 1, False, self._clock() - started, ErrorKind.TIMEOUT))
+                raise CallFailed(ErrorKind.TIMEOUT, f"no answer in {job.endpoint.timeout_s:g} s") from exc
+        latency = completion.latency_s or (self._clock() - started)
+        cost = None
+        if job.prices is not None:
+            cost = job.prices.cost(completion.input_tokens, completion.output_tokens)
+        tokens = (completion.input_tokens, completion.output_tokens)
+        calls.append(Call(job.key, len(calls) + 1, True, latency, None, *tokens, cost))
+        return completion
+
+    @staticmethod
+    async def gather(tasks: Iterable[Coroutine[Any, Any, Any]]) -> None:
+        """Run coroutines (each usually awaiting execute) together; a bug in one cancels the others."""
+        async with asyncio.TaskGroup() as group:
+            for task in tasks:
+                group.create_task(task)
