@@ -1,0 +1,151 @@
+"""Pairings: which two contestants meet on which question. Pure: no I/O, no clock, randomness from a seed.
+
+A schedule is asked for the next batch of pairs given the state so far, round by round, and returns [] when it
+is done. One-shot kinds (round-robin, baseline) hand out their whole plan in the first batch; adaptive kinds
+(Swiss, sequential head-to-head) can later read the battles and ratings in the state and plug into SCHEDULES.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final, Protocol
+
+from judge.battles import Battle
+from judge.errors import InputError
+
+
+@dataclass(frozen=True, order=True)
+class Pair:
+    """Two contestants on one question, in canonical order (model_a < model_b): keys stable across runs."""
+
+    question_id: str
+    model_a: str
+    model_b: str
+
+    def __post_init__(self) -> None:
+        if not self.model_a < self.model_b:
+            raise ValueError(
+                f"pair not in canonical order: {self.model_a!r}, {self.model_b!r} (use make_pair)"
+            )
+
+
+def make_pair(question_id: str, one: str, other: str) -> Pair:
+    """The canonical pair of two different contestants, whichever order they come in."""
+    if one == other:
+        raise ValueError(f"a contestant cannot meet itself: {one!r}")
+    low, high = sorted((one, other))
+    return Pair(question_id, low, high)
+
+
+@dataclass(frozen=True)
+class ScheduleState:
+    """What a schedule may look at. `scheduled` holds every pair handed out before, judged or failed alike."""
+
+    contestants: tuple[str, ...]
+    questions: tuple[str, ...]  # question ids, in question-set order
+    scheduled: frozenset[Pair] = frozenset()
+    battles: tuple[Battle, ...] = ()  # verdicts so far, for adaptive kinds
+    ratings: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        for what, names in (("contestant", self.contestants), ("question id", self.questions)):
+            seen: set[str] = set()
+            for name in names:
+                if name in seen:
+                    raise InputError(f"duplicate {what} {name!r} in the tournament")
+                seen.add(name)
+
+
+class Schedule(Protocol):
+    """A pairing strategy; next_batch returns [] when there is nothing more to judge."""
+
+    def next_batch(self, state: ScheduleState) -> list[Pair]: ...
+
+
+def _sample_questions(questions: tuple[str, ...], k: int | None, seed: int, a: str, b: str) -> list[str]:
+    """k questions for the pair (a, b), chosen by a seeded hash rank of each question.
+
+    Each pair's choice depends only on (seed, a, b, question ids): adding a contestant adds pairs but leaves
+    the questions of existing pairs as they were, unlike drawing from one shared random stream.
+    """
+    if k is None or k >= len(questions):
+        return list(questions)
+
+    def rank(question_id: str) -> bytes:
+        return hashlib.sha256(f"{seed}\0{a}\0{b}\0{question_id}".encode()).digest()
+
+    chosen = set(sorted(questions, key=rank)[:k])
+    return [q for q in questions if q in chosen]
+
+
+def _plan(state: ScheduleState, pairs: Iterable[tuple[str, str]], k: int | None, seed: int) -> list[Pair]:
+    """Every pair on its questions, ordered by question (set order) then names, minus what was scheduled."""
+    position = {q: i for i, q in enumerate(state.questions)}
+    plan = [
+        make_pair(q, a, b)
+        for a, b in pairs
+        for q in _sample_questions(state.questions, k, seed, *sorted((a, b)))
+    ]
+    plan.sort(key=lambda p: (position[p.question_id], p.model_a, p.model_b))
+    return [p for p in plan if p not in state.scheduled]
+
+
+def _check_k(questions_per_pair: int | None) -> None:
+    if questions_per_pair is not None and (isinstance(questions_per_pair, bool) or questions_per_pair < 1):
+        raise InputError(f"questions_per_pair must be a positive integer, not {questions_per_pair!r}")
+
+
+@dataclass(frozen=True)
+class RoundRobin:
+    """Every unordered pair of contestants, on every question or on `questions_per_pair` seeded samples."""
+
+    questions_per_pair: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_k(self.questions_per_pair)
+
+    def next_batch(self, state: ScheduleState) -> list[Pair]:
+        names = sorted(state.contestants)
+        pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+        return _plan(state, pairs, self.questions_per_pair, self.seed)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Every contestant against one named baseline (Arena-Hard style); contestants never meet each other."""
+
+    baseline: str
+    questions_per_pair: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_k(self.questions_per_pair)
+
+    def next_batch(self, state: ScheduleState) -> list[Pair]:
+        if self.baseline not in state.contestants:
+            raise InputError(
+                f"baseline {self.baseline!r} is not a contestant",
+                hint=f"contestants: {', '.join(sorted(state.contestants))}",
+            )
+        pairs = [(self.baseline, name) for name in sorted(state.contestants) if name != self.baseline]
+        return _plan(state, pairs, self.questions_per_pair, self.seed)
+
+
+SCHEDULES: Final[Mapping[str, Callable[..., Schedule]]] = MappingProxyType(
+    {"round_robin": RoundRobin, "baseline": Baseline}
+)
+
+
+def make_schedule(kind: str, **options: Any) -> Schedule:
+    """Build a schedule from its config name and options, with a clear error for unknown names or options."""
+    factory = SCHEDULES.get(kind)
+    if factory is None:
+        raise InputError(f"unknown pairing {kind!r} (known: {', '.join(sorted(SCHEDULES))})")
+    try:
+        return factory(**options)
+    except TypeError as exc:
+        raise InputError(f"pairing {kind!r}: bad options {sorted(options)}: {exc}") from exc
