@@ -1,0 +1,25 @@
+"""The rating engine: battle log in, ratings, intervals and tables out. Pure: no I/O, no clock, explicit
+rng."""
+
+from judge.ratings.bootstrap import bootstrap_ratings
+from judge.ratings.bt import DEFAULT_PRIOR, BTFit, EloScale, fit_bt
+from judge.ratings.elo import online_elo
+from judge.ratings.leaderboard import LEADERBOARD_COLUMNS, leaderboard, leaderboards_by
+from judge.ratings.matrices import battle_count_matrix, predicted_win_matrix, win_fraction_matrix
+from judge.ratings.sandwich import sandwich_covariance
+
+__all__ = [
+    "DEFAULT_PRIOR",
+    "LEADERBOARD_COLUMNS",
+    "BTFit",
+    "EloScale",
+    "battle_count_matrix",
+    "bootstrap_ratings",
+    "fit_bt",
+    "leaderboard",
+    "leaderboards_by",
+    "online_elo",
+    "predicted_win_matrix",
+    "sandwich_covariance",
+    "win_fraction_matrix",
+]
