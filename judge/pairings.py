@@ -136,7 +136,7 @@ class Baseline:
 
 
 SCHEDULES: Final[Mapping[str, Callable[..., Schedule]]] = MappingProxyType(
-    {"round_robin": RoundRobin, "baseline": Baseline}
+    {"round-robin": RoundRobin, "baseline": Baseline}
 )
 
 

@@ -132,17 +132,17 @@ def test_state_rejects_duplicates() -> None:
 
 
 def test_registry() -> None:
-    assert set(SCHEDULES) == {"round_robin", "baseline"}
-    assert make_schedule("round_robin", questions_per_pair=3, seed=2) == RoundRobin(3, 2)
+    assert set(SCHEDULES) == {"round-robin", "baseline"}
+    assert make_schedule("round-robin", questions_per_pair=3, seed=2) == RoundRobin(3, 2)
     assert make_schedule("baseline", baseline="gpt-4") == Baseline("gpt-4")
-    with pytest.raises(InputError, match="unknown pairing 'swiss'.*known: baseline, round_robin"):
+    with pytest.raises(InputError, match="unknown pairing 'swiss'.*known: baseline, round-robin"):
         make_schedule("swiss")
     with pytest.raises(InputError, match="bad options"):
-        make_schedule("round_robin", rounds=3)
+        make_schedule("round-robin", rounds=3)
     with pytest.raises(InputError, match="bad options"):
         make_schedule("baseline")
     for bad in (0, -1, True):
         with pytest.raises(InputError, match="questions_per_pair"):
-            make_schedule("round_robin", questions_per_pair=bad)
+            make_schedule("round-robin", questions_per_pair=bad)
     with pytest.raises(TypeError):
         SCHEDULES["swiss"] = RoundRobin  # type: ignore[index]  # the registry is read-only
