@@ -45,5 +45,54 @@ def cli(debug: bool) -> None:
     """LLM-as-judge tournaments, rated like Chatbot Arena."""
 
 
+@cli.command("validate")
+@click.option("--human", multiple=True, required=True, metavar="FILE", help="Human battle log (repeatable).")
+@click.option("--judge", "judge_files", multiple=True, metavar="FILE", help="Judge battle log (repeatable).")
+@click.option("--by", type=click.Choice(["turn", "category"]), default="turn", show_default=True)
+@click.option("--format", "file_format", default=None, help="Battle log format (default: detected per file).")
+@click.option("--exclude-voter", multiple=True, metavar="GLOB", help="Drop human voters like 'author_*'.")
+@click.option("--answers", multiple=True, metavar="FILE", help="MT-Bench answers JSONL (lengths).")
+@click.option("--judge-model", default=None, help="The judge's own contestant name, for self-preference.")
+@click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True, help="Rounds.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (shape in docs/validate.md).")
+@_handle_errors
+def validate_command(
+    human: tuple[str, ...],
+    judge_files: tuple[str, ...],
+    by: str,
+    file_format: str | None,
+    exclude_voter: tuple[str, ...],
+    answers: tuple[str, ...],
+    judge_model: str | None,
+    bootstrap: int,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """Measure how well a judge's votes agree with human votes (or humans with each other)."""
+    import json
+
+    from rich.console import Console
+
+    from judge import api
+    from judge.validate_view import render_validation
+
+    report = api.validate(
+        human,
+        judge_files,
+        by="category" if by == "category" else "turn",
+        format=file_format,
+        exclude_voters=exclude_voter,
+        answers=answers,
+        judge_model=judge_model,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        Console(soft_wrap=False).print(render_validation(report))
+
+
 def main() -> None:
     cli(prog_name="judge")

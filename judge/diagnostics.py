@@ -47,6 +47,30 @@ class Diagnostics:
         }
 
 
+def attach_lengths(votes: pd.DataFrame, lengths: pd.DataFrame) -> pd.DataFrame:
+    """Add length_a / length_b from a table of (question_id, model, turn, length); a vote without a turn uses
+    the turn-1 answer. Votes whose answers are not in the table get no length.
+    """
+    table = lengths.assign(
+        question_id=lengths["question_id"].astype(str),
+        model=lengths["model"].astype(str),
+        turn=pd.to_numeric(lengths["turn"]).astype("int64"),
+    ).drop_duplicates(["question_id", "model", "turn"], keep="last")
+    keys = pd.DataFrame(
+        {
+            "question_id": votes["question_id"].astype(str).to_numpy(),
+            "turn": pd.to_numeric(votes["turn"]).fillna(1).astype("int64").to_numpy(),
+        }
+    )
+    out = votes.copy()
+    for side in ("a", "b"):
+        found = keys.assign(model=votes[f"model_{side}"].astype(str).to_numpy()).merge(
+            table, on=["question_id", "model", "turn"], how="left"
+        )
+        out[f"length_{side}"] = found["length"].to_numpy(dtype=float, na_value=np.nan)
+    return out
+
+
 def diagnose(
     votes: pd.DataFrame, *, human: pd.DataFrame | None = None, self_name: str | None = None
 ) -> Diagnostics:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -167,3 +168,123 @@ def test_self_preference_compares_with_humans_on_the_same_items() -> None:
     assert measured.value == pytest.approx(1.0 - 0.5)
     assert self_preference(judge.assign(judge="someone"), human, None).value is None
     assert self_preference(judge.assign(judge="someone"), human, "gpt-4").value == pytest.approx(0.5)
+
+
+# --- LLMFAO: leaderboard agreement, pinned ------------------------------------------------------------------
+
+
+def _llmfao_report(shared_data: Path, judge: str):
+    from judge import api
+
+    folder = shared_data / "llmfao"
+    return api.validate(
+        [folder / "crowd-comparisons.csv"], [folder / f"{judge}-crowd-comparisons.csv"], bootstrap=100, seed=0
+    )
+
+
+@pytest.mark.parametrize("judge", ["gpt4", "gpt3"])
+def test_llmfao_judges_against_the_crowd_match_the_golden_file(shared_data: Path, judge: str) -> None:
+    golden = json.loads((GOLDEN / "llmfao_validation.json").read_text(encoding="utf-8"))[judge]
+    report = _llmfao_report(shared_data, judge).to_json()
+    assert report["agreement"] == golden["agreement"]  # exact counts
+    assert report["human_agreement"] == golden["human_agreement"]
+    for name, expected in golden["rank"].items():
+        # full-data fit: exact; bootstrap-based: within 0.05 (they move by ~0.03 across seeds at 100 rounds)
+        tolerance = (
+            0.05 if name in ("separability_human", "separability_judge", "agreement_with_ci") else 1e-6
+        )
+        assert report["rank"][name] == pytest.approx(expected, abs=tolerance), name
+    # sanity: both judges order the 59 models broadly like the crowd, and agree with single crowd votes less
+    # often than two crowd workers agree with each other
+    assert 0.6 < report["rank"]["spearman"] < 0.85
+    assert (
+        report["agreement"]["all"]["without_ties"]["rate"]
+        < report["human_agreement"]["all"]["without_ties"]["rate"]
+    )
+    assert report["votes"] == golden["votes"]
+
+
+# --- CLI ----------------------------------------------------------------------------------------------------
+
+
+def _write_csv(path: Path, rows: list[tuple]) -> Path:
+    pd.DataFrame(rows, columns=["question_id", "model_a", "model_b", "winner", "judge"]).to_csv(
+        path, index=False
+    )
+    return path
+
+
+def _cli(*args: str):
+    from click.testing import CliRunner
+
+    from judge.cli import cli
+
+    return CliRunner().invoke(cli, list(args))
+
+
+TOP_KEYS = {"format_version", "comparison", "by", "agreement", "human_agreement", "rank", "diagnostics"}
+TOP_KEYS |= {"votes", "verdict"}
+RANK_KEYS = {"models", "spearman", "kendall", "separability_human", "separability_judge", "agreement_with_ci"}
+RANK_KEYS |= {"brier", "brier_votes"}
+HUMAN_ROWS = [
+    ("q1", "x", "y", "model_a", "h1"),
+    ("q1", "x", "y", "model_a", "h2"),
+    ("q2", "y", "z", "model_b", "h1"),
+    ("q2", "y", "z", "tie", "h2"),
+    ("q3", "x", "z", "model_a", "h1"),
+]
+
+
+def test_cli_json_has_the_documented_shape(tmp_path: Path) -> None:
+    human = _write_csv(tmp_path / "human.csv", HUMAN_ROWS)
+    judge = _write_csv(
+        tmp_path / "judge.csv", [("q1", "y", "x", "model_b", "j"), ("q3", "x", "z", "model_b", "j")]
+    )
+    result = _cli("validate", "--human", str(human), "--judge", str(judge), "--bootstrap", "20", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert set(report) == TOP_KEYS
+    assert report["comparison"] == "judge-human"
+    assert report["agreement"]["all"]["with_ties"] == {"agree": 2, "total": 3, "rate": pytest.approx(2 / 3)}
+    assert set(report["agreement"]["all"]) == {"with_ties", "without_ties"}
+    assert set(report["rank"]) == RANK_KEYS
+    assert report["votes"] == {"human": 5, "judge": 2, "matched_items": 2}
+    assert report["diagnostics"]["judge"]["longer_answer"]["value"] is None
+
+
+def test_cli_table_ends_with_the_verdict(tmp_path: Path) -> None:
+    human = _write_csv(tmp_path / "human.csv", HUMAN_ROWS)
+    result = _cli("validate", "--human", str(human))
+    assert result.exit_code == 0, result.output
+    assert "Human vs human agreement" in result.output
+    assert "Humans agree with each other on 50% of vote pairs" in result.output
+
+
+def test_cli_no_overlapping_items_is_exit_2(tmp_path: Path) -> None:
+    human = _write_csv(tmp_path / "human.csv", HUMAN_ROWS)
+    judge = _write_csv(tmp_path / "judge.csv", [("q9", "x", "y", "model_a", "j")])
+    result = _cli("validate", "--human", str(human), "--judge", str(judge))
+    assert result.exit_code == 2
+    assert "judge: error: no item appears in both the human and the judge battle logs" in result.output
+
+
+def test_cli_missing_file_is_exit_2(tmp_path: Path) -> None:
+    result = _cli("validate", "--human", str(tmp_path / "nowhere.csv"))
+    assert result.exit_code == 2
+    assert "nowhere.csv" in result.output and "judge: error:" in result.output
+
+
+def test_cli_no_second_human_voter_is_exit_2(tmp_path: Path) -> None:
+    human = _write_csv(tmp_path / "human.csv", [("q1", "x", "y", "model_a", "h1")])
+    result = _cli("validate", "--human", str(human))
+    assert result.exit_code == 2
+    assert "no item has votes from two different human voters" in result.output
+
+
+def test_cli_bad_answers_file_is_exit_2(tmp_path: Path) -> None:
+    human = _write_csv(tmp_path / "human.csv", HUMAN_ROWS)
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text('{"question_id": "q1", "model_id": "x", "choices": [{"turns": ["a"]}]}\n{"oops": 1}\n')
+    result = _cli("validate", "--human", str(human), "--answers", str(answers))
+    assert result.exit_code == 2
+    assert f"{answers}:2:" in result.output

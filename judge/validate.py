@@ -1,0 +1,192 @@
+"""Does a judge vote like people? Vote agreement, leaderboard agreement, bias diagnostics and a verdict.
+
+Pure: battle frames in, a ValidationReport out. Both sides are rated by the same engine (judge.ratings), so
+the two leaderboards differ only in who voted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Final, Literal
+
+import pandas as pd
+
+from judge.agreement import Agreement, GroupBy, human_agreement, judge_agreement
+from judge.diagnostics import Diagnostics, diagnose
+from judge.errors import InputError
+from judge.rankagree import RankAgreement, brier_score, rank_agreement
+from judge.ratings import leaderboard
+
+FORMAT_VERSION: Final = 1
+TOLERANCE: Final = 0.05  # agreement rates closer than this count as "about as often"
+_SCALE: Final = 400.0
+_BASE: Final = 10.0
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Everything `judge validate` reports; to_json() is the documented --json shape (docs/validate.md)."""
+
+    comparison: Literal["judge-human", "human-human"]
+    agreement: Agreement  # the comparison above
+    human_agreement: Agreement | None  # human vs human baseline; None when no item has two voters
+    rank: RankAgreement | None  # None without a judge side
+    human_diagnostics: Diagnostics
+    judge_diagnostics: Diagnostics | None
+    human_votes: int
+    judge_votes: int
+    verdict: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "comparison": self.comparison,
+            "by": self.agreement.by,
+            "agreement": self.agreement.to_json(),
+            "human_agreement": None if self.human_agreement is None else self.human_agreement.to_json(),
+            "rank": None if self.rank is None else self.rank.to_json(),
+            "diagnostics": {
+                "human": self.human_diagnostics.to_json(),
+                "judge": None if self.judge_diagnostics is None else self.judge_diagnostics.to_json(),
+            },
+            "votes": {
+                "human": self.human_votes,
+                "judge": self.judge_votes,
+                "matched_items": self.agreement.overall.items,
+            },
+            "verdict": self.verdict,
+        }
+
+
+def validate_battles(
+    human: pd.DataFrame,
+    judge: pd.DataFrame | None = None,
+    *,
+    by: GroupBy = "turn",
+    bootstrap: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    self_name: str | None = None,
+) -> ValidationReport:
+    """Compare a judge's battles with human ones, or humans with each other when `judge` is None.
+
+    Raises InputError when nothing can be compared (no shared item, or no item with two human voters).
+    """
+    if human.empty:
+        raise InputError("the human battle log has no votes")
+    between_humans = human_agreement(human, by=by)
+    baseline = between_humans if between_humans.overall.with_ties.total else None
+    if judge is None:
+        if baseline is None:
+            raise InputError(
+                "no item has votes from two different human voters, so there is nothing to compare",
+                hint="give the judge's battle log with --judge",
+            )
+        return ValidationReport(
+            comparison="human-human",
+            agreement=between_humans,
+            human_agreement=baseline,
+            rank=None,
+            human_diagnostics=diagnose(human),
+            judge_diagnostics=None,
+            human_votes=len(human),
+            judge_votes=0,
+            verdict=verdict(None, baseline, None),
+        )
+    if judge.empty:
+        raise InputError("the judge battle log has no votes")
+    versus = judge_agreement(human, judge, by=by)
+    if not versus.overall.with_ties.total:
+        raise InputError(
+            "no item appears in both the human and the judge battle logs",
+            hint="items are matched on question_id, the unordered model pair and turn; check that ids, "
+            "model names and turns are spelled the same on both sides",
+        )
+    rank = _rank(human, judge, bootstrap=bootstrap, seed=seed, level=level)
+    return ValidationReport(
+        comparison="judge-human",
+        agreement=versus,
+        human_agreement=baseline,
+        rank=rank,
+        human_diagnostics=diagnose(human),
+        judge_diagnostics=diagnose(judge, human=human, self_name=self_name),
+        human_votes=len(human),
+        judge_votes=len(judge),
+        verdict=verdict(versus, baseline, rank),
+    )
+
+
+def _rank(
+    human: pd.DataFrame, judge: pd.DataFrame, *, bootstrap: int, seed: int, level: float
+) -> RankAgreement:
+    """Rate both sides alike; the judge's full-data BT ratings also give the Brier forecasts."""
+    ci: Literal["bootstrap", "none"] = "bootstrap" if bootstrap > 0 else "none"
+    boards = [
+        leaderboard(
+            side, method="bt", bootstrap=bootstrap, seed=seed, ci=ci, level=level, scale=_SCALE, base=_BASE
+        )
+        for side in (human, judge)
+    ]
+    if ci == "none":  # the engine collapses the interval onto the rating; there is nothing to separate with
+        boards = [board.assign(ci_lower=float("nan"), ci_upper=float("nan")) for board in boards]
+    rank = rank_agreement(boards[0], boards[1])
+    ratings = boards[1].set_index("model")["rating"]
+    brier, n = brier_score(ratings, human, scale=_SCALE, base=_BASE)
+    return replace(rank, brier=brier, brier_votes=n)
+
+
+def verdict(versus: Agreement | None, baseline: Agreement | None, rank: RankAgreement | None) -> str:
+    """The numbers in a few plain sentences, ending with how the judge compares with human consistency."""
+    if versus is None:
+        assert baseline is not None
+        ties, no_ties = _rates(baseline)
+        return (
+            f"Humans agree with each other on {ties} of vote pairs ({no_ties} without ties); "
+            "chance would give 33% (50%)."
+        )
+    ties, no_ties = _rates(versus)
+    parts = [f"The judge agrees with humans on {ties} of vote pairs ({no_ties} without ties)."]
+    if baseline is None:
+        parts.append("No item has two human voters, so there is no human-human baseline to compare with.")
+    else:
+        h_ties, h_no_ties = _rates(baseline)
+        parts.append(f"Humans agree with each other on {h_ties} ({h_no_ties} without ties).")
+        with_ties = _compare(versus.overall.with_ties.rate, baseline.overall.with_ties.rate)
+        without = _compare(versus.overall.without_ties.rate, baseline.overall.without_ties.rate)
+        if with_ties == without:
+            parts.append(f"So the judge agrees with humans {with_ties} humans agree with each other.")
+        else:
+            parts.append(
+                f"So the judge agrees with humans {without} humans agree with each other when ties are left "
+                f"out, but {with_ties} them when ties count."
+            )
+    if rank is not None and rank.spearman is not None:
+        closeness = "closely" if rank.spearman >= 0.9 else "broadly" if rank.spearman >= 0.7 else "poorly"
+        parts.append(
+            f"Its leaderboard follows the human one {closeness} over {rank.models} shared models "
+            f"(Spearman {rank.spearman:.2f}, Kendall {_num(rank.kendall)})."
+        )
+    return " ".join(parts)
+
+
+def _compare(judge_rate: float | None, human_rate: float | None) -> str:
+    if judge_rate is None or human_rate is None:
+        return "(cannot tell)"
+    if judge_rate > human_rate + TOLERANCE:
+        return "more often than"
+    if judge_rate < human_rate - TOLERANCE:
+        return "less often than"
+    return "about as often as"
+
+
+def _rates(table: Agreement) -> tuple[str, str]:
+    row = table.overall
+    return _pct(row.with_ties.rate), _pct(row.without_ties.rate)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
