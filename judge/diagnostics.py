@@ -90,9 +90,9 @@ def position_consistency(votes: pd.DataFrame) -> Measure:
     pairs = canon.merge(canon, on=[*ITEM, "voter"], suffixes=("_x", "_y"))
     pairs = pairs[pairs["a_first_x"] & ~pairs["a_first_y"]]
     if pairs.empty:
-        return Measure(None, 0, "not available: no item was judged by the same voter in both orders")
+        return Measure(None, 0, "not available: no voter judged an item in both orders")
     same = int((pairs["outcome_x"] == pairs["outcome_y"]).sum())
-    return Measure(same / len(pairs), len(pairs), "same verdict when the two answers swap places")
+    return Measure(same / len(pairs), len(pairs), "same pick when the answers swap places")
 
 
 def first_position(votes: pd.DataFrame) -> Measure:
@@ -102,20 +102,20 @@ def first_position(votes: pd.DataFrame) -> Measure:
     if n == 0:
         return Measure(None, 0, "not available: no decisive votes")
     first = int((votes["winner"][decisive] == "model_a").sum())
-    return Measure(first / n, n, "decisive votes for model_a, taken as the answer shown first")
+    return Measure(first / n, n, "decisive votes for model_a (shown first)")
 
 
 def longer_answer(votes: pd.DataFrame) -> Measure:
     """Share of decisive votes between answers of different length that went to the longer one."""
     if not all(c in votes.columns for c in LENGTH_COLUMNS):
-        return Measure(None, 0, "not available: the log has no answer lengths")
+        return Measure(None, 0, "not available: no answer lengths (--answers)")
     len_a = pd.to_numeric(votes["length_a"]).to_numpy(dtype=float, na_value=np.nan)
     len_b = pd.to_numeric(votes["length_b"]).to_numpy(dtype=float, na_value=np.nan)
     winner = votes["winner"].astype("string").fillna("").to_numpy(dtype=object)
     usable = np.isin(winner, ("model_a", "model_b")) & ~np.isnan(len_a) & ~np.isnan(len_b) & (len_a != len_b)
     n = int(usable.sum())
     if n == 0:
-        return Measure(None, 0, "not available: no decisive vote between answers of known, different length")
+        return Measure(None, 0, "not available: no decisive vote between answers of known, unequal length")
     longer_won = np.where(winner == "model_a", len_a > len_b, len_b > len_a)
     return Measure(float((longer_won & usable).sum()) / n, n, "decisive votes for the longer answer")
 

@@ -158,7 +158,7 @@ def verdict(versus: Agreement | None, baseline: Agreement | None, rank: RankAgre
         else:
             parts.append(
                 f"So the judge agrees with humans {without} humans agree with each other when ties are left "
-                f"out, but {with_ties} them when ties count."
+                f"out, but {_SHORT[with_ties]} when ties count."
             )
     if rank is not None and rank.spearman is not None:
         closeness = "closely" if rank.spearman >= 0.9 else "broadly" if rank.spearman >= 0.7 else "poorly"
@@ -167,6 +167,14 @@ def verdict(versus: Agreement | None, baseline: Agreement | None, rank: RankAgre
             f"(Spearman {rank.spearman:.2f}, Kendall {_num(rank.kendall)})."
         )
     return " ".join(parts)
+
+
+_SHORT: Final = {
+    "more often than": "more often",
+    "less often than": "less often",
+    "about as often as": "about as often",
+    "(cannot tell)": "(cannot tell)",
+}
 
 
 def _compare(judge_rate: float | None, human_rate: float | None) -> str:

@@ -22,14 +22,14 @@ def render_validation(report: ValidationReport) -> RenderableType:
 
 def _agreement_table(report: ValidationReport) -> Table:
     title = "Judge vs human agreement" if report.comparison == "judge-human" else "Human vs human agreement"
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", caption="rate, then agreeing / compared vote pairs")
     table.add_column(report.agreement.by)
     table.add_column("with ties", justify="right")
     table.add_column("without ties", justify="right")
     baseline = report.human_agreement if report.comparison == "judge-human" else None
     if baseline is not None:
-        table.add_column("humans, with ties", justify="right")
-        table.add_column("humans, without ties", justify="right")
+        table.add_column("humans alone\nwith ties", justify="right")
+        table.add_column("humans alone\nwithout ties", justify="right")
     table.add_column("items", justify="right")
     human_rows = {row.group: row for row in baseline.rows} if baseline is not None else {}
     rows = report.agreement.rows
@@ -79,4 +79,4 @@ def _diagnostics_table(report: ValidationReport) -> Table:
 
 def _count(count: Count) -> str:
     rate = "n/a" if count.rate is None else f"{count.rate:.2f}"
-    return f"{rate} ({count.agree}/{count.total})"
+    return f"{rate}\n{count.agree}/{count.total}"
