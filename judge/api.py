@@ -6,10 +6,14 @@ A notebook calling these runs the same code as the command line.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from judge.battles import FileCounts
     from judge.compare import Comparison
     from judge.validate import ValidationReport
 
@@ -81,3 +85,139 @@ def validate(
     return validate_battles(
         human_frame, judge_frame, by=by, bootstrap=bootstrap, seed=seed, self_name=judge_model
     )
+
+
+RATE_BY = ("category", "language", "turn", "judge", "source")
+
+
+class _LeaderboardOptions(TypedDict):
+    method: Literal["bt", "elo"]
+    bootstrap: int
+    seed: int
+    cluster: Literal["battle", "question"]
+    ci: Literal["bootstrap", "sandwich", "none"]
+    anchor: tuple[str, float] | None
+    ties: str
+
+
+@dataclass(frozen=True)
+class RateResult:
+    """What `rate` computed: one leaderboard, or with `by` one per group, plus how the input was read."""
+
+    method: str
+    bootstrap: int  # rounds behind the intervals (0 when ci is not "bootstrap")
+    n_battles: int
+    leaderboard: pd.DataFrame | None  # None when rated by group
+    by: str | None = None
+    groups: dict[str, pd.DataFrame] = field(default_factory=dict)
+    group_battles: dict[str, int] = field(default_factory=dict)
+    files: tuple[FileCounts, ...] = ()
+    excluded: dict[str, int] = field(default_factory=dict)  # left out by rate itself, e.g. "no category"
+
+
+def parse_anchor(text: str) -> tuple[str, float]:
+    """MODEL=RATING (the last '=' splits, so model names may contain '=')."""
+    from judge.errors import InputError
+
+    name, sep, value = text.rpartition("=")
+    if not sep or not name:
+        raise InputError(f"--anchor must look like MODEL=RATING, got {text!r}")
+    try:
+        return name, float(value)
+    except ValueError:
+        raise InputError(f"--anchor rating must be a number, got {value!r}") from None
+
+
+def rate(
+    paths: str | Path | Sequence[str | Path],
+    *,
+    format: str | None = None,
+    method: Literal["bt", "elo"] = "bt",
+    bootstrap: int = 1000,
+    seed: int = 0,
+    cluster: Literal["battle", "question"] = "battle",
+    anchor: tuple[str, float] | None = None,
+    by: str | None = None,
+    ties: str = "half",
+    ci: Literal["bootstrap", "sandwich", "none"] = "bootstrap",
+    include_non_anony: bool = False,
+) -> RateResult:
+    """Load battle logs and rate the models in them (all checks happen before any fitting)."""
+    from judge.battles import load_battles
+    from judge.errors import InputError
+    from judge.ratings import leaderboard, leaderboards_by
+
+    if by is not None and by not in RATE_BY:
+        raise InputError(f"cannot rate by {by!r} (choose from {', '.join(RATE_BY)})")
+    loaded = load_battles(paths, format=format, include_non_anony=include_non_anony)
+    frame = loaded.frame
+    if len(frame) == 0:
+        left_out = ", ".join(f"{reason}: {n}" for reason, n in loaded.excluded.items())
+        hint = "--include-non-anony keeps them" if "non-anonymous" in left_out else None
+        message = f"no battles left to rate ({loaded.rows_read} read, all left out: {left_out})"
+        raise InputError(message, hint=hint)
+    if cluster == "question" and frame["question_id"].isna().any():
+        raise InputError("--cluster question needs a question_id on every battle")
+    rounds = bootstrap if ci == "bootstrap" else 0
+    options = _LeaderboardOptions(
+        method=method, bootstrap=bootstrap, seed=seed, cluster=cluster, ci=ci, anchor=anchor, ties=ties
+    )
+    if by is None:
+        board = leaderboard(frame, **options)
+        return RateResult(method, rounds, len(frame), board, files=loaded.files)
+    has_value = frame[by].notna()
+    if not has_value.any():
+        raise InputError(f"--by {by}: no battle has a {by}")
+    excluded = {} if has_value.all() else {f"no {by}": int((~has_value).sum())}
+    frame = frame[has_value].reset_index(drop=True)
+    sizes = frame[by].astype("string").value_counts().to_dict()
+    boards = leaderboards_by(frame, by, **options)
+    groups = {str(name): board for name, board in boards.items()}
+    return RateResult(
+        method,
+        rounds,
+        len(frame),
+        None,
+        by=by,
+        groups=groups,
+        group_battles={name: int(sizes[name]) for name in groups},
+        files=loaded.files,
+        excluded=excluded,
+    )
+
+
+def rate_json(result: RateResult) -> dict[str, object]:
+    """The documented --json shape: method, n_battles, bootstrap, models (or by + groups), input counts."""
+
+    def board(frame: pd.DataFrame | None, n_battles: int) -> dict[str, object]:
+        out: dict[str, object] = {"method": result.method, "n_battles": n_battles}
+        out["bootstrap"] = result.bootstrap
+        if frame is not None:
+            rows = frame.sort_values("rating", ascending=False, kind="stable").to_dict("records")
+            out["models"] = [{key: _plain(row[key]) for key in _MODEL_KEYS} for row in rows]
+        return out
+
+    out = board(result.leaderboard, result.n_battles)
+    if result.by is not None:
+        out["by"] = result.by
+        out["groups"] = {name: board(g, result.group_battles[name]) for name, g in result.groups.items()}
+    out["excluded"] = {
+        "files": [
+            {"path": f.path, "format": f.format, "rows_read": f.rows_read, "left_out": dict(f.excluded)}
+            for f in result.files
+        ],
+        "rating": dict(result.excluded),
+    }
+    return out
+
+
+_MODEL_KEYS = ("model", "rating", "ci_lower", "ci_upper", "rank", "battles", "wins", "losses", "ties")
+
+
+def _plain(value: object) -> object:
+    """numpy / pandas scalars as JSON values; NaN and NA become null."""
+    import pandas as pd
+
+    if pd.api.types.is_scalar(value) and pd.isna(value):
+        return None
+    return value.item() if hasattr(value, "item") else value

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 
@@ -43,6 +43,112 @@ def _handle_errors(func: F) -> F:
 @click.version_option(package_name="judge")
 def cli(debug: bool) -> None:
     """LLM-as-judge tournaments, rated like Chatbot Arena."""
+
+
+@cli.command("rate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option(
+    "--format",
+    "file_format",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "arena", "mtbench", "llmfao", "generic"]),
+    help="Battle log format.",
+)
+@click.option("--method", type=click.Choice(["bt", "elo"]), default="bt", show_default=True)
+@click.option(
+    "--bootstrap", type=click.IntRange(min=1), default=1000, show_default=True, help="Bootstrap rounds."
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--cluster",
+    type=click.Choice(["battle", "question"]),
+    default="battle",
+    show_default=True,
+    help="Resample single battles or whole questions.",
+)
+@click.option(
+    "--ci", type=click.Choice(["bootstrap", "sandwich", "none"]), default="bootstrap", show_default=True
+)
+@click.option(
+    "--ties", type=click.Choice(["half", "davidson", "rao-kupper"]), default="half", show_default=True
+)
+@click.option("--anchor", metavar="MODEL=RATING", help="Shift ratings so MODEL gets RATING.")
+@click.option(
+    "--by",
+    type=click.Choice(["category", "language", "turn", "judge", "source"]),
+    help="One leaderboard per value of this column.",
+)
+@click.option(
+    "--include-non-anony", is_flag=True, help="Keep Arena battles where the voter saw the model names."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the leaderboard(s) as JSON.")
+@_handle_errors
+def rate_command(
+    files: tuple[str, ...],
+    file_format: str,
+    method: Literal["bt", "elo"],
+    bootstrap: int,
+    seed: int,
+    cluster: Literal["battle", "question"],
+    ci: Literal["bootstrap", "sandwich", "none"],
+    ties: str,
+    anchor: str | None,
+    by: str | None,
+    include_non_anony: bool,
+    as_json: bool,
+) -> None:
+    """Rate the models in battle logs (Arena dumps, MT-Bench human judgments, LLMFAO, generic CSV/JSONL)."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from judge import api
+
+    result = api.rate(
+        files,
+        format=file_format,
+        method=method,
+        bootstrap=bootstrap,
+        seed=seed,
+        cluster=cluster,
+        ci=ci,
+        ties=ties,
+        anchor=None if anchor is None else api.parse_anchor(anchor),
+        by=by,
+        include_non_anony=include_non_anony,
+    )
+    for f in result.files:
+        left_out = ", ".join(f"{reason}: {n}" for reason, n in f.excluded.items())
+        click.echo(
+            f"{f.path}: {f.rows_read} rows read as {f.format}"
+            + (f", {f.rows_read - f.rows_kept} left out ({left_out})" if left_out else ""),
+            err=True,
+        )
+    for reason, n in result.excluded.items():
+        click.echo(f"{n} battles left out of the rating ({reason})", err=True)
+    if as_json:
+        click.echo(json.dumps(api.rate_json(result), indent=2))
+        return
+    boards = {"": result.leaderboard} if result.leaderboard is not None else result.groups
+    console = Console(highlight=False)
+    for name, board in boards.items():
+        n = result.n_battles if not name else result.group_battles[name]
+        title = f"{result.by} = {name}: " if name else ""
+        table = Table(title=f"{title}{n} battles, {result.method}", title_justify="left")
+        for column in ("rank", "model", "rating", "95% CI", "battles", "W/L/T"):
+            table.add_column(column, justify="left" if column == "model" else "right")
+        for row in board.itertuples():
+            table.add_row(
+                str(row.rank),
+                str(row.model),
+                f"{row.rating:.1f}",
+                f"{row.ci_lower:.1f} to {row.ci_upper:.1f}",
+                str(row.battles),
+                f"{row.wins}/{row.losses}/{row.ties}",
+            )
+        console.print(table)
 
 
 @cli.command("validate")
