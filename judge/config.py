@@ -25,8 +25,11 @@ PROVIDERS = ("anthropic", "echo", "local", "openai", "replay")
 HOSTED = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 DEFAULT_LOCAL_MODEL = "smollm2-135m"
 BUILTIN_SETS = {"mt_bench": "mt_bench.jsonl", "demo": "demo.yaml"}
-SCHEDULES = ("round-robin", "baseline", "swiss", "adaptive")
-COMBINE_RULES = ("strict", "average")
+SCHEDULES = ("round-robin", "baseline")  # judge.pairings.SCHEDULES (a test keeps them equal)
+COMBINE_RULES = ("conservative", "score", "single")  # judge.verdicts.COMBINE_RULES
+TEMPLATES = ("pairwise", "pairwise_reference", "multi_turn", "multi_turn_reference")  # judge.prompts
+SCALES = (3, 5)
+ANSWER_FORMATS = ("marker", "json", "token")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -97,15 +100,19 @@ class ContestantConfig(ModelConfig):
 
 @dataclass(frozen=True)
 class JudgeConfig(ModelConfig):
-    template: str = "pairwise"  # a prompt template name from prompts/, used by the judging stage
-    combine: str = "strict"  # how the two orders' verdicts combine: strict (disagreement = tie) | average
+    """The judge model plus how it judges (read by the judging stage: prompts, verdicts)."""
+
+    template: str | None = None  # a built-in template name or a .j2 path; None picks one per turn
+    combine: str = "conservative"  # how both orders' verdicts combine (judge.verdicts.CombineRule)
+    scale: int = 3  # 3 (A>B, tie, B>A) or 5 levels (adds A>>B, B>>A)
+    answer_format: str = "marker"
 
 
 @dataclass(frozen=True)
 class ScheduleConfig:
     kind: str = "round-robin"
     baseline: str | None = None
-    rounds: int | None = None
+    questions_per_pair: int | None = None  # a seeded sample of questions per pair; None: all
 
 
 @dataclass(frozen=True)
@@ -393,7 +400,7 @@ class _Reader:
         m = self.mapping(
             spec if spec is not None else {"provider": "local"},
             "judge",
-            (*_MODEL_KEYS, "template", "combine"),
+            (*_MODEL_KEYS, "template", "combine", "scale", "answer_format"),
         )
         if "provider" not in m:
             raise self.fail("judge.provider", "is required", f"known providers: {', '.join(PROVIDERS)}")
@@ -401,15 +408,28 @@ class _Reader:
         fields["model"] = fields["model"] or fields["provider"]
         if fields["temperature"] is None:
             fields["temperature"] = 0.0
-        combine = self.get(m, "judge", "combine", "str", "strict")
-        if combine not in COMBINE_RULES:
-            raise self.fail("judge.combine", f"'{combine}' is unknown (known: {', '.join(COMBINE_RULES)})")
-        return JudgeConfig(
-            template=self.get(m, "judge", "template", "str", "pairwise"), combine=combine, **fields
-        )
+        options = {
+            "combine": self.choice(m, "combine", "str", COMBINE_RULES, "conservative"),
+            "scale": self.choice(m, "scale", "int", SCALES, 3),
+            "answer_format": self.choice(m, "answer_format", "str", ANSWER_FORMATS, "marker"),
+        }
+        template = self.get(m, "judge", "template", "str", None)
+        if template is not None and template not in TEMPLATES:
+            template = str(
+                self.file(template, "judge.template", f"not a built-in ({', '.join(TEMPLATES)}); file")
+            )
+        return JudgeConfig(template=template, **options, **fields)
+
+    def choice(self, m: dict[str, Any], key: str, kind: str, known: tuple[Any, ...], default: Any) -> Any:
+        value = self.get(m, "judge", key, kind, default)
+        if value not in known:
+            raise self.fail(f"judge.{key}", f"'{value}' is unknown (known: {', '.join(map(str, known))})")
+        return value
 
     def schedule(self, spec: Any, names: set[str]) -> ScheduleConfig:
-        m = self.mapping(spec if spec is not None else {}, "schedule", ("kind", "baseline", "rounds"))
+        m = self.mapping(
+            spec if spec is not None else {}, "schedule", ("kind", "baseline", "questions_per_pair")
+        )
         kind = self.get(m, "schedule", "kind", "str", "round-robin")
         if kind not in SCHEDULES:
             raise self.fail("schedule.kind", f"'{kind}' is unknown (known: {', '.join(SCHEDULES)})")
@@ -420,7 +440,7 @@ class _Reader:
             raise self.fail(
                 "schedule.baseline", f"'{baseline}' is not a contestant (known: {', '.join(sorted(names))})"
             )
-        return ScheduleConfig(kind, baseline, self.positive(m, "schedule", "rounds", "int", None))
+        return ScheduleConfig(kind, baseline, self.positive(m, "schedule", "questions_per_pair", "int", None))
 
     def retries(self, spec: Any) -> RetryConfig:
         m = self.mapping(
