@@ -11,10 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypedDict
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     import pandas as pd
 
+    from judge.answers import AnswerProgress, AnswersResult
     from judge.battles import FileCounts
     from judge.compare import Comparison
+    from judge.config import TournamentConfig
     from judge.validate import ValidationReport
 
 
@@ -221,3 +225,51 @@ def _plain(value: object) -> object:
     if pd.api.types.is_scalar(value) and pd.isna(value):
         return None
     return value.item() if hasattr(value, "item") else value
+
+
+def tournament_dir(
+    config: TournamentConfig, out: str | Path | None = None, env: Mapping[str, str] | None = None
+) -> Path:
+    """A tournament's results directory: OUT if given, else $JUDGE_RESULTS_DIR/<name>, else results/<name>."""
+    import os
+
+    if out is not None:
+        return Path(out)
+    root = (os.environ if env is None else env).get("JUDGE_RESULTS_DIR") or "results"
+    return Path(root) / config.name
+
+
+def answers(
+    config_path: str | Path,
+    *,
+    out: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    on_progress: Callable[[AnswerProgress], None] | None = None,
+) -> AnswersResult:
+    """Collect every contestant's answers into the tournament's store; a rerun asks only what is missing.
+
+    The config and the question set are checked in full before anything is written or any model is called.
+    `env` (default os.environ) supplies API-key variables and JUDGE_RESULTS_DIR.
+    """
+    import asyncio
+    import os
+
+    from judge.answers import collect_answers
+    from judge.config import load_config
+    from judge.providers import ProviderHub
+    from judge.questions import load_questions, select_questions
+    from judge.store import DB_NAME, Store
+
+    env = os.environ if env is None else env
+    config = load_config(config_path, env)
+    questions = select_questions(load_questions(config.questions.path), config.questions, config.seed)
+    db = tournament_dir(config, out, env) / DB_NAME
+
+    async def collect() -> AnswersResult:
+        async with ProviderHub(cache_dir=None) as hub:
+            with Store.open(db) as store:
+                if on_progress is None:
+                    return await collect_answers(config, questions, store, hub.get)
+                return await collect_answers(config, questions, store, hub.get, on_progress=on_progress)
+
+    return asyncio.run(collect())
