@@ -200,5 +200,42 @@ def validate_command(
         Console(soft_wrap=False).print(render_validation(report))
 
 
+@cli.command("answers")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Results directory of this tournament (default: $JUDGE_RESULTS_DIR/<name>, else results/<name>).",
+)
+@_handle_errors
+def answers_command(config: str, out: str | None) -> None:
+    """Collect the contestants' answers only; a rerun asks only what is not stored yet."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from judge import api
+    from judge.answers import AnswerProgress
+
+    columns = (TextColumn("answers"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns += (TextColumn("{task.fields[note]}"),)
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task("answers", total=None, note="")
+
+        def show(p: AnswerProgress) -> None:
+            note = f"asked {p.asked} reused {p.reused} failed {p.failed + p.skipped}"
+            bar.update(task, total=p.total, completed=p.done, note=note)
+
+        result = api.answers(config, out=out, on_progress=show)
+    p = result.progress
+    cost = "n/a (no prices)" if result.cost_usd is None else f"${result.cost_usd:.4f}"
+    click.echo(f"answers for {result.tournament} in {result.db_path}")
+    click.echo(f"asked {p.asked}, reused {p.reused}, failed {p.failed}, skipped {p.skipped} (of {p.total})")
+    tokens = f"{result.input_tokens} in / {result.output_tokens} out"
+    click.echo(f"calls {result.calls}, tokens {tokens}, cost {cost}, time {result.seconds:.1f} s")
+    for f in [f for f in result.failures if f.kind != "skipped"][:10]:
+        click.echo(f"  failed: {f.subject} question {f.question_id} turn {f.turn}: {f.kind}: {f.message}")
+
+
 def main() -> None:
     cli(prog_name="judge")
