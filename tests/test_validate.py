@@ -288,3 +288,45 @@ def test_cli_bad_answers_file_is_exit_2(tmp_path: Path) -> None:
     result = _cli("validate", "--human", str(human), "--answers", str(answers))
     assert result.exit_code == 2
     assert f"{answers}:2:" in result.output
+
+
+# --- through the loaders ------------------------------------------------------------------------------------
+
+
+def test_api_reads_mt_bench_and_reports_paper_figures_by_turn_and_category(shared_data: Path) -> None:
+    from judge import api
+
+    path = shared_data / "mt_bench_human" / "human_judgments.csv"
+    report = api.validate([path], exclude_voters=["author_*"])
+    table = report.to_json()
+    assert report.comparison == "human-human" and table["rank"] is None
+    first_turn = table["agreement"]["1"]
+    assert (first_turn["with_ties"]["total"], round(first_turn["with_ties"]["rate"], 2)) == (721, 0.63)
+    assert (first_turn["without_ties"]["total"], round(first_turn["without_ties"]["rate"], 2)) == (479, 0.81)
+    by_category = api.validate([path], exclude_voters=["author_*"], by="category").to_json()["agreement"]
+    assert len(by_category) == 9  # eight MT-Bench categories, then all
+    assert by_category["all"] == table["agreement"]["all"]
+
+
+def test_answers_give_the_longer_answer_preference(shared_data: Path) -> None:
+    from judge import api
+
+    answers = sorted((shared_data / "mt_bench" / "model_answer").glob("*.jsonl"))
+    human = shared_data / "mt_bench_human" / "human_judgments.csv"
+    report = api.validate([human], exclude_voters=["author_*"], answers=answers)
+    longer = report.human_diagnostics.longer_answer
+    assert longer.n > 2000
+    assert 0.6 < longer.value < 0.8  # the experts favour the longer of two answers (0.69 of 2,079 votes)
+
+
+def test_no_bootstrap_means_no_separability(tmp_path: Path) -> None:
+    from judge import api
+
+    human = _write_csv(tmp_path / "human.csv", HUMAN_ROWS)
+    judge = _write_csv(
+        tmp_path / "judge.csv", [("q1", "y", "x", "model_b", "j"), ("q3", "x", "z", "model_b", "j")]
+    )
+    rank = api.validate([human], [judge], bootstrap=0).rank
+    assert rank is not None
+    assert rank.separability_human is None and rank.agreement_with_ci is None
+    assert rank.spearman is not None
