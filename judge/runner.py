@@ -22,7 +22,8 @@ from tenacity import (
     RetryCallState,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from judge.config import Prices, RetryConfig
@@ -122,16 +123,15 @@ class Runner:
         self._sleep = sleep
         self._clock = clock
         self._lanes: dict[Hashable, _Lane] = {}
-        self._backoff = wait_exponential_jitter(
-            initial=retries.initial_wait, max=retries.max_wait, jitter=retries.jitter
-        )
+        exponential = wait_exponential(multiplier=retries.initial_wait, max=retries.max_wait)
+        self._backoff = exponential + wait_random(0, retries.jitter)
 
     def _wait(self, state: RetryCallState) -> float:
         wait = float(self._backoff(state))
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, CallFailed) and exc.retry_after is not None:
-            wait = max(wait, min(exc.retry_after, self._retries.max_wait))
-        return wait
+            wait = max(wait, exc.retry_after)
+        return min(wait, self._retries.max_wait)
 
     async def execute(self, job: Job) -> Outcome:
         """Make one job's call with retries, hand the outcome to job.on_result, and return it."""
