@@ -222,3 +222,15 @@ def test_names_match_the_judging_stage():
     assert COMBINE_RULES == verdicts.COMBINE_RULES
     assert TEMPLATES == prompts.BUILTIN_TEMPLATES and SCALES == prompts.SCALES
     assert ANSWER_FORMATS == prompts.ANSWER_FORMATS
+
+
+def test_readme_config_section_loads(tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The tournament config", 1)[1]
+    text = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "answers").mkdir()
+    (tmp_path / "answers" / "gpt-4.jsonl").write_text("")
+    (tmp_path / "nightly.yaml").write_text(text)
+    config = load_config(tmp_path / "nightly.yaml", ENV)
+    assert config.questions.path.name == "mt_bench.jsonl" and len(config.contestants) == 4
+    assert config.retries.attempts == 5 and config.judge.combine == "conservative"
