@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from judge.battles import Battle
+from judge.errors import InputError
 from judge.pairings import Pair
 from judge.providers.base import CallFailed, ErrorKind
 
@@ -234,9 +235,9 @@ class CombineRule:
 
     def __post_init__(self) -> None:
         if self.name not in COMBINE_RULES:
-            raise ValueError(f"unknown combine rule {self.name!r} (known: {', '.join(COMBINE_RULES)})")
+            raise InputError(f"unknown combine rule {self.name!r} (known: {', '.join(COMBINE_RULES)})")
         if self.strong_weight < 1 or self.tie_margin < 0:
-            raise ValueError("strong_weight must be >= 1 and tie_margin >= 0")
+            raise InputError("combine rule: strong_weight must be >= 1 and tie_margin >= 0")
 
     def orders(self, pair: Pair, turn: int = 1) -> tuple[Order, ...]:
         """The orders to judge for this key; for `single` a hash of (seed, key) picks one, stable per key."""
@@ -315,7 +316,12 @@ class Judgement:
 
 
 @dataclass(frozen=True)
-class Diagnostics:
+class VerdictStats:
+    """Judge reliability from per-order judgements, which see parse failures and both orders of a pair.
+
+    judge/diagnostics.py measures the same biases from a battle log, where each order is a separate vote.
+    """
+
     judgements: int  # parsed judgements
     parse_failures: int
     pairs_with_both_orders: int
@@ -324,7 +330,7 @@ class Diagnostics:
     tie_rate: float  # share of parsed judgements that are ties
 
 
-def diagnostics(judgements: Iterable[Judgement]) -> Diagnostics:
+def verdict_stats(judgements: Iterable[Judgement]) -> VerdictStats:
     """Position bias and reliability of a judge, from its per-order judgements. Empty shares are NaN."""
     by_key: dict[tuple[Pair, int], dict[Order, Preference]] = {}
     failures = parsed = ties = decisive = first = 0
@@ -339,7 +345,7 @@ def diagnostics(judgements: Iterable[Judgement]) -> Diagnostics:
         by_key.setdefault((j.pair, j.turn), {})[j.order] = j.preference
     both = [views for views in by_key.values() if len(views) == 2]
     agree = sum(canonical("ab", v["ab"]).direction == canonical("ba", v["ba"]).direction for v in both)
-    return Diagnostics(
+    return VerdictStats(
         judgements=parsed,
         parse_failures=failures,
         pairs_with_both_orders=len(both),

@@ -9,6 +9,7 @@ import math
 import pytest
 
 from judge.battles import WINNERS, Battle
+from judge.errors import InputError
 from judge.pairings import Pair, make_pair
 from judge.prompts import TurnText, load_template, render
 from judge.providers.base import CallFailed, ErrorKind
@@ -19,7 +20,6 @@ from judge.verdicts import (
     Preference,
     canonical,
     combine,
-    diagnostics,
     logprob_shares,
     parse_json,
     parse_logprobs,
@@ -27,6 +27,7 @@ from judge.verdicts import (
     parse_output,
     to_battle,
     verdict_schema,
+    verdict_stats,
 )
 
 A, B, TIE = Preference.A_BETTER, Preference.B_BETTER, Preference.TIE
@@ -277,9 +278,9 @@ def test_missing_order_gives_no_battle_never_a_tie() -> None:
 
 
 def test_bad_rule() -> None:
-    with pytest.raises(ValueError, match="unknown combine rule"):
+    with pytest.raises(InputError, match="unknown combine rule 'majority'"):
         CombineRule("majority")
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match="strong_weight"):
         CombineRule("score", strong_weight=0)
 
 
@@ -295,7 +296,7 @@ def test_to_battle() -> None:
 # Diagnostics
 
 
-def test_diagnostics() -> None:
+def test_verdict_stats() -> None:
     p1, p2, p3 = (Pair(q, "a", "b") for q in ("1", "2", "3"))
     rows = [
         Judgement(p1, 1, "ab", A),  # consistent: model a wins in both orders
@@ -306,10 +307,10 @@ def test_diagnostics() -> None:
         Judgement(p3, 1, "ba", None),
         Judgement(p3, 2, "ab", None),
     ]
-    d = diagnostics(rows)
+    d = verdict_stats(rows)
     assert d.judgements == 5 and d.parse_failures == 2 and d.pairs_with_both_orders == 2
     assert d.position_consistency == 0.5
     assert d.first_position_share == 3 / 4  # of the four decisive judgements, three pick the first shown
     assert d.tie_rate == 1 / 5
-    empty = diagnostics([])
+    empty = verdict_stats([])
     assert empty.judgements == 0 and math.isnan(empty.position_consistency) and math.isnan(empty.tie_rate)
