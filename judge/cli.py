@@ -151,6 +151,60 @@ def rate_command(
         console.print(table)
 
 
+@cli.command("report")
+@click.argument("run_dir", type=click.Path(path_type=str))
+@_handle_errors
+def report_command(run_dir: str) -> None:
+    """Write RUN_DIR/report.html: one self-contained page (leaderboard, matrices, judge, costs, battles)."""
+    from judge import api
+
+    path = api.report(run_dir)
+    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+
+
+@cli.command("compare")
+@click.argument("baseline", type=click.Path(path_type=str))
+@click.argument("candidate", type=click.Path(path_type=str))
+@click.option("--watch", multiple=True, metavar="MODEL", help="Fail only on these (default: all in both).")
+@click.option("--margin", type=float, default=0.0, show_default=True, help="Elo drop tolerated.")
+@click.option("--rounds", type=int, default=500, show_default=True, help="Bootstrap rounds.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON instead of markdown.")
+@click.option(
+    "--markdown",
+    "markdown_file",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Also write the markdown summary to this file.",
+)
+@_handle_errors
+def compare_command(
+    baseline: str,
+    candidate: str,
+    watch: tuple[str, ...],
+    margin: float,
+    rounds: int,
+    seed: int,
+    as_json: bool,
+    markdown_file: str | None,
+) -> None:
+    """Compare two results directories; exit 1 when a watched model got significantly worse."""
+    import json
+    from pathlib import Path
+
+    from judge import api
+    from judge.compare import render_markdown
+    from judge.errors import RegressionFound
+
+    result = api.compare(baseline, candidate, watch=watch or None, margin=margin, rounds=rounds, seed=seed)
+    summary = render_markdown(result, baseline=baseline, candidate=candidate)
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else summary)
+    if markdown_file:
+        Path(markdown_file).write_text(summary, encoding="utf-8")
+    if result.regressions:
+        names = ", ".join(c.model for c in result.regressions)
+        raise RegressionFound(f"regression: {names} significantly worse than in {baseline}")
+
+
 @cli.command("validate")
 @click.option("--human", multiple=True, required=True, metavar="FILE", help="Human battle log (repeatable).")
 @click.option("--judge", "judge_files", multiple=True, metavar="FILE", help="Judge battle log (repeatable).")

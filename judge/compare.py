@@ -1,0 +1,320 @@
+"""Baseline run vs candidate run: which ratings moved, and which moves are more than noise (pure).
+
+Ratings are relative (only differences between models mean anything), so both runs go on a common anchor:
+each fit is shifted so that the models present in both runs have the same mean as in the baseline fit. A
+model's change is then (candidate - mean over shared models) - (baseline - mean over shared models); one model
+that drops pulls that mean down, so the others seem to rise a little.
+
+The interval of a change comes from a bootstrap over questions. When the runs share questions, each round
+draws the shared question ids once and refits both runs on that same draw (a paired bootstrap: question
+difficulty cancels out of the difference); questions only one run has are drawn independently for that run.
+With no shared question this is two independent clustered bootstraps. A change is a significant drop when its
+whole interval lies below -margin.
+
+Watching k models gives k chances of a false alarm, so the per-model intervals are Bonferroni-widened to level
+1 - (1 - ci) / k, to keep a noise-only nightly run from failing the build every few nights
+(benchmarks/compare_calibration.py measures the false-alarm and detection rates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from judge.errors import InputError
+from judge.ratings import fit_bt
+
+Status = Literal["kept", "new", "gone"]
+Verdict = Literal["worse", "better", "same", "new", "gone"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point value and its bootstrap interval."""
+
+    value: float
+    lower: float
+    upper: float
+
+
+@dataclass(frozen=True)
+class ModelChange:
+    """One model across the two runs; ratings are on the common anchor (see module docstring)."""
+
+    model: str
+    status: Status
+    watched: bool
+    baseline: Estimate | None
+    candidate: Estimate | None
+    baseline_rank: int | None
+    candidate_rank: int | None
+    delta: Estimate | None
+    verdict: Verdict
+
+    @property
+    def regression(self) -> bool:
+        return self.watched and self.verdict == "worse"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """All model changes, and how their intervals were made."""
+
+    changes: tuple[ModelChange, ...]
+    anchor: tuple[str, ...]
+    paired: bool
+    shared_questions: int
+    rounds: int
+    ci: float
+    level: float  # the per-model interval level after the Bonferroni split of 1 - ci over watched models
+    margin: float
+    seed: int
+
+    @property
+    def regressions(self) -> tuple[ModelChange, ...]:
+        return tuple(c for c in self.changes if c.regression)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for `judge compare --json`)."""
+
+        def est(e: Estimate | None) -> dict[str, float] | None:
+            return None if e is None else {"value": e.value, "lower": e.lower, "upper": e.upper}
+
+        return {
+            "anchor": list(self.anchor),
+            "paired": self.paired,
+            "shared_questions": self.shared_questions,
+            "rounds": self.rounds,
+            "ci": self.ci,
+            "level": self.level,
+            "margin": self.margin,
+            "seed": self.seed,
+            "regression": bool(self.regressions),
+            "models": [
+                {
+                    "model": c.model,
+                    "status": c.status,
+                    "watched": c.watched,
+                    "verdict": c.verdict,
+                    "regression": c.regression,
+                    "baseline": est(c.baseline),
+                    "candidate": est(c.candidate),
+                    "baseline_rank": c.baseline_rank,
+                    "candidate_rank": c.candidate_rank,
+                    "delta": est(c.delta),
+                }
+                for c in self.changes
+            ],
+        }
+
+
+def compare_battles(
+    baseline: pd.DataFrame,
+    candidate: pd.DataFrame,
+    *,
+    baseline_ranks: Mapping[str, int] | None = None,
+    candidate_ranks: Mapping[str, int] | None = None,
+    watch: Collection[str] | None = None,
+    margin: float = 0.0,
+    rounds: int = 500,
+    seed: int = 0,
+    ci: float = 0.95,
+) -> Comparison:
+    """Compare two battle logs; `watch` defaults to every model in both runs."""
+    if rounds < 10:
+        raise InputError(f"rounds must be at least 10 (got {rounds})")
+    if not 0 < ci < 1:
+        raise InputError(f"ci must lie between 0 and 1 (got {ci})")
+    if margin < 0:
+        raise InputError(f"margin must be zero or positive (got {margin})")
+    base_fit = _fit(baseline)
+    cand_fit = _fit(candidate)
+    shared = sorted(set(base_fit.index) & set(cand_fit.index))
+    if not shared:
+        raise InputError("the two runs have no model in common, so there is nothing to compare")
+    every = sorted(set(base_fit.index) | set(cand_fit.index))
+    unknown = sorted(set(watch or ()) - set(every))
+    if unknown:
+        raise InputError(
+            f"--watch names model(s) in neither run: {', '.join(unknown)} (known: {', '.join(every)})"
+        )
+    watched = set(shared if watch is None else watch)
+    tested = max(len(watched & set(shared)), 1)
+    alpha = (1 - ci) / tested / 2
+
+    level = float(base_fit[shared].mean())
+    base_point = base_fit - base_fit[shared].mean() + level
+    cand_point = cand_fit - cand_fit[shared].mean() + level
+
+    rng = np.random.default_rng(seed)
+    base_q, cand_q = _question_codes(baseline, "b"), _question_codes(candidate, "c")
+    common = np.array(sorted(set(base_q) & set(cand_q)), dtype=object)
+    base_draws, cand_draws = [], []
+    for _ in range(rounds):
+        common_draw = rng.choice(common, size=len(common)) if len(common) else common
+        base_draws.append(_refit(baseline, base_q, common, common_draw, rng, base_fit.index, shared, level))
+        cand_draws.append(_refit(candidate, cand_q, common, common_draw, rng, cand_fit.index, shared, level))
+    base_boot = pd.DataFrame(base_draws)
+    cand_boot = pd.DataFrame(cand_draws)
+
+    def interval(point: float, samples: pd.Series) -> Estimate:
+        values = samples.to_numpy(dtype=float)
+        values = values[~np.isnan(values)]
+        if len(values) == 0:
+            return Estimate(point, float("nan"), float("nan"))
+        low, high = np.quantile(values, [alpha, 1 - alpha])
+        return Estimate(float(point), float(low), float(high))
+
+    changes = []
+    for model in every:
+        in_base, in_cand = model in base_fit.index, model in cand_fit.index
+        base_est = interval(base_point[model], base_boot[model]) if in_base else None
+        cand_est = interval(cand_point[model], cand_boot[model]) if in_cand else None
+        delta = None
+        verdict: Verdict = "new" if not in_base else "gone"
+        if in_base and in_cand:
+            delta = interval(cand_point[model] - base_point[model], cand_boot[model] - base_boot[model])
+            verdict = _verdict(delta, margin)
+        changes.append(
+            ModelChange(
+                model=model,
+                status="kept" if in_base and in_cand else ("new" if in_cand else "gone"),
+                watched=model in watched,
+                baseline=base_est,
+                candidate=cand_est,
+                baseline_rank=(baseline_ranks or {}).get(model),
+                candidate_rank=(candidate_ranks or {}).get(model),
+                delta=delta,
+                verdict=verdict,
+            )
+        )
+    changes.sort(key=lambda c: (c.status != "kept", -(c.candidate or c.baseline or Estimate(0, 0, 0)).value))
+    return Comparison(
+        changes=tuple(changes),
+        anchor=tuple(shared),
+        paired=len(common) > 0,
+        shared_questions=len(common),
+        rounds=rounds,
+        ci=ci,
+        level=1 - 2 * alpha,
+        margin=margin,
+        seed=seed,
+    )
+
+
+def _verdict(delta: Estimate, margin: float) -> Verdict:
+    if delta.upper < -margin:
+        return "worse"
+    if delta.lower > margin:
+        return "better"
+    return "same"
+
+
+def _fit(battles: pd.DataFrame) -> pd.Series:
+    ratings = fit_bt(battles).ratings
+    return pd.Series(ratings, dtype=float).sort_index()
+
+
+def _question_codes(battles: pd.DataFrame, tag: str) -> npt.NDArray[np.object_]:
+    """Question id per battle; a battle without one is its own cluster, never shared with the other run."""
+    ids = battles["question_id"].astype("string")
+    filler = pd.Series([f"\0{tag}{i}" for i in range(len(battles))], index=battles.index, dtype="string")
+    codes: npt.NDArray[np.object_] = ids.fillna(filler).to_numpy(dtype=object)
+    return codes
+
+
+def _refit(
+    battles: pd.DataFrame,
+    questions: npt.NDArray[np.object_],
+    common: npt.NDArray[np.object_],
+    common_draw: npt.NDArray[np.object_],
+    rng: np.random.Generator,
+    models: Iterable[str],
+    shared: list[str],
+    level: float,
+) -> pd.Series:
+    """One bootstrap round for one run: shared questions as drawn for both runs, its own questions redrawn."""
+    own = np.array(sorted(set(questions) - set(common)), dtype=object)
+    draw = np.concatenate([common_draw, rng.choice(own, size=len(own)) if len(own) else own])
+    weight = pd.Series(draw).value_counts()
+    repeats = pd.Series(questions).map(weight).fillna(0).to_numpy(dtype=np.int64)
+    sample = battles.iloc[np.repeat(np.arange(len(battles)), repeats)]
+    index = pd.Index(list(models))
+    try:
+        ratings = _fit(sample).reindex(index)
+    except InputError:  # e.g. a draw that left a model with no battles at all
+        return pd.Series(np.nan, index=index)
+    anchor = ratings[shared]
+    if anchor.isna().any():
+        return pd.Series(np.nan, index=index)
+    return ratings - anchor.mean() + level
+
+
+def render_markdown(comparison: Comparison, *, baseline: str, candidate: str) -> str:
+    """A summary for a CI log or a pull-request comment."""
+    worse = comparison.regressions
+    head = (
+        f"**Regression:** {', '.join(c.model for c in worse)} got significantly worse."
+        if worse
+        else "**No regression:** no watched model got significantly worse."
+    )
+    how = (
+        f"paired bootstrap over {comparison.shared_questions} shared questions"
+        if comparison.paired
+        else "independent bootstraps (the runs share no question)"
+    )
+    lines = [
+        f"## judge compare: `{_cell(baseline)}` → `{_cell(candidate)}`",
+        "",
+        head,
+        "",
+        "| model | baseline | candidate | change | rank | verdict |",
+        "|---|---:|---:|---:|:---:|---|",
+    ]
+    for c in comparison.changes:
+        rank = f"{_rank(c.baseline_rank)} → {_rank(c.candidate_rank)}"
+        label = {
+            "worse": "worse",
+            "better": "better",
+            "same": "no significant change",
+            "new": "new",
+            "gone": "gone",
+        }
+        verdict = label[c.verdict] + ("" if c.watched or c.status != "kept" else " (not watched)")
+        if c.regression:
+            verdict = f"**{verdict}** ❌"
+        lines.append(
+            f"| {_cell(c.model)} | {_est(c.baseline)} | {_est(c.candidate)} | {_est(c.delta, sign=True)} "
+            f"| {rank} | {verdict} |"
+        )
+    lines += [
+        "",
+        f"Ratings are anchored on the mean of the {len(comparison.anchor)} models in both runs. "
+        f"Intervals are {comparison.level:.1%} per model "
+        f"({comparison.ci:.0%} over all watched models at once) from {how}, "
+        f"{comparison.rounds} rounds, seed {comparison.seed}. "
+        f"A drop counts when its whole interval lies below -{comparison.margin:g}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Keep a model name from breaking the table or the inline code."""
+    return text.replace("|", "\\|").replace("`", "'").replace("\n", " ")
+
+
+def _rank(rank: int | None) -> str:
+    return "–" if rank is None else str(rank)
+
+
+def _est(e: Estimate | None, *, sign: bool = False) -> str:
+    if e is None:
+        return "–"
+    fmt: Callable[[float], str] = (lambda v: f"{v:+.0f}") if sign else (lambda v: f"{v:.0f}")
+    return f"{fmt(e.value)} [{fmt(e.lower)}, {fmt(e.upper)}]"

@@ -1,0 +1,241 @@
+"""Read a tournament results directory into one frozen ReportData value (the report's and compare's input).
+
+Only battles.jsonl and leaderboard.json are required. The other files add sections to the report; when one is
+absent its section says so. A file that exists but is malformed is an InputError naming the file and line:
+a report that silently drops half a file would be worse than none.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from judge.battles import load_battles
+from judge.errors import InputError
+
+BATTLES_FILE = "battles.jsonl"
+LEADERBOARD_FILE = "leaderboard.json"
+BY_CATEGORY_FILE = "leaderboard_by_category.json"
+DIAGNOSTICS_FILE = "diagnostics.json"
+DETAILS_FILE = "details.jsonl"
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    """One model's line in a leaderboard.json."""
+
+    model: str
+    rating: float
+    ci_lower: float
+    ci_upper: float
+    rank: int
+    battles: int
+    wins: int
+    losses: int
+    ties: int
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """A leaderboard.json: how it was fitted and its rows, best first."""
+
+    method: str
+    n_battles: int
+    bootstrap: int
+    rows: tuple[LeaderboardRow, ...]
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(row.model for row in self.rows)
+
+
+@dataclass(frozen=True)
+class Judgment:
+    """The judge's output for one presentation order ("ab" or "ba")."""
+
+    order: str
+    raw: str
+    verdict: str | None
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One judged (question, pair, turn) with the texts the judge saw; all text is untrusted."""
+
+    question_id: str
+    category: str | None
+    turn: int | None
+    question: tuple[str, ...]
+    model_a: str
+    model_b: str
+    answer_a: tuple[str, ...]
+    answer_b: tuple[str, ...]
+    judgments: tuple[Judgment, ...]
+    winner: str | None
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything a report or a comparison needs from one run directory."""
+
+    name: str
+    battles: pd.DataFrame
+    leaderboard: Leaderboard
+    by_category: Mapping[str, Leaderboard]
+    judge: Mapping[str, Any] | None
+    contestants: Mapping[str, Mapping[str, Any]]
+    details: tuple[Detail, ...]
+
+
+def load_run_dir(path: str | Path, *, details: bool = True) -> ReportData:
+    """Read a results directory; `details=False` skips details.jsonl (compare does not need the texts)."""
+    root = Path(path)
+    if not root.is_dir():
+        raise InputError("not a results directory", path=root)
+    battles_path = root / BATTLES_FILE
+    if not battles_path.is_file():
+        raise InputError(
+            f"missing {BATTLES_FILE}; is this a tournament results directory?", path=battles_path
+        )
+    leaderboard_path = root / LEADERBOARD_FILE
+    if not leaderboard_path.is_file():
+        raise InputError(
+            f"missing {LEADERBOARD_FILE}; rerun `judge rate` or the tournament", path=leaderboard_path
+        )
+    battles = load_battles(battles_path, format="generic").frame
+    leaderboard = _leaderboard(_read_json(leaderboard_path), leaderboard_path, "")
+    by_category: dict[str, Leaderboard] = {}
+    category_path = root / BY_CATEGORY_FILE
+    if category_path.is_file():
+        groups = _read_json(category_path).get("groups")
+        if not isinstance(groups, dict):
+            raise InputError("'groups' must be an object of category -> leaderboard", path=category_path)
+        for name, board in groups.items():
+            by_category[str(name)] = _leaderboard(board, category_path, f"groups.{name}.")
+    judge: Mapping[str, Any] | None = None
+    contestants: dict[str, Mapping[str, Any]] = {}
+    diagnostics_path = root / DIAGNOSTICS_FILE
+    if diagnostics_path.is_file():
+        diagnostics = _read_json(diagnostics_path)
+        judge = _object(diagnostics.get("judge", {}), diagnostics_path, "judge") or None
+        for name, stats in _object(
+            diagnostics.get("contestants", {}), diagnostics_path, "contestants"
+        ).items():
+            contestants[str(name)] = _object(stats, diagnostics_path, f"contestants.{name}")
+    details_path = root / DETAILS_FILE
+    loaded = tuple(_read_details(details_path)) if details and details_path.is_file() else ()
+    return ReportData(
+        name=root.resolve().name,
+        battles=battles,
+        leaderboard=leaderboard,
+        by_category=by_category,
+        judge=judge,
+        contestants=contestants,
+        details=loaded,
+    )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", path=path, line=exc.lineno) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError("not UTF-8 text", path=path) from exc
+    if not isinstance(data, dict):
+        raise InputError("expected a JSON object at the top level", path=path)
+    return data
+
+
+def _object(value: Any, path: Path, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InputError(f"{field} must be an object", path=path)
+    return value
+
+
+def _leaderboard(data: Any, path: Path, prefix: str) -> Leaderboard:
+    board = _object(data, path, prefix.rstrip(".") or "leaderboard")
+    models = board.get("models")
+    if not isinstance(models, list):
+        raise InputError(f"{prefix}models must be a list of rows", path=path)
+    rows = []
+    for index, row in enumerate(models):
+        where = f"{prefix}models[{index}]"
+        row = _object(row, path, where)
+        try:
+            rows.append(
+                LeaderboardRow(
+                    model=str(row["model"]),
+                    rating=float(row["rating"]),
+                    ci_lower=float(row["ci_lower"]),
+                    ci_upper=float(row["ci_upper"]),
+                    rank=int(row["rank"]),
+                    battles=int(row["battles"]),
+                    wins=int(row["wins"]),
+                    losses=int(row["losses"]),
+                    ties=int(row["ties"]),
+                )
+            )
+        except KeyError as exc:
+            raise InputError(f"{where} lacks {exc.args[0]!r}", path=path) from exc
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{where} has a non-numeric field: {exc}", path=path) from exc
+    rows.sort(key=lambda r: (r.rank, -r.rating))
+    return Leaderboard(
+        method=str(board.get("method", "")),
+        n_battles=int(board.get("n_battles", sum(r.battles for r in rows) // 2)),
+        bootstrap=int(board.get("bootstrap", 0)),
+        rows=tuple(rows),
+    )
+
+
+def _texts(value: Any, path: Path, line: int, field: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InputError(f"{field} must be a list of turn texts", path=path, line=line)
+    return tuple(value)
+
+
+def _read_details(path: Path) -> Iterator[Detail]:
+    with path.open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not valid JSON: {exc.msg}", path=path, line=line_no) from exc
+            if not isinstance(record, dict):
+                raise InputError("expected a JSON object", path=path, line=line_no)
+            missing = [key for key in ("question_id", "model_a", "model_b") if key not in record]
+            if missing:
+                raise InputError(f"missing {', '.join(missing)}", path=path, line=line_no)
+            judgments = record.get("judgments") or []
+            if not isinstance(judgments, list) or not all(isinstance(j, dict) for j in judgments):
+                raise InputError("judgments must be a list of objects", path=path, line=line_no)
+            turn = record.get("turn")
+            yield Detail(
+                question_id=str(record["question_id"]),
+                category=None if record.get("category") is None else str(record["category"]),
+                turn=None if turn is None else int(turn),
+                question=_texts(record.get("question", []), path, line_no, "question"),
+                model_a=str(record["model_a"]),
+                model_b=str(record["model_b"]),
+                answer_a=_texts(record.get("answer_a", []), path, line_no, "answer_a"),
+                answer_b=_texts(record.get("answer_b", []), path, line_no, "answer_b"),
+                judgments=tuple(
+                    Judgment(
+                        order=str(j.get("order", "")),
+                        raw=str(j.get("raw", "")),
+                        verdict=None if j.get("verdict") is None else str(j.get("verdict")),
+                    )
+                    for j in judgments
+                ),
+                winner=None if record.get("winner") is None else str(record["winner"]),
+            )
