@@ -84,14 +84,16 @@ def aggregate(battles: pd.DataFrame) -> Aggregated:
     _require_columns(battles, ("model_a", "model_b", "winner"))
     if len(battles) == 0:
         raise InputError("the battle log is empty: there are no battles to rate")
-    winner = pd.Categorical(battles["winner"], categories=list(_WINNER_CODES))
-    bad = np.flatnonzero(winner.codes < 0)
+    winner_codes, winner_values = pd.factorize(battles["winner"], use_na_sentinel=True)
+    # Codes of the few distinct values, -1 for anything that is not a known winner (NA included).
+    known = np.array([_WINNER_CODES.get(v, -1) if isinstance(v, str) else -1 for v in winner_values] + [-1])
+    outcome = known[winner_codes].astype(np.int64)
+    bad = np.flatnonzero(outcome < 0)
     if len(bad):
         raise InputError(
             f"{_row_label(battles, int(bad[0]))}: winner {battles['winner'].iloc[bad[0]]!r} is not one of "
             f"{', '.join(_WINNER_CODES)} ({len(bad)} such row(s))"
         )
-    outcome = np.array([0, 1, 2, 2], dtype=np.int64)[winner.codes]
     codes_a, names_a = pd.factorize(battles["model_a"], use_na_sentinel=True)
     codes_b, names_b = pd.factorize(battles["model_b"], use_na_sentinel=True)
     for codes, column in ((codes_a, "model_a"), (codes_b, "model_b")):

@@ -28,7 +28,7 @@ from scipy.sparse.csgraph import connected_components
 
 from judge.errors import InputError
 from judge.ratings._counts import FloatArray, PairCounts, aggregate
-from judge.ratings._newton import TIE_MODELS, Design, TieModel, design, maximise
+from judge.ratings._newton import TIE_MODELS, Design, TieModel, design, maximise, single_threaded_blas
 
 DEFAULT_PRIOR: Final = 0.01
 
@@ -152,7 +152,8 @@ def fit_pairs(pairs: PairCounts, *, ties: TieModel, prior: float, elo: EloScale)
             effective = "half"  # the tie parameter sits at its boundary and the fit is plain Bradley-Terry
     des: Design = design(pairs.i, pairs.j, pairs.n_models)
     start = _start(effective, pairs)
-    sol = maximise(des, effective, prior, pairs.counts[None], start[None])
+    with single_threaded_blas():
+        sol = maximise(des, effective, prior, pairs.counts[None], start[None])
     if not sol.converged[0]:
         raise InputError("the Bradley-Terry fit did not converge", hint="use a small positive prior")
     params = sol.params[0]
