@@ -1,0 +1,190 @@
+"""The HTML report: loading a results directory, rendering, escaping hostile answers, degrading gracefully."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from judge.battles import BATTLE_COLUMNS
+from judge.cli import cli
+from judge.errors import InputError
+from judge.ratings import leaderboard, leaderboards_by
+from judge.report import load_run_dir, render_report, write_report
+
+MODELS = ("model-x", "model-y", "model-z")
+CATEGORIES = ("writing", "math")
+HOSTILE = (
+    '<script>document.title="PWNED"</script></script><script>document.body.dataset.pwned="1"</script>'
+    '<img src=x onerror="document.body.dataset.pwned=\'img\'"></textarea><b>bold?</b> & "quotes" \u2028'
+)
+
+
+def _board_json(frame: pd.DataFrame, n_battles: int) -> dict[str, Any]:
+    rows = json.loads(frame.to_json(orient="records"))
+    return {"method": "bt", "n_battles": n_battles, "bootstrap": 20, "models": rows}
+
+
+def write_run_dir(root: Path, *, hostile: bool = True, optional: bool = True) -> Path:
+    """A small results directory in the tournament's layout, with one hostile answer when asked."""
+    rng = np.random.default_rng(7)
+    root.mkdir(parents=True)
+    battles, details = [], []
+    for q in range(8):
+        category = CATEGORIES[q % 2]
+        for i, a in enumerate(MODELS):
+            for b in MODELS[i + 1 :]:
+                winner = str(rng.choice(["model_a", "model_b", "tie"], p=[0.5, 0.35, 0.15]))
+                battles.append(
+                    dict(
+                        zip(
+                            BATTLE_COLUMNS,
+                            [f"q{q}", a, b, winner, "tiny-judge", "judge", category, "en", 1, 1.7e9],
+                            strict=True,
+                        )
+                    )
+                )
+                answer_b = HOSTILE if hostile and q == 0 and b == "model-z" else f"{b} says {q} turn one"
+                details.append(
+                    {
+                        "question_id": f"q{q}",
+                        "category": category,
+                        "turn": 1,
+                        "question": [f"Question {q} <em>first</em> turn?"],
+                        "model_a": a,
+                        "model_b": b,
+                        "answer_a": [f"{a} says {q} turn one"],
+                        "answer_b": [answer_b],
+                        "judgments": [
+                            {"order": "ab", "raw": f"Reasoning AB for q{q}. [[A]]", "verdict": "A"},
+                            {"order": "ba", "raw": f"Reasoning BA for q{q}. [[B]]", "verdict": "B"},
+                        ],
+                        "winner": winner,
+                    }
+                )
+    frame = pd.DataFrame(battles)
+    with (root / "battles.jsonl").open("w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(row) + "\n" for row in battles)
+    board = leaderboard(frame, bootstrap=20, seed=0)
+    (root / "leaderboard.json").write_text(json.dumps(_board_json(board, len(frame))), encoding="utf-8")
+    if not optional:
+        return root
+    groups = {
+        name: _board_json(group, int(group["battles"].sum()) // 2)
+        for name, group in leaderboards_by(frame, "category", bootstrap=20, seed=0).items()
+    }
+    (root / "leaderboard_by_category.json").write_text(json.dumps({"groups": groups}), encoding="utf-8")
+    usage = {"input_tokens": 1200, "output_tokens": 800, "cost_usd": 0.0123, "seconds": 4.5}
+    diagnostics = {
+        "judge": {
+            "name": "tiny-judge",
+            "position_consistency": 0.8,
+            "first_position_preference": 0.55,
+            "tie_rate": 0.15,
+            "parse_failures": 2,
+            "calls": 48,
+            **usage,
+        },
+        "contestants": {m: {"answers": 8, "failures": 0, **usage} for m in MODELS},
+    }
+    (root / "diagnostics.json").write_text(json.dumps(diagnostics), encoding="utf-8")
+    with (root / "details.jsonl").open("w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(d) + "\n" for d in details)
+    return root
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    return write_run_dir(tmp_path / "run")
+
+
+def test_load_run_dir_reads_every_file(run_dir: Path) -> None:
+    data = load_run_dir(run_dir)
+    assert data.name == "run"
+    assert len(data.battles) == 24
+    assert set(data.leaderboard.models) == set(MODELS)
+    assert sorted(data.by_category) == ["math", "writing"]
+    assert data.judge is not None and data.judge["parse_failures"] == 2
+    assert sorted(data.contestants) == list(MODELS)
+    assert len(data.details) == 24
+    assert data.details[0].judgments[1].order == "ba"
+
+
+def test_report_is_one_self_contained_file(run_dir: Path) -> None:
+    page = render_report(load_run_dir(run_dir))
+    # Nothing to fetch: no external scripts, styles, images or fonts, and the CSP forbids any fetch.
+    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', page)
+    assert "default-src 'none'" in page
+    assert page.count('<tr class="lb-row">') == 3
+    for section in ("Observed win fraction", "Predicted win rate", "Battle count", "Position consistency"):
+        assert section in page
+    assert "80.0%" in page and "55.0%" in page  # position consistency, first-position preference
+    assert "$0.0123" in page
+    assert page.count('<table class="board small">') == 2  # one leaderboard per category
+
+
+def test_hostile_answer_is_escaped_in_the_page(run_dir: Path) -> None:
+    page = render_report(load_run_dir(run_dir))
+    scripts = re.findall(r"<script\b[^>]*>", page)
+    assert scripts == ['<script type="application/json" id="battle-data">', "<script>"]
+    assert "<img" not in page and 'onerror="document' not in page
+    assert "</textarea>" not in page
+    block = re.search(r'<script type="application/json" id="battle-data">(.*?)</script>', page, re.S)
+    assert block is not None
+    assert "<" not in block.group(1) and ">" not in block.group(1)
+    payload = json.loads(block.group(1))
+    assert HOSTILE in payload["texts"]  # the text survives intact; only its encoding changed
+
+
+def test_model_names_and_questions_are_escaped(tmp_path: Path) -> None:
+    root = write_run_dir(tmp_path / "run")
+    board = json.loads((root / "leaderboard.json").read_text())
+    board["models"][0]["model"] = "<b>evil</b>"
+    (root / "leaderboard.json").write_text(json.dumps(board))
+    page = render_report(load_run_dir(root))
+    assert "<b>evil</b>" not in page
+    assert html.escape("<b>evil</b>", quote=False) in page
+
+
+def test_missing_optional_files_degrade_to_notes(tmp_path: Path) -> None:
+    root = write_run_dir(tmp_path / "run", optional=False)
+    page = render_report(load_run_dir(root))
+    assert "No per-category leaderboards" in page
+    assert "No judge diagnostics" in page
+    assert "no details.jsonl" in page
+    assert page.count('<tr class="lb-row">') == 3
+
+
+@pytest.mark.parametrize("name", ["battles.jsonl", "leaderboard.json"])
+def test_missing_required_file_is_an_input_error_with_the_path(tmp_path: Path, name: str) -> None:
+    root = write_run_dir(tmp_path / "run", optional=False)
+    (root / name).unlink()
+    with pytest.raises(InputError) as info:
+        load_run_dir(root)
+    assert info.value.path == str(root / name)
+
+
+def test_malformed_details_line_is_located(run_dir: Path) -> None:
+    with (run_dir / "details.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write('{"question_id": "q9", "model_a": "x"\n')
+    with pytest.raises(InputError, match=r"details\.jsonl:25: not valid JSON"):
+        load_run_dir(run_dir)
+
+
+def test_write_report_and_cli(run_dir: Path) -> None:
+    path = write_report(run_dir)
+    assert path == run_dir / "report.html"
+    assert not list(run_dir.glob("*.partial"))
+    result = CliRunner().invoke(cli, ["report", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    assert "report.html" in result.stdout
+    bad = CliRunner().invoke(cli, ["report", str(run_dir / "nowhere")])
+    assert bad.exit_code == 2
+    assert "not a results directory" in bad.stderr
