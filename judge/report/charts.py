@@ -66,7 +66,7 @@ def heatmap(
     n = len(labels)
     longest = max((len(label) for label in labels), default=0)
     margin = min(8 + 7 * longest, 220)
-    size_w = margin + n * cell + 4
+    size_w = margin + n * cell + margin // 2  # room for the last slanted column label
     size_h = margin + n * cell + 4
     parts = [
         f'<svg class="heatmap" width="{size_w}" height="{size_h}" viewBox="0 0 {size_w} {size_h}" role="img" '
