@@ -1,9 +1,9 @@
-"""Size and render time of the HTML report for MT-Bench with its six models, built from the real recorded data.
+"""Size and render time of the HTML report for MT-Bench's six models, built from the real recorded data.
 
 Builds a results directory in the tournament's layout from ../shared/data: the 3,355 expert human votes of
 mt_bench_human/human_judgments.csv as battles (one details line per vote: the question up to the voted turn,
-both models' recorded answers from mt_bench/model_answer/, and the voter as the "judgment"), a leaderboard and
-per-category leaderboards from judge.ratings, and usage figures left out (humans cost nothing we know of). Then
+both models' recorded answers from mt_bench/model_answer/, and the voter as the "judgment"), a leaderboard
+and per-category leaderboards from judge.ratings; no usage figures (humans cost nothing we know of). Then it
 times render_report and reports the size of report.html, raw and gzipped.
 
 Run:  .venv/bin/python benchmarks/report_size.py [--data ../shared/data] [--keep DIR] [--bootstrap N] [--json]
