@@ -147,9 +147,10 @@ def _evaluate(des: Design, ties: TieModel, prior: float, params: FloatArray, cou
 
 
 def _tie_prior(ties: TieModel, prior: float) -> float:
-    """Davidson's log(nu) gets the same Gaussian prior as theta (centred on nu = 1) so it stays finite even
-    when a bootstrap replicate has no ties; Rao-Kupper's tau has a hard boundary at 0 instead."""
-    return prior if ties == "davidson" else 0.0
+    """The tie parameter (Davidson's log nu, Rao-Kupper's tau) gets the same Gaussian prior as theta, centred
+    on 0, so it stays finite when a log (or a bootstrap replicate) is all ties; its own boundary keeps
+    Rao-Kupper's tau > 0."""
+    return 0.0 if ties == "half" else prior
 
 
 def _neg_hessian(des: Design, prior: float, terms: _Terms) -> FloatArray:

@@ -131,7 +131,7 @@ def _start(ties: TieModel, pairs: PairCounts) -> FloatArray:
     n = pairs.n_models
     if ties == "half":
         return np.zeros(n)
-    f = pairs.counts[:, 2].sum() / pairs.counts.sum()
+    f = min(pairs.counts[:, 2].sum() / pairs.counts.sum(), 0.9)
     # Tie share at equal strength: Davidson nu / (2 + nu), Rao-Kupper tanh(tau / 2).
     kappa = math.log(2 * f / (1 - f)) if ties == "davidson" else 2 * math.atanh(f)
     return np.append(np.zeros(n), kappa)
@@ -146,8 +146,11 @@ def fit_pairs(pairs: PairCounts, *, ties: TieModel, prior: float, elo: EloScale)
     n_ties = pairs.counts[:, 2].sum()
     effective: TieModel = ties
     if ties != "half":
-        if n_ties == pairs.counts.sum():
-            raise InputError(f"every battle is a tie, so the {ties} tie model can not be fitted")
+        if n_ties == pairs.counts.sum() and prior == 0:
+            raise InputError(
+                f"every battle is a tie, so with prior=0 the {ties} tie parameter is infinite",
+                hint="use a small positive prior (the default)",
+            )
         if n_ties == 0:
             effective = "half"  # the tie parameter sits at its boundary and the fit is plain Bradley-Terry
     des: Design = design(pairs.i, pairs.j, pairs.n_models)

@@ -1,0 +1,162 @@
+"""The leaderboard table, per-group leaderboards and the model x model matrices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from judge.errors import InputError
+from judge.ratings import (
+    LEADERBOARD_COLUMNS,
+    battle_count_matrix,
+    fit_bt,
+    leaderboard,
+    leaderboards_by,
+    online_elo,
+    predicted_win_matrix,
+    win_fraction_matrix,
+)
+
+
+def log(seed: int = 0, n: int = 500) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    names = np.array(["ace", "bolt", "cube", "dart", "echo"])
+    strength = np.array([1.2, 0.9, 0.0, -0.2, -1.5])
+    i = rng.integers(0, 5, n)
+    j = (i + rng.integers(1, 5, n)) % 5
+    u = rng.random(n)
+    p = 1 / (1 + np.exp(strength[j] - strength[i]))
+    winner = np.where(u < p - 0.05, "model_a", np.where(u < p + 0.05, "tie", "model_b"))
+    return pd.DataFrame(
+        {
+            "question_id": rng.integers(0, 30, n).astype(str),
+            "model_a": names[i],
+            "model_b": names[j],
+            "winner": winner,
+            "category": rng.choice(["code", "math"], n),
+        }
+    )
+
+
+@pytest.mark.parametrize("ci", ["bootstrap", "sandwich", "none"])
+@pytest.mark.parametrize("cluster", ["battle", "question"])
+def test_leaderboard_shape_order_and_rank_rule(ci: str, cluster: str) -> None:
+    battles = log()
+    table = leaderboard(battles, ci=ci, cluster=cluster, bootstrap=200)  # type: ignore[arg-type]
+    assert tuple(table.columns) == LEADERBOARD_COLUMNS
+    assert table["rating"].is_monotonic_decreasing
+    assert (table["ci_lower"] <= table["rating"] + 1e-9).all() and (
+        table["rating"] <= table["ci_upper"] + 1e-9
+    ).all()
+    for _, row in table.iterrows():
+        assert row["rank"] == 1 + (table["ci_lower"] > row["ci_upper"]).sum()
+    assert table["rating"].to_numpy() == pytest.approx(fit_bt(battles).ratings[table["model"]].to_numpy())
+    assert (table["battles"] == table["wins"] + table["losses"] + table["ties"]).all()
+    assert table["battles"].sum() == 2 * len(battles)
+    assert table["wins"].sum() == table["losses"].sum()
+
+
+def test_leaderboard_without_intervals_ranks_by_rating() -> None:
+    table = leaderboard(log(), ci="none")
+    assert list(table["rank"]) == [1, 2, 3, 4, 5]
+    assert (table["ci_lower"] == table["rating"]).all()
+
+
+def test_leaderboard_is_reproducible_and_seeded() -> None:
+    battles = log()
+    first = leaderboard(battles, bootstrap=100, seed=5)
+    pd.testing.assert_frame_equal(first, leaderboard(battles, bootstrap=100, seed=5))
+    assert not first.equals(leaderboard(battles, bootstrap=100, seed=6))
+
+
+def test_level_narrows_intervals() -> None:
+    battles = log()
+    wide = leaderboard(battles, ci="sandwich", level=0.99)
+    narrow = leaderboard(battles, ci="sandwich", level=0.5)
+    assert ((wide["ci_upper"] - wide["ci_lower"]) > (narrow["ci_upper"] - narrow["ci_lower"])).all()
+
+
+def test_anchor_pins_the_model_and_its_interval() -> None:
+    table = leaderboard(log(), anchor=("cube", 1114.0), bootstrap=100).set_index("model")
+    assert table.loc["cube", "rating"] == pytest.approx(1114.0)
+    assert table.loc["cube", "ci_lower"] == pytest.approx(1114.0)
+    assert table.loc["cube", "ci_upper"] == pytest.approx(1114.0)
+
+
+def test_elo_leaderboard() -> None:
+    battles = log()
+    table = leaderboard(battles, method="elo", bootstrap=50)
+    expected = online_elo(battles)
+    assert table.set_index("model")["rating"].to_dict() == pytest.approx(expected.to_dict())
+    pinned = leaderboard(battles, method="elo", ci="none", anchor=("ace", 1200.0)).set_index("model")
+    assert pinned.loc["ace", "rating"] == pytest.approx(1200.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"method": "elo", "ci": "sandwich"}, "sandwich"),
+        ({"method": "elo", "ties": "davidson"}, "half a win"),
+        ({"ci": "jackknife"}, "unknown interval"),
+        ({"level": 1.0}, "level"),
+        ({"anchor": ("nobody", 1000.0)}, "anchor model 'nobody'"),
+        ({"method": "glicko"}, "unknown rating method"),
+    ],
+)
+def test_bad_leaderboard_options(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        leaderboard(log(n=60), bootstrap=10, **kwargs)  # type: ignore[arg-type]
+
+
+def test_leaderboard_on_degenerate_logs() -> None:
+    with pytest.raises(InputError, match="empty"):
+        leaderboard(log().iloc[:0])
+    one = leaderboard(log().iloc[:1], bootstrap=20)
+    assert len(one) == 2 and np.isfinite(one[["rating", "ci_lower", "ci_upper"]].to_numpy()).all()
+    split = pd.DataFrame(
+        [("a", "b", "model_a"), ("b", "a", "tie"), ("c", "d", "model_b")],
+        columns=["model_a", "model_b", "winner"],
+    )
+    for ci in ("bootstrap", "sandwich"):
+        table = leaderboard(split, ci=ci, bootstrap=20)  # type: ignore[arg-type]
+        assert np.isfinite(table[["rating", "ci_lower", "ci_upper"]].to_numpy()).all()
+
+
+def test_leaderboards_by_group() -> None:
+    battles = log()
+    boards = leaderboards_by(battles, "category", ci="none")
+    assert set(boards) == {"code", "math"}
+    code = battles[battles["category"] == "code"]
+    pd.testing.assert_frame_equal(boards["code"], leaderboard(code, ci="none"))
+    with pytest.raises(InputError, match="no such column"):
+        leaderboards_by(battles, "language")
+    with_ace = (battles["model_a"] == "ace") | (battles["model_b"] == "ace")
+    no_ace_in_code = battles[~(with_ace & (battles["category"] == "code"))]
+    with pytest.raises(InputError, match="category=code: anchor model 'ace'"):
+        leaderboards_by(no_ace_in_code, "category", ci="none", anchor=("ace", 1000.0))
+
+
+def test_matrices() -> None:
+    battles = pd.DataFrame(
+        [
+            ("a", "b", "model_a"),
+            ("b", "a", "model_a"),
+            ("a", "b", "model_a"),
+            ("a", "b", "tie"),
+            ("b", "c", "tie"),
+        ],
+        columns=["model_a", "model_b", "winner"],
+    )
+    counts = battle_count_matrix(battles)
+    assert counts.loc["a", "b"] == 4 and counts.loc["b", "a"] == 4 and counts.loc["a", "c"] == 0
+    assert counts.loc["b", "c"] == 1 and counts.loc["a", "a"] == 0
+    wins = win_fraction_matrix(battles)
+    assert wins.loc["a", "b"] == pytest.approx(2 / 3) and wins.loc["b", "a"] == pytest.approx(1 / 3)
+    assert np.isnan(wins.loc["b", "c"]) and np.isnan(wins.loc["a", "c"]) and np.isnan(wins.loc["a", "a"])
+    predicted = predicted_win_matrix(pd.Series({"a": 1400.0, "b": 1000.0, "c": 1000.0}))
+    assert predicted.loc["a", "b"] == pytest.approx(10 / 11)
+    assert predicted.loc["b", "c"] == pytest.approx(0.5)
+    assert np.isnan(predicted.loc["a", "a"])
+    far = predicted_win_matrix(pd.Series({"a": 1e6, "b": 0.0}))  # no overflow warning
+    assert far.loc["a", "b"] == 1.0
