@@ -7,24 +7,42 @@ starts on, so validation stays vectorised and line numbers cost nothing until so
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.json as pa_json
 
 from judge.errors import InputError
 
 LineOf = Callable[[int], int | None]
 
+# Arrow types as the nullable pandas dtypes the battle frame uses.
+_DTYPES: Final = {
+    pa.string(): pd.StringDtype(),
+    pa.large_string(): pd.StringDtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.float64(): pd.Float64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+}
+
 
 def number_message(column: str, value: object) -> str:
     """The complaint about a bad turn (must be an integer) or tstamp (must be a number)."""
     kind = "an integer" if column == "turn" else "a number"
-    shown = "an empty value" if value is None or value is pd.NA or value == "" else repr(value)
-    return f"{column} must be {kind}, not {shown}"
+    return f"{column} must be {kind}, not {show(value)}"
+
+
+def show(value: object) -> str:
+    """A cell value as a message shows it: repr of the plain Python value, or 'an empty value'."""
+    if value is None or value is pd.NA or value == "":
+        return "an empty value"
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def read_table(path: Path, known: frozenset[str]) -> tuple[pd.DataFrame, LineOf]:
@@ -114,6 +132,25 @@ def _is_number(value: str, *, integer: bool) -> bool:
 
 
 def _read_json_lines(path: Path, known: frozenset[str]) -> tuple[pd.DataFrame, LineOf]:
+    """pyarrow's reader when the file is clean and its types are consistent; else line by line, which locates
+    the bad line (and copes with a column holding both numbers and strings)."""
+    try:
+        table = pa_json.read_json(path)
+    except (pa.ArrowException, ValueError):
+        return _read_json_lines_exactly(path, known)
+    columns = {
+        c: table.column(c).to_pandas(types_mapper=_DTYPES.get) for c in table.column_names if c in known
+    }
+    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows)), lambda row: _jsonl_line(path, row)
+
+
+def _jsonl_line(path: Path, row: int) -> int | None:
+    with path.open(encoding="utf-8-sig") as fh:
+        records = (number for number, text in enumerate(fh, 1) if text.strip())
+        return next(itertools.islice(records, row, None), None)
+
+
+def _read_json_lines_exactly(path: Path, known: frozenset[str]) -> tuple[pd.DataFrame, LineOf]:
     records, lines = [], []
     with path.open(encoding="utf-8-sig") as fh:
         for number, text in enumerate(fh, 1):
@@ -159,5 +196,16 @@ def _json_list_line(text: str, row: int) -> int | None:
 
 def _records_frame(records: list[dict[str, Any]], known: frozenset[str]) -> pd.DataFrame:
     present = set().union(*(r.keys() for r in records)) & known
-    columns = {c: pd.Series([r.get(c) for r in records], dtype=object) for c in sorted(present)}
+    columns = {c: _column([r.get(c) for r in records]) for c in sorted(present)}
     return pd.DataFrame(columns, index=pd.RangeIndex(len(records)))
+
+
+def _column(values: list[Any]) -> pd.Series:
+    """One JSON key's values, typed when they share a type (pyarrow infers it in C), else objects."""
+    try:
+        array = pa.array(values)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        array = None
+    if array is None or array.type not in _DTYPES:
+        return pd.Series(values, dtype=object)
+    return pd.Series(array.to_pandas(types_mapper=_DTYPES.get))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from judge._battle_files import number_message, read_table
+from judge._battle_files import show as _show
 from judge.errors import InputError
 
 FORMAT_VERSION: Final = 1
@@ -244,7 +245,11 @@ def _map_format(raw: pd.DataFrame, fmt: str) -> tuple[pd.DataFrame, list[_Check]
         frame["category"] = names.reindex(block.astype("Int64")).to_numpy()
     if fmt == "arena":
         original = frame["anony"]
-        if original.dtype != bool:
+        if pd.api.types.is_bool_dtype(original):
+            bad = original.isna().to_numpy(dtype=bool)
+            checks.append((bad, _fixed("anony must be true or false, not an empty value")))
+            frame["anony"] = original.to_numpy(dtype=bool, na_value=False)
+        else:
             text = original.astype("string").str.lower()
             true = text.isin(["true", "1"]).to_numpy(dtype=bool, na_value=False)
             bad = ~true & ~text.isin(["false", "0"]).to_numpy(dtype=bool, na_value=False)
@@ -278,13 +283,17 @@ def _row_checks(frame: pd.DataFrame) -> list[_Check]:
         bad_source = (source.notna() & ~source.isin(SOURCES)).to_numpy(dtype=bool, na_value=False)
         checks.append((bad_source, lambda i: f"source must be human or judge, not {_show(source.iloc[i])}"))
     for column, integer in (("turn", True), ("tstamp", False)):
-        if column in frame.columns and frame[column].dtype == object:
-            values = frame[column]
+        if column not in frame.columns:
+            continue
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            number, wrong = values, np.zeros(len(values), dtype=bool)
+        else:  # strings or mixed JSON values: only real numbers (or numeric text) pass
             number = pd.to_numeric(values.where(values.map(_is_plain_number)), errors="coerce")
-            wrong = number.isna() & values.notna()
-            if integer:
-                wrong |= number.notna() & (number % 1 != 0)
-            checks.append((wrong.to_numpy(dtype=bool), _bad_number(column, values)))
+            wrong = (number.isna() & values.notna()).to_numpy(dtype=bool)
+        if integer:
+            wrong = wrong | (number.notna() & (number % 1 != 0)).to_numpy(dtype=bool, na_value=False)
+        checks.append((wrong, _bad_number(column, values)))
     return checks
 
 
@@ -298,10 +307,6 @@ def _fixed(message: str) -> Callable[[int], str]:
 
 def _bad_number(column: str, values: pd.Series) -> Callable[[int], str]:
     return lambda i: number_message(column, values.iloc[i])
-
-
-def _show(value: object) -> str:
-    return "an empty value" if value is None or value is pd.NA or value == "" else repr(value)
 
 
 def _first_bad(checks: list[_Check]) -> tuple[int, str] | None:

@@ -250,3 +250,33 @@ def test_real_llmfao_files(shared_data: Path) -> None:
     assert crowd["winner"].value_counts().to_dict() == {"tie": 3471, "model_a": 2911, "model_b": 2549}
     assert loaded.frame["source"].value_counts().to_dict() == {"human": 8931, "judge": 3236}
     assert pd.api.types.is_string_dtype(loaded.frame["question_id"])
+
+
+def test_jsonl_with_mixed_types_loads_line_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(
+        '{"question_id": 81, "model_a": "x", "model_b": "y", "winner": "tie", "turn": 1}\n'
+        '{"question_id": "q-2", "model_a": "x", "model_b": "y", "winner": "tie", "turn": "2"}\n'
+    )
+    frame = load_battles(path).frame
+    assert frame["question_id"].tolist() == ["81", "q-2"]
+    assert frame["turn"].tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (['"turn": "1"', '"turn": "two"'], "t.jsonl:3: turn must be an integer, not 'two'"),
+        (['"turn": 1', '"turn": 2.5'], "t.jsonl:3: turn must be an integer, not 2.5"),
+        (['"anony": true', '"anony": null'], "t.jsonl:3: anony must be true or false, not an empty value"),
+    ],
+)
+def test_typed_json_columns_are_still_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    base = '"question_id": "q", "model_a": "x", "model_b": "y", "winner": "tie"'
+    Path("t.jsonl").write_text("".join(f"{{{base}, {extra}}}\n\n" for extra in lines))
+    with pytest.raises(InputError) as raised:
+        load_battles("t.jsonl")
+    assert raised.value.message == message
