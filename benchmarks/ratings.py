@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -70,6 +71,14 @@ def synthetic_log(n_battles: int, n_models: int, seed: int) -> tuple[pd.DataFram
 
 
 def _peak_mb() -> float:
+    """Peak resident memory of this process. VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork and
+    exec, so a child would report the (large) parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -82,17 +91,19 @@ def phase_engine(path: Path, rounds: int) -> dict[str, Any]:
 
     from judge.ratings import bootstrap_ratings, fit_bt
 
-    t0 = time.perf_counter()
+    wall, cpu = [time.perf_counter()], [time.process_time()]
     battles = _read_battles(path)
-    t1 = time.perf_counter()
+    wall.append(time.perf_counter()), cpu.append(time.process_time())
     fit = fit_bt(battles)
-    t2 = time.perf_counter()
+    wall.append(time.perf_counter()), cpu.append(time.process_time())
     boot = bootstrap_ratings(battles, rounds=rounds, rng=np.random.default_rng(0))
-    t3 = time.perf_counter()
+    wall.append(time.perf_counter()), cpu.append(time.process_time())
     return {
-        "read_s": t1 - t0,
-        "fit_s": t2 - t1,
-        "bootstrap_s": t3 - t2,
+        "read_s": wall[1] - wall[0],
+        "fit_s": wall[2] - wall[1],
+        "bootstrap_s": wall[3] - wall[2],
+        # CPU seconds over all threads: less sensitive to other jobs on the machine than wall time.
+        "cpu": {"read_s": cpu[1] - cpu[0], "fit_s": cpu[2] - cpu[1], "bootstrap_s": cpu[3] - cpu[2]},
         "peak_mb": _peak_mb(),
         "ratings": fit.ratings.to_dict(),
         "bootstrap_sd_mean": float(boot.std().mean()),
@@ -190,6 +201,7 @@ def main() -> None:
         print(json.dumps(result))
         return
 
+    args.load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "battles.csv"
         battles, true = synthetic_log(args.battles, args.models, args.seed)
@@ -214,10 +226,13 @@ def _report(
     ours = pd.Series(engine.pop("ratings"))
     phases = ("read_s", "fit_s", "bootstrap_s")
     engine["total_s"] = sum(engine[p] for p in phases)
+    engine["cpu"]["total_s"] = sum(engine["cpu"][p] for p in phases)
     summary: dict[str, Any] = {
         "battles": args.battles,
         "models": args.models,
         "rounds": args.rounds,
+        "cores": os.cpu_count(),
+        "load_average_1min": args.load,
         "engine": engine,
         "loader": loader,
         "max_abs_error_vs_truth_elo": float((ours - true.reindex(ours.index)).abs().max()),
@@ -230,17 +245,21 @@ def _report(
     if args.json:
         print(json.dumps(summary, indent=2))
         return
-    print(f"{args.battles:,} battles, {args.models} models, {args.rounds} bootstrap rounds")
-    print(f"{'phase':<28}{'engine s':>10}{'baseline s':>12}{'speedup':>10}")
+    print(
+        f"{args.battles:,} battles, {args.models} models, {args.rounds} bootstrap rounds; "
+        f"{os.cpu_count()} cores, load average {args.load:.1f} at start"
+    )
+    print(f"{'phase':<28}{'engine s':>10}{'engine cpu s':>14}{'baseline s':>12}{'speedup':>10}")
     for phase in (*phases, "total_s"):
         mine = engine[phase]
+        line = f"{mine:>10.3f}{engine['cpu'][phase]:>14.3f}"
         if baseline is None:
-            print(f"{phase[:-2]:<28}{mine:>10.3f}")
+            print(f"{phase[:-2]:<28}{line}")
             continue
         base = baseline[phase]
         note = " (extrapolated)" if phase in ("bootstrap_s", "total_s") else ""
-        print(f"{phase[:-2] + note:<28}{mine:>10.3f}{base:>12.2f}{base / mine:>9.1f}x")
-    peak = f"{'peak RSS MB':<28}{engine['peak_mb']:>10.0f}"
+        print(f"{phase[:-2] + note:<28}{line}{base:>12.2f}{base / mine:>9.1f}x")
+    peak = f"{'peak RSS MB':<28}{engine['peak_mb']:>10.0f}{'':>14}"
     print(peak + (f"{baseline['peak_mb']:>12.0f}" if baseline else ""))
     if loader is not None:
         print(
