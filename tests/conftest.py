@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# Session fixtures for the real llama.cpp server (llama_gguf, llama_url).
+pytest_plugins = ["tests.llama"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

@@ -1,9 +1,13 @@
-"""The Provider protocol: the one async network edge. Providers classify their SDK's errors; the runner retries."""
+"""The Provider protocol and its values. Providers classify their SDK errors; the runner alone retries."""
 
 from __future__ import annotations
 
 import enum
+import re
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 
@@ -78,6 +82,7 @@ class Endpoint:
     api_key: str | None = field(default=None, repr=False)  # resolved from the environment by config.py
     path: str | None = None  # replay answer file, or a GGUF file for local
     timeout_s: float = 120.0
+    delay_s: float = 0.0  # echo only: pretend each call takes this long
 
 
 class Provider(Protocol):
@@ -90,3 +95,48 @@ class Provider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+_CONTEXT_TOO_LONG = re.compile(
+    r"context.{0,20}(length|size|window)|too many tokens|prompt is too long|maximum context|exceed_context",
+    re.IGNORECASE,
+)
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from retry-after-ms / Retry-After (delta seconds or an HTTP date), or None."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    millis = lowered.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def status_failure(status: int, message: str, headers: Mapping[str, str]) -> CallFailed:
+    """Map an HTTP error status (shared by every SDK's status errors) to a CallFailed."""
+    text = f"HTTP {status}: {message}"
+    if status == 429:
+        return CallFailed(ErrorKind.RATE_LIMITED, text, retry_after=parse_retry_after(headers))
+    if status in (401, 403):
+        return CallFailed(ErrorKind.AUTH, text)
+    if status == 413 or (400 <= status < 500 and _CONTEXT_TOO_LONG.search(message)):
+        return CallFailed(ErrorKind.CONTEXT_TOO_LONG, text)
+    if status == 408:
+        return CallFailed(ErrorKind.TIMEOUT, text)
+    if status >= 500 or status == 409:
+        return CallFailed(ErrorKind.TRANSIENT, text, retry_after=parse_retry_after(headers))
+    return CallFailed(ErrorKind.BAD_REQUEST, text)

@@ -1,0 +1,90 @@
+"""Model providers: the only async network edge. A `ProviderHub` turns Endpoints into Providers and owns them.
+
+    async with ProviderHub(cache_dir=None) as hub:   # starts nothing until a call needs it
+        provider = hub.get(endpoint)                 # equal endpoints share one provider
+        completion = await provider.complete(request)   # or raises CallFailed(kind, message, retry_after)
+
+Providers never retry, print, read config or environment, or touch the store; the runner does those things.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from judge.errors import InputError
+from judge.providers import anthropic, echo, local, openai, replay
+from judge.providers.base import (
+    CallFailed,
+    Completion,
+    Endpoint,
+    ErrorKind,
+    Message,
+    Provider,
+    Request,
+)
+from judge.providers.gguf import BUILTIN_MODELS, default_cache_dir
+
+__all__ = [
+    "BUILTIN_MODELS",
+    "PROVIDER_NAMES",
+    "CallFailed",
+    "Completion",
+    "Endpoint",
+    "ErrorKind",
+    "Message",
+    "Provider",
+    "ProviderHub",
+    "Request",
+    "default_cache_dir",
+]
+
+_Factory = Callable[[Endpoint, local.LocalServers], Provider]
+
+# Name -> factory. Each SDK is imported inside its factory, so a missing one only matters when it is used.
+_FACTORIES: dict[str, _Factory] = {
+    "anthropic": lambda endpoint, _: anthropic.create(endpoint),
+    "echo": lambda endpoint, _: echo.EchoProvider(endpoint),
+    "local": lambda endpoint, servers: local.LocalProvider(endpoint, servers),
+    "openai": lambda endpoint, _: openai.create(endpoint),
+    "replay": lambda endpoint, _: replay.create(endpoint),
+}
+PROVIDER_NAMES: tuple[str, ...] = tuple(sorted(_FACTORIES))
+
+
+class ProviderHub:
+    """Builds providers on demand, shares them between equal endpoints, closes them and local servers."""
+
+    def __init__(self, cache_dir: str | Path | None = None) -> None:
+        """cache_dir holds local GGUF models; None means ~/.cache/judge/models."""
+        self._servers = local.LocalServers(None if cache_dir is None else Path(cache_dir))
+        self._providers: dict[Endpoint, Provider] = {}
+
+    def get(self, endpoint: Endpoint) -> Provider:
+        """The provider for an endpoint; unknown names are an InputError, missing SDKs a MissingDependency."""
+        provider = self._providers.get(endpoint)
+        if provider is None:
+            factory = _FACTORIES.get(endpoint.provider)
+            if factory is None:
+                known = ", ".join(PROVIDER_NAMES)
+                raise InputError(f"provider {endpoint.provider!r} is unknown (known: {known})")
+            provider = self._providers[endpoint] = factory(endpoint, self._servers)
+        return provider
+
+    async def aclose(self) -> None:
+        """Close every provider's connections, then stop the local servers."""
+        providers, self._providers = list(self._providers.values()), {}
+        try:
+            for provider in providers:
+                await provider.aclose()
+        finally:
+            await self._servers.aclose()
+
+    async def __aenter__(self) -> ProviderHub:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,127 @@
+"""Anthropic's Messages API through the official anthropic SDK (also spoken by llama.cpp's server)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from judge.errors import MissingDependency, ProviderError
+from judge.providers.base import CallFailed, Completion, Endpoint, ErrorKind, Request, status_failure
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+# The Messages API requires max_tokens; used when the request leaves it open.
+DEFAULT_MAX_TOKENS = 1024
+_NO_KEY = "no-key"
+
+
+def create(endpoint: Endpoint) -> AnthropicProvider:
+    """Build the provider; the SDK is imported here so the rest of judge works without it."""
+    try:
+        import anthropic
+    except ImportError as exc:
+        raise MissingDependency(
+            "the anthropic provider needs the anthropic package", hint="pip install anthropic"
+        ) from exc
+    if endpoint.api_key is None and endpoint.base_url is None:
+        raise ProviderError(
+            "the anthropic provider needs an API key (or a base_url of a server that needs none)",
+            hint="set ANTHROPIC_API_KEY",
+        )
+    client = anthropic.AsyncAnthropic(
+        api_key=endpoint.api_key or _NO_KEY,
+        base_url=endpoint.base_url or DEFAULT_BASE_URL,
+        timeout=endpoint.timeout_s,
+        max_retries=0,
+    )
+    return AnthropicProvider(endpoint, client)
+
+
+class AnthropicProvider:
+    """One endpoint of the Messages API. Logprobs are not offered by this API and stay empty."""
+
+    name = "anthropic"
+
+    def __init__(self, endpoint: Endpoint, client: Any) -> None:
+        self.endpoint = endpoint
+        self._client = client
+
+    async def complete(self, request: Request) -> Completion:
+        """One message; SDK failures become CallFailed here and nowhere else."""
+        import anthropic
+
+        started = time.perf_counter()
+        try:
+            response = await self._client.messages.create(**_params(request, self.endpoint))
+        except anthropic.APITimeoutError as exc:
+            raise CallFailed(ErrorKind.TIMEOUT, f"no answer within {self.endpoint.timeout_s:g}s") from exc
+        except anthropic.APIStatusError as exc:
+            raise status_failure(exc.status_code, _error_message(exc), exc.response.headers) from exc
+        except anthropic.APIConnectionError as exc:
+            raise CallFailed(ErrorKind.TRANSIENT, f"connection failed: {exc.__cause__ or exc}") from exc
+        except (anthropic.APIResponseValidationError, ValueError) as exc:
+            raise CallFailed(ErrorKind.TRANSIENT, f"malformed response: {exc}") from exc
+        return _completion(response, time.perf_counter() - started)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _params(request: Request, endpoint: Endpoint) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "model": request.model or endpoint.model,
+        "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+    }
+    system = request.system
+    if request.json_schema is not None:
+        # Structured output where the server honours output_config; the instruction covers the others.
+        params["output_config"] = {"format": {"type": "json_schema", "schema": request.json_schema}}
+        rule = "Reply with one JSON object, and nothing else, that matches this JSON schema: " + json.dumps(
+            request.json_schema, sort_keys=True
+        )
+        system = rule if system is None else f"{system}\n\n{rule}"
+    if system is not None:
+        params["system"] = system
+    if request.temperature is not None:
+        # This SDK's create() no longer takes sampling parameters; servers that still read them find it here.
+        params["extra_body"] = {"temperature": request.temperature}
+    return params
+
+
+def _completion(response: Any, latency_s: float) -> Completion:
+    """Join the text blocks, treating a response without any as a malformed (transient) failure."""
+    blocks = getattr(response, "content", None)
+    if not isinstance(blocks, list):
+        raise CallFailed(ErrorKind.TRANSIENT, "malformed response: no content")
+    texts = [b.text for b in blocks if getattr(b, "type", None) == "text" and isinstance(b.text, str)]
+    if not texts and blocks:
+        raise CallFailed(ErrorKind.TRANSIENT, "malformed response: no text block")
+    return Completion(
+        text="".join(texts),
+        input_tokens=_input_tokens(getattr(response, "usage", None)),
+        output_tokens=getattr(getattr(response, "usage", None), "output_tokens", None),
+        latency_s=latency_s,
+        model=getattr(response, "model", None),
+    )
+
+
+def _input_tokens(usage: Any) -> int | None:
+    """The whole prompt: this API counts tokens read from or written to its prompt cache apart."""
+    fresh = getattr(usage, "input_tokens", None)
+    if not isinstance(fresh, int):
+        return None
+    cached = (
+        getattr(usage, "cache_read_input_tokens", None),
+        getattr(usage, "cache_creation_input_tokens", None),
+    )
+    return fresh + sum(c for c in cached if isinstance(c, int))
+
+
+def _error_message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return str(getattr(exc, "message", exc))
