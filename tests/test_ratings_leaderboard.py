@@ -160,3 +160,28 @@ def test_matrices() -> None:
     assert np.isnan(predicted.loc["a", "a"])
     far = predicted_win_matrix(pd.Series({"a": 1e6, "b": 0.0}))  # no overflow warning
     assert far.loc["a", "b"] == 1.0
+
+
+def test_public_names_are_exported() -> None:
+    import judge.ratings
+
+    for name in judge.ratings.__all__:
+        assert hasattr(judge.ratings, name), name
+    public = {n for n in vars(judge.ratings) if not n.startswith("_")}
+    functions = {"fit_bt", "online_elo", "bootstrap_ratings", "leaderboard", "leaderboards_by"}
+    assert functions <= set(judge.ratings.__all__) <= public
+
+
+def test_many_models_use_the_sorted_pair_path() -> None:
+    from judge.ratings._counts import _DENSE_PAIR_LIMIT, aggregate
+
+    n = _DENSE_PAIR_LIMIT + 50
+    names = [f"m{k:05d}" for k in range(n)]
+    battles = pd.DataFrame(
+        {"model_a": names, "model_b": names[1:] + names[:1], "winner": ["model_a", "tie"] * (n // 2)}
+    )
+    pairs = aggregate(battles).pairs
+    assert len(pairs.i) == n and (pairs.i < pairs.j).all()
+    assert pairs.counts.sum() == n
+    record = pairs.per_model()
+    assert (record["battles"] == 2).all()

@@ -36,14 +36,6 @@ class PairCounts:
     def n_models(self) -> int:
         return len(self.models)
 
-    def incidence(self) -> sp.csr_matrix:
-        """Pairs x models, +1 at i and -1 at j, so incidence @ theta = theta_i - theta_j."""
-        n_pairs = len(self.i)
-        rows = np.concatenate([np.arange(n_pairs), np.arange(n_pairs)])
-        cols = np.concatenate([self.i, self.j])
-        vals = np.concatenate([np.ones(n_pairs), -np.ones(n_pairs)])
-        return sp.csr_matrix((vals, (rows, cols)), shape=(n_pairs, self.n_models))
-
     def per_model(self) -> pd.DataFrame:
         """battles, wins, losses, ties of every model, indexed by model."""
         n = self.n_models
