@@ -267,6 +267,8 @@ def answers(
 
     async def collect() -> AnswersResult:
         async with ProviderHub(cache_dir=None) as hub:
+            for contestant in config.contestants:  # builds each provider: a bad replay file stops here
+                hub.get(contestant.endpoint())
             with Store.open(db) as store:
                 if on_progress is None:
                     return await collect_answers(config, questions, store, hub.get)

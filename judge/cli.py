@@ -271,14 +271,14 @@ def answers_command(config: str, out: str | None) -> None:
     from judge import api
     from judge.answers import AnswerProgress
 
-    columns = (TextColumn("answers"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    columns += (TextColumn("{task.fields[note]}"),)
+    note = TextColumn("{task.fields[note]}")
+    columns = (TextColumn("answers"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), note)
     with Progress(*columns, console=Console(stderr=True)) as bar:
         task = bar.add_task("answers", total=None, note="")
 
         def show(p: AnswerProgress) -> None:
-            note = f"asked {p.asked} reused {p.reused} failed {p.failed + p.skipped}"
-            bar.update(task, total=p.total, completed=p.done, note=note)
+            counts = f"asked {p.asked} reused {p.reused} failed {p.failed + p.skipped}"
+            bar.update(task, total=p.total, completed=p.done, note=counts)
 
         result = api.answers(config, out=out, on_progress=show)
     p = result.progress

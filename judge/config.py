@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlparse
 
-from judge.errors import ConfigError
+from judge.errors import ConfigError, InputError
 from judge.providers.base import Endpoint
 from judge.questions import load_yaml
 
@@ -25,7 +26,6 @@ PROVIDERS = ("anthropic", "echo", "local", "openai", "replay")
 HOSTED = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 DEFAULT_LOCAL_MODEL = "smollm2-135m"
 BUILTIN_SETS = {"mt_bench": "mt_bench.jsonl", "demo": "demo.yaml"}
-SCHEDULES = ("round-robin", "baseline")  # judge.pairings.SCHEDULES (a test keeps them equal)
 COMBINE_RULES = ("conservative", "score", "single")  # judge.verdicts.COMBINE_RULES
 TEMPLATES = ("pairwise", "pairwise_reference", "multi_turn", "multi_turn_reference")  # judge.prompts
 SCALES = (3, 5)
@@ -75,10 +75,13 @@ class ModelConfig:
     rpm: float | None = None
     timeout: float = 120.0
     prices: Prices | None = None
+    delay: float = 0.0  # echo only: seconds each fake call takes (demos, resume tests)
 
     def endpoint(self) -> Endpoint:
         path = None if self.path is None else str(self.path)
-        return Endpoint(self.provider, self.model, self.base_url, self.api_key, path, self.timeout)
+        return Endpoint(
+            self.provider, self.model, self.base_url, self.api_key, path, self.timeout, delay_s=self.delay
+        )
 
     def identity(self) -> dict[str, Any]:
         """What makes two models' answers the same: hashed into answer keys (never the key or limits)."""
@@ -110,9 +113,15 @@ class JudgeConfig(ModelConfig):
 
 @dataclass(frozen=True)
 class ScheduleConfig:
+    """A pairing schedule from judge.pairings.SCHEDULES and its options, checked by building it once."""
+
     kind: str = "round-robin"
-    baseline: str | None = None
-    questions_per_pair: int | None = None  # a seeded sample of questions per pair; None: all
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def baseline(self) -> str | None:
+        value = self.options.get("baseline")
+        return None if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -178,7 +187,7 @@ _MODEL_KEYS: tuple[str, ...] = (
     "temperature",
     "max_tokens",
 )
-_MODEL_KEYS += ("system", "seed", "concurrency", "rpm", "timeout", "prices")
+_MODEL_KEYS += ("system", "seed", "concurrency", "rpm", "timeout", "prices", "delay")
 _MISSING = object()
 
 
@@ -341,6 +350,10 @@ class _Reader:
                 "is required for provider replay",
                 "point it at an MT-Bench answer file (.jsonl)",
             )
+        if m.get("delay") is not None and provider != "echo":
+            raise self.fail(
+                f"{at}.delay", f"is not used by provider {provider}", "delay is for the echo provider"
+            )
         if file is not None and provider not in ("replay", "local"):
             raise self.fail(
                 f"{at}.path",
@@ -367,6 +380,7 @@ class _Reader:
             "rpm": self.positive(m, at, "rpm", "num", top["rpm"], low=0.001),
             "timeout": self.positive(m, at, "timeout", "num", top["timeout"], low=0.001),
             "prices": price if price is not None else prices.get(model or ""),
+            "delay": self.positive(m, at, "delay", "num", 0.0, 0),
         }
 
     def api_key(self, m: dict[str, Any], at: str, provider: str, base_url: str | None) -> str | None:
@@ -427,20 +441,24 @@ class _Reader:
         return value
 
     def schedule(self, spec: Any, names: set[str]) -> ScheduleConfig:
-        m = self.mapping(
-            spec if spec is not None else {}, "schedule", ("kind", "baseline", "questions_per_pair")
-        )
+        from judge.pairings import SCHEDULES, make_schedule  # the judging stage owns the names and options
+
+        m = self.mapping({} if spec is None else spec, "schedule", tuple(spec or {}))
         kind = self.get(m, "schedule", "kind", "str", "round-robin")
         if kind not in SCHEDULES:
-            raise self.fail("schedule.kind", f"'{kind}' is unknown (known: {', '.join(SCHEDULES)})")
-        baseline = self.get(m, "schedule", "baseline", "str", None)
-        if kind == "baseline" and baseline is None:
-            raise self.fail("schedule.baseline", "is required for kind baseline", "name one contestant")
+            close = difflib.get_close_matches(kind, list(SCHEDULES), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else None
+            raise self.fail("schedule.kind", f"'{kind}' is unknown (known: {', '.join(SCHEDULES)})", hint)
+        options = {k: v for k, v in m.items() if k != "kind"}
+        baseline = options.get("baseline")
         if baseline is not None and baseline not in names:
-            raise self.fail(
-                "schedule.baseline", f"'{baseline}' is not a contestant (known: {', '.join(sorted(names))})"
-            )
-        return ScheduleConfig(kind, baseline, self.positive(m, "schedule", "questions_per_pair", "int", None))
+            known = ", ".join(sorted(names))
+            raise self.fail("schedule.baseline", f"'{baseline}' is not a contestant (known: {known})")
+        try:
+            make_schedule(kind, **options)
+        except InputError as exc:
+            raise self.fail("schedule", exc.reason, exc.hint) from None
+        return ScheduleConfig(kind, MappingProxyType(options))
 
     def retries(self, spec: Any) -> RetryConfig:
         m = self.mapping(

@@ -11,7 +11,6 @@ from judge.config import (
     ANSWER_FORMATS,
     COMBINE_RULES,
     SCALES,
-    SCHEDULES,
     TEMPLATES,
     ContestantConfig,
     load_config,
@@ -183,6 +182,17 @@ def test_schedule_baseline_must_be_a_contestant(tmp_path):
     assert exc.line == 8 and exc.field == "schedule.baseline" and "not a contestant" in exc.message
 
 
+def test_schedule_options_are_checked_by_the_schedule(tmp_path):
+    exc = error(tmp_path, BASE + "schedule: {kind: round-robin, rounds: 3}\n")
+    assert exc.line == 8 and exc.field == "schedule" and "rounds" in exc.message
+    exc = error(tmp_path, BASE + "schedule: {kind: round-robbin}\n")
+    assert exc.field == "schedule.kind" and exc.hint == "did you mean 'round-robin'?"
+    config = load_config(
+        write(tmp_path, BASE + "schedule: {kind: baseline, baseline: a}\n"), {"OPENAI_API_KEY": "k"}
+    )
+    assert config.schedule.kind == "baseline" and config.schedule.baseline == "a"
+
+
 def test_bad_judge_option(tmp_path):
     exc = error(tmp_path, BASE + "judge: {provider: echo, combine: majority}\n")
     assert exc.field == "judge.combine" and "conservative" in exc.message
@@ -216,9 +226,8 @@ def test_missing_config_file(tmp_path):
 
 def test_names_match_the_judging_stage():
     """config.py copies the judging stage's option names rather than importing it (keeps pandas out)."""
-    from judge import pairings, prompts, verdicts
+    from judge import prompts, verdicts
 
-    assert set(SCHEDULES) == set(pairings.SCHEDULES)
     assert COMBINE_RULES == verdicts.COMBINE_RULES
     assert TEMPLATES == prompts.BUILTIN_TEMPLATES and SCALES == prompts.SCALES
     assert ANSWER_FORMATS == prompts.ANSWER_FORMATS
@@ -234,3 +243,11 @@ def test_readme_config_section_loads(tmp_path):
     config = load_config(tmp_path / "nightly.yaml", ENV)
     assert config.questions.path.name == "mt_bench.jsonl" and len(config.contestants) == 4
     assert config.retries.attempts == 5 and config.judge.combine == "conservative"
+
+
+def test_delay_is_for_echo_only(tmp_path):
+    exc = error(tmp_path, BASE + "    delay: 1\n")
+    assert exc.field == "contestants[1].delay" and "not used by provider openai" in exc.message
+    text = BASE.replace("{name: a, provider: echo}", "{name: a, provider: echo, delay: 0.25}")
+    config = load_config(write(tmp_path, text), {"OPENAI_API_KEY": "k"})
+    assert config.contestants[0].endpoint().delay_s == 0.25
