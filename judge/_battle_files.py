@@ -75,7 +75,10 @@ def _read_csv(path: Path, known: frozenset[str]) -> tuple[pd.DataFrame, LineOf]:
         header = next(csv.reader(fh), [])
     columns = [c for c in header if c in known]
     dtypes = {c: {"turn": "Int64", "tstamp": "Float64"}.get(c, "string[pyarrow]") for c in columns}
-    options: dict[str, Any] = dict(usecols=columns, dtype=dtypes, keep_default_na=False, na_values=[""])
+    # With no known column, read them all (an empty usecols reads no rows) so the row count is right.
+    options: dict[str, Any] = dict(
+        usecols=columns or None, dtype=dtypes, keep_default_na=False, na_values=[""]
+    )
     try:
         frame = pd.read_csv(path, engine="pyarrow", **options)
     except (pa.ArrowException, ValueError):
@@ -86,7 +89,7 @@ def _read_csv(path: Path, known: frozenset[str]) -> tuple[pd.DataFrame, LineOf]:
             frame = pd.read_csv(path, engine="c", **options)
         except (ValueError, pd.errors.ParserError) as exc:
             raise InputError(f"unreadable CSV: {exc}", path=path) from exc
-    return frame, lambda row: _csv_line(path, row)
+    return frame[columns], lambda row: _csv_line(path, row)
 
 
 def _csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:

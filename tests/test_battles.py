@@ -175,6 +175,7 @@ MALFORMED = [
         '[\n{"model_a":"x","model_b":"y","winner":"tie"},\n 7\n]',
         "scalar.json:3: expected a JSON object",
     ),
+    ("unknown.csv", "x,y\n1,2\n", "unknown.csv: missing required column 'model_a' for the generic format"),
     ("obj.json", '{"battles": []}', "obj.json: missing required column 'model_a' for the generic format"),
     (
         "source.jsonl",
