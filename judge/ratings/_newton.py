@@ -5,8 +5,8 @@ every array carries a leading replicate axis, so a thousand bootstrap fits cost 
 steps instead of a thousand optimiser calls. Parameters are natural log-strengths theta (one per model) and,
 for an explicit tie model, one tie parameter kappa after them.
 
-The penalised objective is  loglik(theta, kappa) - prior / 2 * sum(theta**2).  The log-likelihood is
-unchanged by adding a constant to theta, so its Hessian is singular along the all-ones direction; adding a
+The penalised objective is loglik(theta, kappa) - prior / 2 * (sum(theta**2) + kappa**2). The log-likelihood
+is unchanged by adding a constant to theta, so its Hessian is singular along the all-ones direction; adding a
 rank-one term along that direction to the Newton matrix fixes the gauge without changing any step that keeps
 sum(theta) = 0."""
 

@@ -16,8 +16,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from judge.errors import InputError
-from judge.ratings._counts import FloatArray, aggregate, question_table
-from judge.ratings._newton import pair_terms
+from judge.ratings._counts import aggregate, question_table
+from judge.ratings._newton import bread, design, pair_terms
 from judge.ratings.bt import BTFit
 
 
@@ -43,15 +43,6 @@ def _cell_scores(fit: BTFit) -> sp.csr_matrix:
     return sp.csr_matrix((np.concatenate(data), (np.concatenate(r), np.concatenate(c))), shape=(len(rows), m))
 
 
-def _inverse(fit: BTFit) -> FloatArray:
-    """Inverse of H on the gauge-free subspace (sum(theta) is not identified when prior is 0)."""
-    n = len(fit.models)
-    h = fit.neg_hessian.copy()
-    scale = max(float(np.trace(h[:n, :n])) / n, 1e-12)
-    h[:n, :n] += scale / n
-    return np.asarray(np.linalg.inv(h))
-
-
 def sandwich_covariance(
     fit: BTFit, battles: pd.DataFrame | None = None, *, cluster: Literal["battle", "question"] = "battle"
 ) -> pd.DataFrame:
@@ -74,8 +65,8 @@ def sandwich_covariance(
         raise InputError(f"unknown cluster {cluster!r} (known: battle, question)")
     if units > 1:
         meat *= units / (units - 1)
-    bread = _inverse(fit)
-    cov_params = bread @ meat @ bread
+    inverse = bread(design(fit.pairs.i, fit.pairs.j, len(fit.models)), fit.neg_hessian)
+    cov_params = inverse @ meat @ inverse
     n = len(fit.models)
     contrast = fit.elo.contrast(fit.models)
     cov = contrast @ cov_params[:n, :n] @ contrast.T
