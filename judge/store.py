@@ -239,10 +239,6 @@ class Store:
             sql, args = sql + " WHERE run_id = ?", (run_id,)
         return [Failure(*row) for row in self._db.execute(sql + " ORDER BY failure_id", args)]
 
-    def save_calls(self, run_id: int, calls: Sequence[Call]) -> None:
-        with self._tx() as db:
-            self._insert_calls(db, run_id, calls)
-
     @staticmethod
     def _insert_calls(db: sqlite3.Connection, run_id: int, calls: Sequence[Call]) -> None:
         now = _now()
