@@ -185,3 +185,13 @@ def test_many_models_use_the_sorted_pair_path() -> None:
     assert pairs.counts.sum() == n
     record = pairs.per_model()
     assert (record["battles"] == 2).all()
+
+
+def test_leaderboard_intervals_are_bootstrap_percentiles() -> None:
+    from judge.ratings import bootstrap_ratings
+
+    battles = log()
+    table = leaderboard(battles, bootstrap=150, seed=9, cluster="question", level=0.9).set_index("model")
+    samples = bootstrap_ratings(battles, rounds=150, rng=np.random.default_rng(9), cluster="question")
+    np.testing.assert_allclose(table["ci_lower"], samples.quantile(0.05).reindex(table.index), atol=1e-9)
+    np.testing.assert_allclose(table["ci_upper"], samples.quantile(0.95).reindex(table.index), atol=1e-9)

@@ -33,7 +33,7 @@ _CHUNK: Final = 50  # bootstrap rounds per batched fit; part of what a seed repr
 _ELO_CELLS: Final = 4_000_000  # rounds x battles held at once by the batched online-Elo pass
 
 
-def _check(rounds: int, cluster: str, method: str) -> None:
+def check_bootstrap(rounds: int, cluster: str, method: str) -> None:
     if method not in ("bt", "elo"):
         raise InputError(f"unknown rating method {method!r} (known: bt, elo)")
     if cluster not in ("battle", "question"):
@@ -184,7 +184,7 @@ def bootstrap_ratings(
     init_rating, plus anchor). workers caps the threads used for BT (default: all cores); it never changes
     the results.
     """
-    _check(rounds, cluster, method)
+    check_bootstrap(rounds, cluster, method)
     if method == "elo":
         check_anchor(fit_kwargs.get("anchor"), aggregate(battles).pairs.models)
         models, values = _elo_replicates(battles, rounds=rounds, rng=rng, cluster=cluster, **fit_kwargs)

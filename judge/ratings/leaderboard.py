@@ -11,7 +11,14 @@ from scipy.stats import norm
 
 from judge.errors import InputError
 from judge.ratings._counts import FloatArray, IntArray, aggregate
-from judge.ratings.bootstrap import Cluster, Method, _bt_options, bootstrap_ratings
+from judge.ratings.bootstrap import (
+    Cluster,
+    Method,
+    _bt_options,
+    _bt_replicates,
+    bootstrap_ratings,
+    check_bootstrap,
+)
 from judge.ratings.bt import DEFAULT_PRIOR, check_anchor, fit_pairs
 from judge.ratings.elo import online_elo
 from judge.ratings.sandwich import sandwich_covariance
@@ -87,7 +94,15 @@ def leaderboard(
         fit = fit_pairs(agg.pairs, **_bt_options(ties=ties, prior=prior, **scale_kw))  # type: ignore[arg-type]
         rating = fit.ratings.to_numpy()
     tail = (1.0 - level) / 2.0
-    if ci == "bootstrap":
+    if ci == "bootstrap" and method == "bt":
+        # Same as bootstrap_ratings, reusing this call's aggregation and fit (a second pass on a big log).
+        check_bootstrap(bootstrap, cluster, method)
+        rng = np.random.default_rng(seed)
+        values = _bt_replicates(
+            battles, agg, fit, rounds=bootstrap, rng=rng, cluster=cluster, workers=workers
+        )
+        lower, upper = np.quantile(values, [tail, 1.0 - tail], axis=0)
+    elif ci == "bootstrap":
         samples = bootstrap_ratings(
             battles,
             method=method,
