@@ -198,8 +198,8 @@ def _json_list_line(text: str, row: int) -> int | None:
 
 
 def _records_frame(records: list[dict[str, Any]], known: frozenset[str]) -> pd.DataFrame:
-    present = set().union(*(r.keys() for r in records)) & known
-    columns = {c: _column([r.get(c) for r in records]) for c in sorted(present)}
+    present = [c for c in sorted(known) if any(c in r for r in records)]  # stops at the first hit
+    columns = {c: _column([r.get(c) for r in records]) for c in present}
     return pd.DataFrame(columns, index=pd.RangeIndex(len(records)))
 
 
