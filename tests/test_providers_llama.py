@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from judge.providers import Completion, Endpoint, Message, ProviderHub, Request
+from judge.providers import CallFailed, Completion, Endpoint, ErrorKind, Message, ProviderHub, Request
 
 pytestmark = pytest.mark.llama
 
@@ -102,3 +102,10 @@ def test_local_provider_starts_one_shared_server_and_stops_it(llama_gguf: Path) 
     answer, verdict, still_running = asyncio.run(go())
     assert answer.strip() and verdict.strip()
     assert not still_running
+
+
+def test_a_prompt_past_the_context_is_context_too_long(endpoint: Endpoint) -> None:
+    request = Request(model="smollm2-135m", messages=(Message("user", "word " * 8400),), max_tokens=4)
+    with pytest.raises(CallFailed) as caught:
+        ask(endpoint, request)
+    assert caught.value.kind is ErrorKind.CONTEXT_TOO_LONG

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
-from judge.errors import InputError, ProviderError
+from judge.errors import InputError, MissingDependency, ProviderError
 from judge.providers import (
     PROVIDER_NAMES,
     CallFailed,
@@ -168,3 +169,31 @@ def test_local_provider_starts_nothing_until_called(tmp_path: Path) -> None:
 def test_local_provider_with_an_unknown_model_fails_on_first_call(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="unknown local model 'giant'"):
         run(Endpoint("local", model="giant"), turn("1"), cache_dir=tmp_path)
+
+
+@pytest.mark.parametrize(("name", "package"), [("openai", "openai"), ("anthropic", "anthropic")])
+def test_a_missing_sdk_names_the_install_command(
+    monkeypatch: pytest.MonkeyPatch, name: str, package: str
+) -> None:
+    monkeypatch.setitem(sys.modules, package, None)  # what the import system does for an absent package
+    with pytest.raises(MissingDependency) as caught:
+        ProviderHub().get(Endpoint(name, model="m", api_key="k"))
+    assert caught.value.hint == f"pip install {package}"
+
+
+def test_a_missing_xllamacpp_names_the_install_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "xllamacpp", None)
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF")
+    with pytest.raises(MissingDependency) as caught:
+        run(Endpoint("local", path=str(gguf)), turn("1"))
+    assert caught.value.hint == "pip install xllamacpp"
+
+
+def test_a_file_llama_cpp_cannot_load_is_a_provider_error(tmp_path: Path) -> None:
+    gguf = tmp_path / "broken.gguf"
+    gguf.write_bytes(b"GGUF but not really")
+    with pytest.raises(ProviderError, match="llama.cpp could not serve .*broken.gguf"):
+        run(Endpoint("local", path=str(gguf)), turn("1"))
