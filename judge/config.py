@@ -53,6 +53,7 @@ class QuestionsConfig:
     ids: tuple[str, ...] | None = None
     sample: int | None = None  # a seeded random sample of this size
     limit: int | None = None  # then the first `limit`
+    turns: int | None = None  # ask and judge only the first `turns` turns of each question
     config_path: Path | None = field(default=None, compare=False)
     line: int | None = field(default=None, compare=False)
 
@@ -109,6 +110,11 @@ class JudgeConfig(ModelConfig):
     combine: str = "conservative"  # how both orders' verdicts combine (judge.verdicts.CombineRule)
     scale: int = 3  # 3 (A>B, tie, B>A) or 5 levels (adds A>>B, B>>A)
     answer_format: str = "marker"
+    name: str | None = None  # the `judge` column of the battle log; defaults to the model name
+    parse_retries: int = 2  # unreadable outputs are asked again (fresh seed) this many times, then a failure
+    max_reason_chars: int | None = (
+        None  # json format: cap the stated reason (grammar-enforced where supported)
+    )
 
 
 @dataclass(frozen=True)
@@ -414,7 +420,8 @@ class _Reader:
         m = self.mapping(
             spec if spec is not None else {"provider": "local"},
             "judge",
-            (*_MODEL_KEYS, "template", "combine", "scale", "answer_format"),
+            (*_MODEL_KEYS, "template", "combine", "scale", "answer_format", "name", "parse_retries")
+            + ("max_reason_chars",),
         )
         if "provider" not in m:
             raise self.fail("judge.provider", "is required", f"known providers: {', '.join(PROVIDERS)}")
@@ -426,6 +433,9 @@ class _Reader:
             "combine": self.choice(m, "combine", "str", COMBINE_RULES, "conservative"),
             "scale": self.choice(m, "scale", "int", SCALES, 3),
             "answer_format": self.choice(m, "answer_format", "str", ANSWER_FORMATS, "marker"),
+            "name": self.get(m, "judge", "name", "str", None),
+            "parse_retries": self.positive(m, "judge", "parse_retries", "int", 2, 0),
+            "max_reason_chars": self.positive(m, "judge", "max_reason_chars", "int", None),
         }
         template = self.get(m, "judge", "template", "str", None)
         if template is not None and template not in TEMPLATES:
@@ -478,7 +488,7 @@ class _Reader:
             )
         if isinstance(spec, str):
             spec = {"path": spec}
-        m = self.mapping(spec, "questions", ("path", "categories", "ids", "sample", "limit"))
+        m = self.mapping(spec, "questions", ("path", "categories", "ids", "sample", "limit", "turns"))
         raw = self.get(m, "questions", "path", "str")
         builtin = builtin_question_set(raw)
         local = (self.base / raw).resolve()
@@ -503,6 +513,7 @@ class _Reader:
             ids=lists["ids"],
             sample=self.positive(m, "questions", "sample", "int", None),
             limit=self.positive(m, "questions", "limit", "int", None),
+            turns=self.positive(m, "questions", "turns", "int", None),
             config_path=self.path,
             line=self.lines.get("questions"),
         )

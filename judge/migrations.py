@@ -83,7 +83,37 @@ def _v1_answers(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX failures_run ON failures (run_id)")
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "runs, calls, answers, failures", _v1_answers),)
+def _v2_judgements(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE judgements (
+    judgement_id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,                    -- 'j1:' + sha256 of the judge request (+ '#n' for parse retry n)
+    base_key TEXT NOT NULL,               -- the key of attempt 0: one (question, pair, turn, order, prompt)
+    attempt INTEGER NOT NULL CHECK (attempt >= 0),
+    judge TEXT NOT NULL,
+    question_id TEXT NOT NULL,
+    model_a TEXT NOT NULL,                -- the pair in canonical (sorted) order
+    model_b TEXT NOT NULL,
+    turn INTEGER NOT NULL CHECK (turn >= 1),
+    answer_order TEXT NOT NULL CHECK (answer_order IN ('ab', 'ba')),  -- which model was shown first
+    template_name TEXT NOT NULL,
+    template_hash TEXT NOT NULL,
+    settings TEXT NOT NULL,               -- JSON: the judge's model and generation settings (never a key)
+    raw TEXT NOT NULL,                    -- the judge's whole output, kept so parsing can change for free
+    preference TEXT,                      -- as shown: A_MUCH_BETTER .. B_MUCH_BETTER; NULL = unparseable
+    error TEXT,                           -- why the output could not be parsed
+    run_id INTEGER NOT NULL REFERENCES runs (run_id),
+    created_at TEXT NOT NULL
+)"""
+    )
+    db.execute("CREATE UNIQUE INDEX judgements_key ON judgements (key)")
+    db.execute("CREATE INDEX judgements_base ON judgements (base_key)")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "runs, calls, answers, failures", _v1_answers),
+    Migration(2, "judgements: every judge output, parsed or not", _v2_judgements),
+)
 """In order; numbers start at 1 and are contiguous (checked by tests/test_migrations.py)."""
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -6,6 +6,7 @@ file:line.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from collections.abc import Mapping, Sequence
@@ -194,7 +195,14 @@ def select_questions(questions: Sequence[Question], spec: QuestionsConfig, seed:
         chosen = [q for i, q in enumerate(chosen) if i in picked]
     if spec.limit is not None:
         chosen = chosen[: spec.limit]
+    if spec.turns is not None:
+        chosen = [_first_turns(q, spec.turns) for q in chosen]
     return tuple(chosen)
+
+
+def _first_turns(question: Question, turns: int) -> Question:
+    reference = None if question.reference is None else question.reference[:turns]
+    return dataclasses.replace(question, turns=question.turns[:turns], reference=reference)
 
 
 def categories(questions: Sequence[Question]) -> Mapping[str, int]:

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -67,11 +67,37 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class StoredJudgement:
+    """One judge output for one order of one (question, pair, turn); preference None = unparseable."""
+
+    key: str
+    base_key: str
+    attempt: int
+    judge: str
+    question_id: str
+    model_a: str
+    model_b: str
+    turn: int
+    order: str  # "ab": model_a shown first
+    template_name: str
+    template_hash: str
+    settings: str
+    raw: str
+    preference: str | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class CallTotals:
     calls: int
     input_tokens: int
     output_tokens: int
     cost_usd: float | None  # None when no call had a price
+
+
+@dataclass(frozen=True)
+class Usage(CallTotals):
+    seconds: float  # summed call latency (calls overlap, so this is model time, not wall time)
 
 
 @dataclass(frozen=True)
@@ -221,6 +247,27 @@ class Store:
             self._insert_calls(db, run_id, calls)
         return cur.rowcount == 1
 
+    # judgements
+
+    def judgements(self, base_key: str | None = None) -> list[StoredJudgement]:
+        """Stored judge outputs, all of them or those of one base key, in attempt order."""
+        sql = f"SELECT {_JUDGEMENT_COLUMNS} FROM judgements"
+        args: tuple[str, ...] = ()
+        if base_key is not None:
+            sql, args = sql + " WHERE base_key = ?", (base_key,)
+        return [StoredJudgement(*row) for row in self._db.execute(sql + " ORDER BY judgement_id", args)]
+
+    def save_judgement(self, run_id: int, judgement: StoredJudgement, calls: Sequence[Call] = ()) -> bool:
+        """Store one judge output and its calls in one transaction; False if its key was stored."""
+        with self._tx() as db:
+            cur = db.execute(
+                f"INSERT INTO judgements ({_JUDGEMENT_COLUMNS}, run_id, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                (*astuple(judgement), run_id, _now()),
+            )
+            self._insert_calls(db, run_id, calls)
+        return cur.rowcount == 1
+
     # failures and calls
 
     def save_failure(self, run_id: int, failure: Failure, calls: Sequence[Call] = ()) -> None:
@@ -262,6 +309,21 @@ class Store:
         rows = self._db.execute(sql + " ORDER BY call_id", args)
         return [Call(row[0], row[1], bool(row[2]), *row[3:]) for row in rows]
 
+    def usage_by_subject(self) -> dict[str, Usage]:
+        """Calls, tokens, cost and call time per contestant or judge, over every run of the tournament."""
+        rows = self._db.execute(
+            "SELECT k.subject, COUNT(*), COALESCE(SUM(c.input_tokens), 0), "
+            "COALESCE(SUM(c.output_tokens), 0), SUM(c.cost_usd), COALESCE(SUM(c.latency_s), 0) "
+            "FROM calls c JOIN ("
+            "SELECT key, contestant AS subject FROM answers UNION SELECT key, judge FROM judgements "
+            "UNION SELECT key, subject FROM failures WHERE key IS NOT NULL) k ON c.key = k.key "
+            "GROUP BY k.subject ORDER BY k.subject"
+        )
+        return {
+            r[0]: Usage(int(r[1]), int(r[2]), int(r[3]), None if r[4] is None else float(r[4]), float(r[5]))
+            for r in rows
+        }
+
     def call_totals(self, run_id: int) -> CallTotals:
         row = self._db.execute(
             "SELECT COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), SUM(cost_usd) "
@@ -269,6 +331,12 @@ class Store:
             (run_id,),
         ).fetchone()
         return CallTotals(int(row[0]), int(row[1]), int(row[2]), None if row[3] is None else float(row[3]))
+
+
+_JUDGEMENT_COLUMNS = (
+    "key, base_key, attempt, judge, question_id, model_a, model_b, turn, answer_order, template_name, "
+    "template_hash, settings, raw, preference, error"
+)
 
 
 def _answer_row(a: StoredAnswer) -> tuple[Any, ...]:
