@@ -16,6 +16,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 
 from judge.errors import InputError
@@ -71,25 +72,30 @@ def _first_char(path: Path) -> str:
 
 
 def _read_csv(path: Path, known: frozenset[str]) -> tuple[pd.DataFrame, LineOf]:
+    """pyarrow's multithreaded reader with the known columns typed up front (what pandas' engine="pyarrow"
+    runs, minus a conversion pass); on any failure an exact scan finds the bad record."""
     with path.open(newline="", encoding="utf-8-sig") as fh:
         header = next(csv.reader(fh), [])
-    columns = [c for c in header if c in known]
-    dtypes = {c: {"turn": "Int64", "tstamp": "Float64"}.get(c, "string[pyarrow]") for c in columns}
-    # With no known column, read them all (an empty usecols reads no rows) so the row count is right.
-    options: dict[str, Any] = dict(
-        usecols=columns or None, dtype=dtypes, keep_default_na=False, na_values=[""]
+    columns = list(dict.fromkeys(c for c in header if c in known))
+    types = {c: {"turn": pa.int64(), "tstamp": pa.float64()}.get(c, pa.string()) for c in columns}
+    convert = pa_csv.ConvertOptions(
+        include_columns=columns,  # when empty, pyarrow reads every column, which keeps the row count
+        column_types=types,
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
     )
     try:
-        frame = pd.read_csv(path, engine="pyarrow", **options)
+        table = pa_csv.read_csv(path, convert_options=convert)
     except (pa.ArrowException, ValueError):
-        # pyarrow cannot say where a row is bad, and refuses quoted newlines: find the bad row ourselves,
-        # and if there is none, let the C engine read the file.
-        _scan_csv(path, header)
+        _scan_csv(path, header)  # raises at the first bad record; none means quoted newlines, read them
         try:
-            frame = pd.read_csv(path, engine="c", **options)
-        except (ValueError, pd.errors.ParserError) as exc:
+            parse = pa_csv.ParseOptions(newlines_in_values=True)
+            table = pa_csv.read_csv(path, parse_options=parse, convert_options=convert)
+        except (pa.ArrowException, ValueError) as exc:
             raise InputError(f"unreadable CSV: {exc}", path=path) from exc
-    return frame[columns], lambda row: _csv_line(path, row)
+    frame = {c: table.column(c).to_pandas(types_mapper=_DTYPES.get) for c in columns}
+    return pd.DataFrame(frame, index=pd.RangeIndex(table.num_rows)), lambda row: _csv_line(path, row)
 
 
 def _csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -128,10 +134,10 @@ def _scan_csv(path: Path, header: list[str]) -> None:
 
 def _is_number(value: str, *, integer: bool) -> bool:
     try:
-        number = float(value)
+        int(value) if integer else float(value)
     except ValueError:
         return False
-    return not integer or number.is_integer()
+    return True
 
 
 def _read_json_lines(path: Path, known: frozenset[str]) -> tuple[pd.DataFrame, LineOf]:

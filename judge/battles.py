@@ -177,12 +177,14 @@ def _load_file(path: Path, fmt: str | None, include_non_anony: bool) -> tuple[pd
         row, reason = bad
         raise InputError(reason, path=path, line=line_of(row))
     excluded: dict[str, int] = {}
+    battles = _typed(frame)
     if fmt == "arena" and not include_non_anony:
         keep = frame["anony"].to_numpy(dtype=bool)
         if not keep.all():
             excluded["non-anonymous"] = int((~keep).sum())
-            frame = frame[keep]
-    return _typed(frame), FileCounts(path=str(path), format=fmt, rows_read=len(raw), excluded=excluded)
+            # Masking each column's array filters in Arrow; frame[keep] gathers by index, a lot slower.
+            battles = pd.DataFrame({c: battles[c].array[keep] for c in battles.columns})
+    return battles, FileCounts(path=str(path), format=fmt, rows_read=len(raw), excluded=excluded)
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
