@@ -8,6 +8,7 @@ is done. One-shot kinds (round-robin, baseline) hand out their whole plan in the
 from __future__ import annotations
 
 import hashlib
+import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -24,12 +25,17 @@ class Pair:
     question_id: str
     model_a: str
     model_b: str
+    # Who is shown first when only one order is judged (set by schedules that balance positions, see
+    # judge.schedules); not part of the pair's identity, so equality and hashing ignore it.
+    first: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.model_a < self.model_b:
             raise ValueError(
                 f"pair not in canonical order: {self.model_a!r}, {self.model_b!r} (use make_pair)"
             )
+        if self.first is not None and self.first not in (self.model_a, self.model_b):
+            raise ValueError(f"first must be one of the pair, not {self.first!r}")
 
 
 def make_pair(question_id: str, one: str, other: str) -> Pair:
@@ -135,8 +141,24 @@ class Baseline:
         return _plan(state, pairs, self.questions_per_pair, self.seed)
 
 
+def _lazy(module: str, name: str) -> Callable[..., Schedule]:
+    """A factory importing its module on use (those modules import this one)."""
+
+    def build(**options: Any) -> Schedule:
+        factory: Callable[..., Schedule] = getattr(importlib.import_module(module), name)
+        return factory(**options)
+
+    return build
+
+
 SCHEDULES: Final[Mapping[str, Callable[..., Schedule]]] = MappingProxyType(
-    {"round-robin": RoundRobin, "baseline": Baseline}
+    {
+        "round-robin": RoundRobin,
+        "baseline": Baseline,
+        "swiss": _lazy("judge.swiss", "Swiss"),
+        "adaptive": _lazy("judge.adaptive", "Adaptive"),
+        "head-to-head": _lazy("judge.sequential", "HeadToHead"),
+    }
 )
 
 
@@ -145,7 +167,13 @@ def make_schedule(kind: str, **options: Any) -> Schedule:
     factory = SCHEDULES.get(kind)
     if factory is None:
         raise InputError(f"unknown pairing {kind!r} (known: {', '.join(sorted(SCHEDULES))})")
+    shared = {key: options.pop(key) for key in ("budget", "place_new") if key in options}
     try:
-        return factory(**options)
+        schedule = factory(**options)
     except TypeError as exc:
         raise InputError(f"pairing {kind!r}: bad options {sorted(options)}: {exc}") from exc
+    if not shared:
+        return schedule
+    from judge.schedules import wrap  # judge.schedules imports this module
+
+    return wrap(schedule, **shared)
