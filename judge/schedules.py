@@ -261,6 +261,13 @@ def with_costs(schedule: Schedule, *, calls_per_pair: int, usd_per_call: float |
     return schedule
 
 
+def innermost(schedule: Schedule) -> Schedule:
+    """The kind under any Budget / Placement wrappers (e.g. a HeadToHead, for its result in the report)."""
+    while (inner := getattr(schedule, "inner", None)) is not None:
+        schedule = inner
+    return schedule
+
+
 def wrap(schedule: Schedule, *, budget: Any = None, place_new: Any = False) -> Schedule:
     """Apply the options every kind accepts: `place_new: true` and `budget: {judge_calls: N, usd: X}`."""
     from judge.placement import Placement  # placement imports this module

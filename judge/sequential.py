@@ -15,7 +15,7 @@ With s = 1/2 (exact=True) it is exactly valid for any [0, 1]-bounded scores, sin
 sequences"). By default s is the running standard deviation, shrunk toward 1/2 as (1/4 + sum (x - m)^2) /
 (t + 1): the asymptotic confidence sequence of Waudby-Smith, Arbour, Sinha, Kennedy and Ramdas (2024,
 "Time-uniform central limit theory and asymptotic confidence sequences", Annals of Statistics), valid as t
-grows and about a third cheaper when there are ties.
+grows; with 20% ties its interval is about 10% narrower (a fifth fewer battles).
 
 Decisions with margin g >= 0: worse if the upper end is below 1/2 - g, better if the lower end is above
 1/2 + g, no-difference if the whole interval lies within (1/2 - g, 1/2 + g) (only possible for g > 0),

@@ -13,7 +13,7 @@ from judge.battles import Battle
 from judge.errors import InputError
 from judge.pairings import SCHEDULES, Pair, ScheduleState, make_pair, make_schedule
 from judge.placement import Placement, next_opponent
-from judge.schedules import Budget, FittedRatings, advance, tally, with_costs
+from judge.schedules import Budget, FittedRatings, advance, innermost, tally, with_costs
 from judge.sequential import HeadToHead, confidence_sequence
 from judge.swiss import Swiss
 
@@ -194,6 +194,10 @@ def test_budget_caps_calls() -> None:
     assert single.next_batch(state) == []
     priced = with_costs(make_schedule("swiss", budget={"usd": 0.1}), calls_per_pair=1, usd_per_call=0.01)
     assert len(priced.next_batch(ScheduleState(tuple("abcd"), _questions(10)))) <= 10
+    wrapped = make_schedule(
+        "head-to-head", candidate="a", baseline="b", budget={"judge_calls": 9}, place_new=True
+    )
+    assert isinstance(innermost(wrapped), HeadToHead)
     with pytest.raises(InputError, match="usd needs the judge's prices"):
         make_schedule("swiss", budget={"usd": 0.1}).next_batch(ScheduleState(tuple("abcd"), _questions(10)))
 
