@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -23,7 +24,8 @@ def server() -> Iterator[FaultServer]:
 @pytest.fixture(params=["openai", "anthropic"])
 def endpoint(request: pytest.FixtureRequest, server: FaultServer) -> Endpoint:
     base = server.openai_url if request.param == "openai" else server.anthropic_url
-    return Endpoint(request.param, model="m", base_url=base, api_key="secret-key", timeout_s=0.5)
+    # Generous, so a busy machine never turns a scripted answer into a timeout; the hang test shortens it.
+    return Endpoint(request.param, model="m", base_url=base, api_key="secret-key", timeout_s=10)
 
 
 def call(endpoint: Endpoint, server: FaultServer, *steps: Step) -> Completion | CallFailed:
@@ -94,6 +96,8 @@ def test_rate_limit_without_header(endpoint: Endpoint, server: FaultServer) -> N
 def test_misbehaviour_maps_to_kind(
     endpoint: Endpoint, server: FaultServer, step: Step, kind: ErrorKind
 ) -> None:
+    if step.action == "hang":
+        endpoint = replace(endpoint, timeout_s=0.3)
     assert failure(endpoint, server, step).kind is kind
 
 
