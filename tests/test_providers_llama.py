@@ -93,10 +93,13 @@ def test_local_provider_starts_one_shared_server_and_stops_it(llama_gguf: Path) 
             contestant = hub.get(Endpoint("local", model="smollm2-135m"))
             assert hub.get(Endpoint("local", model="smollm2-135m")) is contestant
             judge = hub.get(Endpoint("local", path=str(llama_gguf), timeout_s=60))
-            answer = await contestant.complete(short((Message("user", "Hi"),)))
-            verdict = await judge.complete(short((Message("user", "Bye"),)))
+            # Both first calls at once: still one server for the one GGUF.
+            answer, verdict = await asyncio.gather(
+                contestant.complete(short((Message("user", "Hi"),))),
+                judge.complete(short((Message("user", "Bye"),))),
+            )
             servers = hub._servers
-            assert len(servers._running) == 1  # the same GGUF: one server for both endpoints
+            assert len(servers._running) == 1
         return answer.text, verdict.text, bool(servers._running)
 
     answer, verdict, still_running = asyncio.run(go())
