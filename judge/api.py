@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from judge.battles import FileCounts
     from judge.compare import Comparison
     from judge.config import TournamentConfig
+    from judge.judging import JudgeProgress
+    from judge.store import StoredJudgement, Usage
+    from judge.tournament import TournamentOutcome
     from judge.validate import ValidationReport
 
 
@@ -275,3 +278,100 @@ def answers(
                 return await collect_answers(config, questions, store, hub.get, on_progress=on_progress)
 
     return asyncio.run(collect())
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished `judge run`: where its files are, what it cost, what it reused, and the leaderboard."""
+
+    name: str
+    out_dir: Path
+    outcome: TournamentOutcome
+    leaderboard: pd.DataFrame | None  # None when no battle could be decided
+    diagnostics: dict[str, object]
+    files: tuple[Path, ...]
+
+
+def run(
+    config_path: str | Path,
+    *,
+    out: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    write_html: bool = True,
+    on_answers: Callable[[AnswerProgress], None] | None = None,
+    on_judging: Callable[[JudgeProgress], None] | None = None,
+) -> RunResult:
+    """Run a whole tournament (answers, judging, ratings, files); a rerun pays only for what is missing.
+
+    The config, question set and judge template are checked in full before anything is written.
+    """
+    import asyncio
+    import os
+
+    from judge.config import load_config
+    from judge.errors import InputError
+    from judge.judging import judge_name
+    from judge.prompts import load_template
+    from judge.providers import ProviderHub
+    from judge.questions import load_questions, select_questions
+    from judge.report import outputs
+    from judge.store import DB_NAME, Store
+    from judge.tournament import diagnostics, run_tournament
+
+    env = os.environ if env is None else env
+    config = load_config(config_path, env)
+    questions = select_questions(load_questions(config.questions.path), config.questions, config.seed)
+    if config.judge.template is not None:
+        load_template(config.judge.template, base_dir=config.path.parent)
+    out_dir = tournament_dir(config, out, env)
+
+    async def play() -> tuple[TournamentOutcome, list[StoredJudgement], dict[str, Usage]]:
+        async with ProviderHub(cache_dir=env.get("JUDGE_CACHE_DIR")) as hub:
+            for model in (*config.contestants, config.judge):  # a bad replay file or GGUF stops here
+                hub.get(model.endpoint())
+            with Store.open(out_dir / DB_NAME) as store:
+                outcome = await run_tournament(
+                    config,
+                    questions,
+                    store,
+                    hub.get,
+                    on_answers=on_answers or (lambda progress: None),
+                    on_judging=on_judging or (lambda progress: None),
+                )
+                stored = [j for j in store.judgements() if j.base_key in outcome.judgement_keys]
+                usage = store.usage_by_subject()
+        return outcome, stored, usage
+
+    outcome, stored, usage = asyncio.run(play())
+    name = judge_name(config.judge)
+    texts = {(a.contestant, a.question_id, a.turn): a.text for a in outcome.answers.answers}
+    by_id = {q.question_id: q for q in questions}
+    files = [
+        outputs.write_battles(out_dir, outcome.battles),
+        outputs.write_details(out_dir, outputs.details_rows(by_id, texts, stored, outcome.battles)),
+    ]
+    diag = diagnostics(config, outcome, usage, name)
+    files.append(outputs.write_diagnostics(out_dir, diag))
+    board = None
+    if outcome.battles:
+        overall = rate(files[0], format="generic", bootstrap=bootstrap, seed=seed)
+        board = overall.leaderboard
+        try:
+            by_category = rate_json(
+                rate(files[0], format="generic", bootstrap=bootstrap, seed=seed, by="category")
+            )
+        except InputError:  # e.g. no battle has a category
+            by_category = None
+        files += outputs.write_leaderboards(out_dir, rate_json(overall), by_category)
+        if write_html:
+            files.append(report(out_dir))
+    return RunResult(config.name, out_dir, outcome, board, diag, tuple(files))
+
+
+def demo_config() -> Path:
+    """The shipped offline demo tournament's config (judge/demo/tournament.yaml)."""
+    import importlib.resources
+
+    return Path(str(importlib.resources.files("judge.demo").joinpath("tournament.yaml")))

@@ -1,7 +1,7 @@
 """The `judge` command: parse flags, call one function of judge.api, render the result.
 
-Only this module imports click or draws on the terminal. A JudgeError becomes `judge: error: ...` on stderr with
-the exit code of its class; anything else is a bug and keeps its traceback.
+Only this module imports click or draws on the terminal. A JudgeError becomes `judge: error: ...` on stderr
+with the exit code of its class; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -9,11 +9,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 
 from judge.errors import JudgeError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.table import Table
+
+    from judge import api
+    from judge.answers import AnswerProgress
+    from judge.judging import JudgeProgress
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -102,7 +110,6 @@ def rate_command(
     import json
 
     from rich.console import Console
-    from rich.table import Table
 
     from judge import api
 
@@ -136,19 +143,25 @@ def rate_command(
     for name, board in boards.items():
         n = result.n_battles if not name else result.group_battles[name]
         title = f"{result.by} = {name}: " if name else ""
-        table = Table(title=f"{title}{n} battles, {result.method}", title_justify="left")
-        for column in ("rank", "model", "rating", "95% CI", "battles", "W/L/T"):
-            table.add_column(column, justify="left" if column == "model" else "right")
-        for row in board.itertuples():
-            table.add_row(
-                str(row.rank),
-                str(row.model),
-                f"{row.rating:.1f}",
-                f"{row.ci_lower:.1f} to {row.ci_upper:.1f}",
-                str(row.battles),
-                f"{row.wins}/{row.losses}/{row.ties}",
-            )
-        console.print(table)
+        console.print(_leaderboard_table(board, f"{title}{n} battles, {result.method}"))
+
+
+def _leaderboard_table(board: pd.DataFrame, title: str) -> Table:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in ("rank", "model", "rating", "95% CI", "battles", "W/L/T"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in board.itertuples():
+        table.add_row(
+            str(row.rank),
+            str(row.model),
+            f"{row.rating:.1f}",
+            f"{row.ci_lower:.1f} to {row.ci_upper:.1f}",
+            str(row.battles),
+            f"{row.wins}/{row.losses}/{row.ties}",
+        )
+    return table
 
 
 @cli.command("report")
@@ -269,7 +282,6 @@ def answers_command(config: str, out: str | None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from judge import api
-    from judge.answers import AnswerProgress
 
     note = TextColumn("{task.fields[note]}")
     columns = (TextColumn("answers"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), note)
@@ -289,6 +301,93 @@ def answers_command(config: str, out: str | None) -> None:
     click.echo(f"calls {result.calls}, tokens {tokens}, cost {cost}, time {result.seconds:.1f} s")
     for f in [f for f in result.failures if f.kind != "skipped"][:10]:
         click.echo(f"  failed: {f.subject} question {f.question_id} turn {f.turn}: {f.kind}: {f.message}")
+
+
+_TINY_JUDGE_NOTE = (
+    "note: the judge here is a 135M-parameter model, good for trying the pipeline, not for trusting the "
+    "ranking. Point `judge:` in your config at a strong model (e.g. provider: openai, model: gpt-4o, or "
+    "provider: anthropic, model: claude-sonnet-4-5, or any OpenAI-compatible base_url) for real verdicts."
+)
+
+
+def _run_and_show(config: str, out: str | None, bootstrap: int, seed: int) -> api.RunResult:
+    """Run a tournament with live progress bars on stderr; print the leaderboard and where the files are."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from judge import api
+
+    note = TextColumn("{task.fields[note]}")
+    label = TextColumn("{task.description:<8}")
+    columns = (label, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), note)
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        answering = bar.add_task("answers", total=None, note="")
+        judging = bar.add_task("judging", total=None, note="")
+
+        def show_answers(p: AnswerProgress) -> None:
+            counts = f"asked {p.asked} reused {p.reused} failed {p.failed + p.skipped}"
+            bar.update(answering, total=p.total, completed=p.done, note=counts)
+
+        def show_judging(p: JudgeProgress) -> None:
+            counts = f"judged {p.judged} reused {p.reused} failed {p.failed} skipped {p.skipped}"
+            bar.update(judging, total=p.total, completed=p.done, note=counts)
+
+        result = api.run(
+            config, out=out, bootstrap=bootstrap, seed=seed, on_answers=show_answers, on_judging=show_judging
+        )
+    console = Console(highlight=False)
+    outcome = result.outcome
+    if result.leaderboard is not None:
+        title = f"{result.name}: {len(outcome.battles)} battles, Bradley-Terry, 95% bootstrap CI"
+        console.print(_leaderboard_table(result.leaderboard, title))
+    else:
+        click.echo("no battle could be decided: see the failures below", err=True)
+    a, j, judge = outcome.answers.progress, outcome.judging, result.diagnostics["judge"]
+    assert isinstance(judge, dict)
+    click.echo(f"answers: asked {a.asked}, reused {a.reused}, failed {a.failed}, skipped {a.skipped}")
+    click.echo(f"judgements: made {j.judged}, reused {j.reused}, failed {j.failed}, skipped {j.skipped}")
+    consistency = judge.get("position_consistency")
+    shown = "n/a" if consistency is None else f"{consistency:.0%}"
+    click.echo(
+        f"judge {judge['name']}: position consistency {shown} "
+        f"(share of pairs whose two orders agree), parse failures {judge.get('parse_failures', 0)}"
+    )
+    cost = judge.get("cost_usd")
+    click.echo(
+        f"judge calls {judge['calls']}, tokens {judge['input_tokens']} in / {judge['output_tokens']} out"
+        + ("" if cost is None else f", cost ${cost:.4f}")
+        + f"; total time {outcome.seconds:.1f} s"
+    )
+    decision = getattr(outcome.schedule, "decision", None)
+    if decision is not None:
+        click.echo(f"head-to-head decision: {decision}")
+    click.echo(f"results in {result.out_dir}/ (" + ", ".join(p.name for p in result.files) + ")")
+    return result
+
+
+@cli.command("run")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--out", type=click.Path(file_okay=False, path_type=str), help="Results directory.")
+@click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@_handle_errors
+def run_command(config: str, out: str | None, bootstrap: int, seed: int) -> None:
+    """Run a tournament: answers, position-swapped judging, ratings, report. Reruns reuse what is stored."""
+    _run_and_show(config, out, bootstrap, seed)
+
+
+@cli.command("demo")
+@click.option("--out", type=click.Path(file_okay=False, path_type=str), help="Results directory.")
+@_handle_errors
+def demo_command(out: str | None) -> None:
+    """A small offline tournament on the embedded SmolLM2 model and replayed MT-Bench answers."""
+    from judge import api
+
+    click.echo(_TINY_JUDGE_NOTE, err=True)
+    config = api.demo_config()
+    click.echo(f"config: {config}", err=True)
+    _run_and_show(str(config), out, 1000, 0)
+    click.echo(_TINY_JUDGE_NOTE)
 
 
 def main() -> None:

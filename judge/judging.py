@@ -1,0 +1,296 @@
+"""Pairs -> judgements -> battles: the judge decides each (question, pair, turn), in both orders by default.
+
+Every judge call's raw output is stored with what it parsed to (or nothing, for a parse failure), so verdict
+rules and parsing can change without paying again. An unparseable output is asked again with a fresh sampling
+seed up to `judge.parse_retries` times, then recorded as a parse failure: never as a tie. Network failures go
+through the runner's retries and are stored as failures; a rerun asks them again, while a stored judgement is
+never paid twice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+
+from judge.battles import Battle
+from judge.config import JudgeConfig
+from judge.pairings import Pair
+from judge.prompts import RenderedPrompt, Template, TurnText, default_template_name, load_template, render
+from judge.providers.base import Request
+from judge.questions import Question
+from judge.runner import Failed, Job, Runner, Success, request_key
+from judge.store import Failure, Store, StoredJudgement
+from judge.verdicts import (
+    CombineRule,
+    Judgement,
+    Order,
+    ParseFailure,
+    Preference,
+    combine,
+    parse_logprobs,
+    parse_output,
+    to_battle,
+    verdict_schema,
+)
+
+KEY_PREFIX = "j1:"
+STAGE = "judge"
+PARSE_FAILURE = "parse"
+
+
+def judge_name(judge: JudgeConfig) -> str:
+    """How the judge is named in the battle log (`judge` column)."""
+    return judge.name or judge.model
+
+
+@dataclass(frozen=True)
+class JudgeProgress:
+    total: int
+    done: int = 0
+    judged: int = 0
+    reused: int = 0
+    failed: int = 0
+    skipped: int = 0  # an answer the judgement needs is missing (its call failed)
+    last: str = ""
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One order of one (question, pair, turn) to judge."""
+
+    pair: Pair
+    turn: int
+    order: Order
+    question: Question
+
+
+class Judging:
+    """Judges batches of pairs for one run; keeps the judgements it has seen so battles can be combined."""
+
+    def __init__(
+        self,
+        judge: JudgeConfig,
+        store: Store,
+        run_id: int,
+        runner: Runner,
+        questions: Mapping[str, Question],
+        answers: Mapping[tuple[str, str, int], str],
+        *,
+        base_dir: Path | None = None,
+        seed: int = 0,
+        on_progress: Callable[[JudgeProgress], None] = lambda progress: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.judge, self.store, self.run_id, self.runner = judge, store, run_id, runner
+        self.questions, self.answers = questions, answers
+        self.rule = CombineRule(judge.combine, seed=seed)
+        self.name = judge_name(judge)
+        self.on_progress = on_progress
+        self.progress = JudgeProgress(total=0)
+        self.judgements: dict[tuple[Pair, int, Order], Preference | None] = {}
+        self.base_keys: set[str] = set()  # judgements this run asked for or reused (for details.jsonl)
+        self.clock = clock
+        self._templates: dict[str, Template] = {}
+        self._base_dir = base_dir
+        if judge.template is not None:  # load now: a bad template is an input error before any call
+            self._template(judge.template)
+
+    @staticmethod
+    def turns_of(question: Question) -> range:
+        return range(1, len(question.turns) + 1)
+
+    def orders(self, pair: Pair, turn: int) -> tuple[Order, ...]:
+        """Both orders, or for `single` the one a position-balancing schedule pinned (else a seeded pick)."""
+        if self.rule.name == "single" and pair.first is not None:
+            return ("ab",) if pair.first == pair.model_a else ("ba",)
+        return self.rule.orders(pair, turn)
+
+    async def judge_batch(self, batch: Sequence[Pair]) -> list[Battle]:
+        """Judge every order of every turn of the batch (reusing what is stored); return the new battles."""
+        tasks = [
+            _Task(pair, turn, order, self.questions[pair.question_id])
+            for pair in batch
+            for turn in self.turns_of(self.questions[pair.question_id])
+            for order in self.orders(pair, turn)
+        ]
+        self.progress = replace(self.progress, total=self.progress.total + len(tasks))
+        await self.runner.gather(self._judge(task) for task in tasks)
+        battles = []
+        for pair in batch:
+            question = self.questions[pair.question_id]
+            for turn in self.turns_of(question):
+                battle = self.battle(pair, turn, question)
+                if battle is not None:
+                    battles.append(battle)
+        return battles
+
+    def battle(self, pair: Pair, turn: int, question: Question) -> Battle | None:
+        judged = {
+            order: pref
+            for order in self.orders(pair, turn)
+            if (pref := self.judgements.get((pair, turn, order))) is not None
+        }
+        winner = combine(self.rule, judged)
+        if winner is None:
+            return None
+        return to_battle(
+            pair, winner, judge=self.name, turn=turn, category=question.category, tstamp=self.clock()
+        )
+
+    def all_judgements(self) -> list[Judgement]:
+        return [Judgement(pair, turn, order, pref) for (pair, turn, order), pref in self.judgements.items()]
+
+    def _template(self, name: str) -> Template:
+        template = self._templates.get(name)
+        if template is None:
+            template = self._templates[name] = load_template(name, base_dir=self._base_dir)
+        return template
+
+    def prompt(self, task: _Task) -> RenderedPrompt | None:
+        """The judge prompt for a task, or None when an answer it needs is missing."""
+        question, pair = task.question, task.pair
+        first, second = (pair.model_a, pair.model_b) if task.order == "ab" else (pair.model_b, pair.model_a)
+        turns = []
+        for turn in range(1, task.turn + 1):
+            answer_first = self.answers.get((first, question.question_id, turn))
+            answer_second = self.answers.get((second, question.question_id, turn))
+            if answer_first is None or answer_second is None:
+                return None
+            reference = question.reference[turn - 1] if question.reference else None
+            turns.append(TurnText(question.turns[turn - 1], answer_first, answer_second, reference or None))
+        has_reference = turns[-1].reference is not None
+        name = self.judge.template or default_template_name(turn=task.turn, has_reference=has_reference)
+        return render(
+            self._template(name),
+            turns,
+            scale=self.judge.scale,
+            answer_format=self.judge.answer_format,  # type: ignore[arg-type]
+            category=question.category,
+        )
+
+    def request(self, prompt: RenderedPrompt, attempt: int) -> Request:
+        judge = self.judge
+        seed, temperature = judge.seed, judge.temperature
+        if attempt > 0:  # the same request would give the same unreadable answer: sample afresh
+            seed = (seed or 0) + attempt
+            temperature = max(temperature or 0.0, 0.7)
+        schema = verdict_schema(judge.scale, max_reason_chars=judge.max_reason_chars)
+        return Request(
+            model=judge.model,
+            messages=prompt.messages(),
+            system=judge.system,
+            temperature=temperature,
+            max_tokens=1 if judge.answer_format == "token" else judge.max_tokens,
+            seed=seed,
+            json_schema=schema if judge.answer_format == "json" else None,
+            logprobs=judge.answer_format == "token",
+        )
+
+    def _parse(self, outcome: Success) -> Preference:
+        completion = outcome.completion
+        if self.judge.answer_format == "token" and completion.top_logprobs:
+            return parse_logprobs(completion.top_logprobs)
+        return parse_output(completion.text, scale=self.judge.scale, answer_format=self.judge.answer_format)
+
+    def _settle(self, last: str, **counts: int) -> None:
+        bumped = {name: getattr(self.progress, name) + n for name, n in counts.items()}
+        done = self.progress.done + sum(counts.values())
+        self.progress = replace(self.progress, done=done, last=last, **bumped)
+        self.on_progress(self.progress)
+
+    async def _judge(self, task: _Task) -> None:
+        pair, label = (
+            task.pair,
+            f"{task.pair.model_a} vs {task.pair.model_b} {task.pair.question_id}/{task.turn}",
+        )
+        prompt = self.prompt(task)
+        if prompt is None:
+            self._settle(f"{label} skipped: missing answer", skipped=1)
+            return
+        base_key = request_key(
+            KEY_PREFIX, self.judge.endpoint(), self.request(prompt, 0), self._identity(prompt)
+        )
+        self.base_keys.add(base_key)
+        stored = self.store.judgements(base_key)
+        if any(j.preference is not None for j in stored) or len(stored) > self.judge.parse_retries:
+            found = next((Preference[j.preference] for j in stored if j.preference is not None), None)
+            self.judgements[(pair, task.turn, task.order)] = found
+            self._settle(f"{label} reused", reused=1)
+            return
+        for attempt in range(len(stored), self.judge.parse_retries + 1):
+            key = base_key if attempt == 0 else f"{base_key}#{attempt}"
+            request = self.request(prompt, attempt)
+            job = Job(
+                key=key,
+                endpoint=self.judge.endpoint(),
+                request=partial(_same, request),
+                on_result=lambda outcome: None,
+                concurrency=self.judge.concurrency,
+                rpm=self.judge.rpm,
+                prices=self.judge.prices,
+            )
+            outcome = await self.runner.execute(job)
+            if isinstance(outcome, Failed):
+                failure = Failure(
+                    STAGE, key, self.name, pair.question_id, task.turn, outcome.kind,
+                    f"{label} order {task.order}: {outcome.message}", outcome.attempts,
+                )  # fmt: skip
+                self.store.save_failure(self.run_id, failure, outcome.calls)
+                self._settle(f"{label} failed: {outcome.kind}", failed=1)
+                return
+            try:
+                preference: Preference | None = self._parse(outcome)
+                error = None
+            except ParseFailure as exc:
+                preference, error = None, exc.message
+            row = StoredJudgement(
+                key=key,
+                base_key=base_key,
+                attempt=attempt,
+                judge=self.name,
+                question_id=pair.question_id,
+                model_a=pair.model_a,
+                model_b=pair.model_b,
+                turn=task.turn,
+                order=task.order,
+                template_name=prompt.template_name,
+                template_hash=prompt.template_hash,
+                settings=json.dumps(self._identity(prompt), sort_keys=True),
+                raw=outcome.completion.text,
+                preference=None if preference is None else preference.name,
+                error=error,
+            )
+            self.store.save_judgement(self.run_id, row, outcome.calls)
+            if preference is not None:
+                self.judgements[(pair, task.turn, task.order)] = preference
+                self._settle(f"{label} {task.order}: {preference.name}", judged=1)
+                return
+        self.judgements[(pair, task.turn, task.order)] = None
+        failure = Failure(
+            STAGE, base_key, self.name, pair.question_id, task.turn, PARSE_FAILURE,
+            f"{label} order {task.order}: no verdict in {self.judge.parse_retries + 1} outputs", 0,
+        )  # fmt: skip
+        self.store.save_failure(self.run_id, failure)
+        self._settle(f"{label} {task.order}: parse failure", failed=1)
+
+    def _identity(self, prompt: RenderedPrompt) -> dict[str, object]:
+        return {
+            **self.judge.identity(),
+            "template_name": prompt.template_name,
+            "template_hash": prompt.template_hash,
+            "scale": prompt.scale,
+            "answer_format": prompt.answer_format,
+        }
+
+
+def _same(request: Request) -> Request:
+    return request
+
+
+def answer_table(answers: Iterable[tuple[str, str, int, str]]) -> dict[tuple[str, str, int], str]:
+    """(contestant, question_id, turn) -> answer text, the lookup prompts are built from."""
+    return {(c, q, t): text for c, q, t, text in answers}

@@ -1,0 +1,103 @@
+"""Write a finished tournament's results directory: the battle log, leaderboards, diagnostics and details.
+
+The files are the contract that `judge report`, `judge compare`, `judge rate` and `judge validate` read (see
+judge/report/rundir.py). Each file is written to a temporary name and renamed, so a killed run never leaves a
+half-written file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from judge.battles import Battle
+from judge.questions import Question
+from judge.report.rundir import (
+    BATTLES_FILE,
+    BY_CATEGORY_FILE,
+    DETAILS_FILE,
+    DIAGNOSTICS_FILE,
+    LEADERBOARD_FILE,
+)
+from judge.store import StoredJudgement
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _jsonl(rows: Iterable[Mapping[str, Any]]) -> str:
+    return "".join(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n" for row in rows)
+
+
+def write_battles(out_dir: Path, battles: Sequence[Battle]) -> Path:
+    path = out_dir / BATTLES_FILE
+    _atomic_write(path, _jsonl(b.to_record() for b in battles))
+    return path
+
+
+def write_json(out_dir: Path, name: str, data: Mapping[str, Any]) -> Path:
+    path = out_dir / name
+    _atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    return path
+
+
+def write_leaderboards(
+    out_dir: Path, leaderboard: Mapping[str, Any], by_category: Mapping[str, Any] | None
+) -> list[Path]:
+    paths = [write_json(out_dir, LEADERBOARD_FILE, leaderboard)]
+    if by_category is not None:
+        paths.append(write_json(out_dir, BY_CATEGORY_FILE, by_category))
+    return paths
+
+
+def write_diagnostics(out_dir: Path, diagnostics: Mapping[str, Any]) -> Path:
+    return write_json(out_dir, DIAGNOSTICS_FILE, diagnostics)
+
+
+def details_rows(
+    questions: Mapping[str, Question],
+    answers: Mapping[tuple[str, str, int], str],
+    judgements: Iterable[StoredJudgement],
+    battles: Sequence[Battle],
+) -> list[dict[str, Any]]:
+    """One row per judged (question, pair, turn): the texts the judge saw and its output for each order."""
+    winners = {(b.question_id, b.model_a, b.model_b, b.turn): b.winner for b in battles}
+    grouped: dict[tuple[str, str, str, int], dict[str, StoredJudgement]] = {}
+    for j in judgements:  # the last stored attempt of each order wins (a parsed one ends the retries)
+        grouped.setdefault((j.question_id, j.model_a, j.model_b, j.turn), {})[j.order] = j
+    rows = []
+    for (question_id, model_a, model_b, turn), orders in grouped.items():
+        question = questions.get(question_id)
+        if question is None:  # judged in an earlier run with another question selection
+            continue
+        turns = range(1, turn + 1)
+        rows.append(
+            {
+                "question_id": question_id,
+                "category": question.category,
+                "turn": turn,
+                "question": list(question.turns[:turn]),
+                "model_a": model_a,
+                "model_b": model_b,
+                "answer_a": [answers.get((model_a, question_id, t), "") for t in turns],
+                "answer_b": [answers.get((model_b, question_id, t), "") for t in turns],
+                "judgments": [
+                    {"order": order, "raw": j.raw, "verdict": j.preference}
+                    for order, j in sorted(orders.items())
+                ],
+                "winner": winners.get((question_id, model_a, model_b, turn)),
+            }
+        )
+    return rows
+
+
+def write_details(out_dir: Path, rows: Iterable[Mapping[str, Any]]) -> Path:
+    path = out_dir / DETAILS_FILE
+    _atomic_write(path, _jsonl(rows))
+    return path

@@ -1,0 +1,161 @@
+"""One tournament: answers -> pairings -> verdicts -> battles, round by round as the schedule asks.
+
+Every answer and judgement is committed to the store as it arrives, so a rerun of the same config reuses all
+of it and pays only for what is missing (an added contestant's answers and pairings, or calls that failed).
+The schedule sees the same state-advance step as the schedule simulations in benchmarks/schedules.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from judge.answers import AnswerProgress, AnswersResult, collect_answers
+from judge.battles import TIES, Battle
+from judge.config import TournamentConfig
+from judge.judging import STAGE, JudgeProgress, Judging, answer_table
+from judge.pairings import ScheduleState, make_schedule
+from judge.providers.base import Endpoint, Provider
+from judge.questions import Question
+from judge.runner import Runner, Sleep
+from judge.schedules import advance, with_costs
+from judge.store import Store, Usage
+from judge.verdicts import Judgement, VerdictStats, verdict_stats
+
+
+@dataclass(frozen=True)
+class TournamentOutcome:
+    """What a run produced, before any file is written."""
+
+    answers: AnswersResult
+    judging: JudgeProgress
+    battles: tuple[Battle, ...]
+    judgements: tuple[Judgement, ...]
+    judgement_keys: frozenset[str]  # base keys of the stored judge outputs behind this run's battles
+    stats: VerdictStats
+    pairs: int  # (question, pair) items the schedule handed out
+    judge_run_id: int
+    seconds: float
+    schedule: Any  # the schedule object, for kinds that report a decision (head-to-head)
+
+
+async def run_tournament(
+    config: TournamentConfig,
+    questions: Sequence[Question],
+    store: Store,
+    providers: Callable[[Endpoint], Provider],
+    *,
+    on_answers: Callable[[AnswerProgress], None] = lambda progress: None,
+    on_judging: Callable[[JudgeProgress], None] = lambda progress: None,
+    sleep: Sleep = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> TournamentOutcome:
+    """Collect answers, then judge the schedule's batches until it has nothing more to ask."""
+    started = clock()
+    answers = await collect_answers(config, questions, store, providers, on_progress=on_answers, sleep=sleep)
+    texts = answer_table((a.contestant, a.question_id, a.turn, a.text) for a in answers.answers)
+    by_id = {q.question_id: q for q in questions}
+    run_id = store.start_run(STAGE, config.name, str(config.path))
+    runner = Runner(providers, config.retries, sleep=sleep, clock=clock)
+    judging = Judging(
+        config.judge,
+        store,
+        run_id,
+        runner,
+        by_id,
+        texts,
+        base_dir=config.path.parent,
+        seed=config.seed,
+        on_progress=on_judging,
+    )
+    schedule = make_schedule(config.schedule.kind, **dict(config.schedule.options))
+    orders = 1 if config.judge.combine == "single" else 2
+    turns = max((len(q.turns) for q in questions), default=1)
+    prices = config.judge.prices  # a budget in dollars needs a per-call estimate: a long prompt, a full reply
+    usd_per_call = None if prices is None else prices.cost(2000, config.judge.max_tokens or 500)
+    schedule = with_costs(schedule, calls_per_pair=orders * turns, usd_per_call=usd_per_call)
+    contestants = tuple(c.name for c in config.contestants)
+    state = ScheduleState(contestants, tuple(by_id))
+    pairs = 0
+    status = "interrupted"
+    try:
+        while batch := schedule.next_batch(state):
+            battles = await judging.judge_batch(batch)
+            pairs += len(batch)
+            state = advance(state, batch, battles)
+        status = "finished"
+    finally:
+        p = judging.progress
+        summary = {"judged": p.judged, "reused": p.reused, "failed": p.failed, "skipped": p.skipped}
+        store.finish_run(run_id, status, {"total": p.total, "pairs": pairs, **summary})
+    judgements = tuple(judging.all_judgements())
+    return TournamentOutcome(
+        answers=answers,
+        judging=judging.progress,
+        battles=state.battles,
+        judgements=judgements,
+        judgement_keys=frozenset(judging.base_keys),
+        stats=verdict_stats(judgements),
+        pairs=pairs,
+        judge_run_id=run_id,
+        seconds=clock() - started,
+        schedule=schedule,
+    )
+
+
+def diagnostics(
+    config: TournamentConfig, outcome: TournamentOutcome, usage: Mapping[str, Usage], judge: str
+) -> dict[str, Any]:
+    """diagnostics.json: the judge's reliability and every party's tokens, cost and model time."""
+    stats = outcome.stats
+    decided = outcome.battles
+    ties = sum(b.winner in TIES for b in decided)
+
+    def spend(name: str) -> dict[str, Any]:
+        u = usage.get(name)
+        if u is None:
+            return {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": None, "seconds": 0.0}
+        return {
+            "calls": u.calls,
+            "input_tokens": u.input_tokens,
+            "output_tokens": u.output_tokens,
+            "cost_usd": u.cost_usd,
+            "seconds": round(u.seconds, 3),
+        }
+
+    answers_per = {c.name: 0 for c in config.contestants}
+    for a in outcome.answers.answers:
+        answers_per[a.contestant] = answers_per.get(a.contestant, 0) + 1
+    return {
+        "judge": {
+            "name": judge,
+            "model": config.judge.model,
+            "provider": config.judge.provider,
+            "combine": config.judge.combine,
+            "answer_format": config.judge.answer_format,
+            "judgements": stats.judgements,
+            "pairs_with_both_orders": stats.pairs_with_both_orders,
+            "position_consistency": _finite(stats.position_consistency),
+            "first_position_preference": _finite(stats.first_position_share),
+            "tie_rate": _finite(stats.tie_rate),
+            "battle_tie_rate": _finite(ties / len(decided)) if decided else None,
+            "parse_failures": stats.parse_failures,
+            "failed_calls": outcome.judging.failed - stats.parse_failures,
+            **spend(judge),
+        },
+        "contestants": {
+            name: {
+                "answers": count,
+                "failures": sum(f.subject == name for f in outcome.answers.failures),
+                **spend(name),
+            }
+            for name, count in answers_per.items()
+        },
+    }
+
+
+def _finite(value: float) -> float | None:
+    return None if value != value else round(value, 4)  # NaN (nothing to measure) -> null
