@@ -110,9 +110,30 @@ def _v2_judgements(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX judgements_base ON judgements (base_key)")
 
 
+def _v3_votes(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE votes (
+    vote_id INTEGER PRIMARY KEY,
+    voter TEXT NOT NULL,
+    question_id TEXT NOT NULL,
+    model_a TEXT NOT NULL,                -- the pair in canonical (sorted) order
+    model_b TEXT NOT NULL,
+    turn INTEGER NOT NULL CHECK (turn >= 1),
+    shown_a TEXT NOT NULL CHECK (shown_a IN (model_a, model_b)),  -- the model shown as A (positions random)
+    choice TEXT NOT NULL CHECK (choice IN ('a', 'b', 'tie', 'bothbad')),  -- as clicked, A = shown_a
+    winner TEXT NOT NULL CHECK (winner IN ('model_a', 'model_b', 'tie', 'tie (bothbad)')),  -- canonical
+    category TEXT,
+    tstamp REAL NOT NULL,                 -- Unix time of the vote
+    created_at TEXT NOT NULL
+)"""
+    )
+    db.execute("CREATE UNIQUE INDEX votes_once ON votes (voter, question_id, model_a, model_b, turn)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, calls, answers, failures", _v1_answers),
     Migration(2, "judgements: every judge output, parsed or not", _v2_judgements),
+    Migration(3, "votes: blind human votes from `judge vote`", _v3_votes),
 )
 """In order; numbers start at 1 and are contiguous (checked by tests/test_migrations.py)."""
 

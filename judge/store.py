@@ -88,6 +88,22 @@ class StoredJudgement:
 
 
 @dataclass(frozen=True)
+class StoredVote:
+    """One blind human vote on one (question, pair, turn); the pair is in canonical (sorted) order."""
+
+    voter: str
+    question_id: str
+    model_a: str
+    model_b: str
+    turn: int
+    shown_a: str  # the model shown as answer A
+    choice: str  # as clicked: a | b | tie | bothbad
+    winner: str  # canonical, one of judge.battles.WINNERS
+    category: str | None
+    tstamp: float
+
+
+@dataclass(frozen=True)
 class CallTotals:
     calls: int
     input_tokens: int
@@ -268,6 +284,26 @@ class Store:
             self._insert_calls(db, run_id, calls)
         return cur.rowcount == 1
 
+    # votes
+
+    def save_vote(self, vote: StoredVote) -> bool:
+        """Store one vote in its own transaction; False if this voter already voted on that battle."""
+        with self._tx() as db:
+            cur = db.execute(
+                f"INSERT INTO votes ({_VOTE_COLUMNS}, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (voter, question_id, model_a, model_b, turn) DO NOTHING",
+                (*astuple(vote), _now()),
+            )
+        return cur.rowcount == 1
+
+    def votes(self, voter: str | None = None) -> list[StoredVote]:
+        """Stored votes, all or one voter's, in the order they were cast."""
+        sql = f"SELECT {_VOTE_COLUMNS} FROM votes"
+        args: tuple[str, ...] = ()
+        if voter is not None:
+            sql, args = sql + " WHERE voter = ?", (voter,)
+        return [StoredVote(*row) for row in self._db.execute(sql + " ORDER BY vote_id", args)]
+
     # failures and calls
 
     def save_failure(self, run_id: int, failure: Failure, calls: Sequence[Call] = ()) -> None:
@@ -337,6 +373,8 @@ _JUDGEMENT_COLUMNS = (
     "key, base_key, attempt, judge, question_id, model_a, model_b, turn, answer_order, template_name, "
     "template_hash, settings, raw, preference, error"
 )
+
+_VOTE_COLUMNS = "voter, question_id, model_a, model_b, turn, shown_a, choice, winner, category, tstamp"
 
 
 def _answer_row(a: StoredAnswer) -> tuple[Any, ...]:
