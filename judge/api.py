@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from judge.store import StoredJudgement, Usage
     from judge.tournament import TournamentOutcome
     from judge.validate import ValidationReport
+    from judge.vote import VoteServer
 
 
 def report(run_dir: str | Path) -> Path:
@@ -375,3 +376,41 @@ def demo_config() -> Path:
     import importlib.resources
 
     return Path(str(importlib.resources.files("judge.demo").joinpath("tournament.yaml")))
+
+
+def vote_server(
+    run_dir: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    voter: str = "human",
+    order: str = "close-first",
+    seed: int | None = None,
+) -> VoteServer:
+    """The blind voting app over a results directory, listening but not yet serving (see judge.vote)."""
+    from judge.vote import VoteServer, VoteSession
+
+    session = VoteSession.open(run_dir, voter=voter, order=order, seed=seed)
+    return VoteServer(session, host, port)
+
+
+def vote(
+    run_dir: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    voter: str = "human",
+    order: str = "close-first",
+    seed: int | None = None,
+    on_ready: Callable[[VoteServer], None] | None = None,
+) -> int:
+    """Serve the voting page until interrupted (Ctrl-C); returns how many votes this session cast."""
+    import contextlib
+
+    with vote_server(run_dir, host=host, port=port, voter=voter, order=order, seed=seed) as server:
+        before = server.session.progress()["voted"]
+        if on_ready is not None:
+            on_ready(server)
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a voting session ends
+            server.serve_forever()
+        return server.session.progress()["voted"] - before

@@ -390,5 +390,34 @@ def demo_command(out: str | None) -> None:
     click.echo(_TINY_JUDGE_NOTE)
 
 
+@cli.command("vote")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=str))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="0: any free port."
+)
+@click.option("--voter", default="human", show_default=True, help="Your name in the battle log (human:NAME).")
+@click.option(
+    "--order", type=click.Choice(["close-first", "random"]), default="close-first", show_default=True
+)
+@click.option("--seed", type=int, default=None, help="Seed for the battle order and positions.")
+@_handle_errors
+def vote_command(run_dir: str, host: str, port: int, voter: str, order: str, seed: int | None) -> None:
+    """Blind side-by-side voting page: your votes go to the store and RUN_DIR/human_votes.jsonl."""
+    from judge import api
+
+    def ready(server: Any) -> None:
+        if not server.loopback:
+            click.echo(
+                f"judge: warning: listening on {host}, not loopback: anyone who can reach it can vote as "
+                f"{voter!r}",
+                err=True,
+            )
+        click.echo(f"voting page: {server.url}  (Ctrl-C to stop)", err=True)
+
+    cast = api.vote(run_dir, host=host, port=port, voter=voter, order=order, seed=seed, on_ready=ready)
+    click.echo(f"{cast} vote(s) cast; battle log: {run_dir}/human_votes.jsonl")
+
+
 def main() -> None:
     cli(prog_name="judge")

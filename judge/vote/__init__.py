@@ -1,0 +1,15 @@
+"""`judge vote`: a blind side-by-side voting page whose votes land in the store and in a battle log."""
+
+from judge.vote.core import CHOICES, ORDERS, VOTES_FILE, Candidate, VoteRejected, VoteSession
+from judge.vote.server import VoteServer, is_loopback
+
+__all__ = [
+    "CHOICES",
+    "ORDERS",
+    "VOTES_FILE",
+    "Candidate",
+    "VoteRejected",
+    "VoteServer",
+    "VoteSession",
+    "is_loopback",
+]

@@ -1,0 +1,198 @@
+"""The voting page's HTTP edge: standard-library ThreadingHTTPServer over one VoteSession.
+
+GET / is the page (jinja2, autoescape on, inline CSS and JS under a per-response CSP nonce, so it needs no
+network and an answer that smuggled markup through could still not run a script). GET /api/next hands out a
+battle without model names; POST /api/vote takes {"token", "choice"} as application/json (a cross-site form
+cannot send that without a preflight the server never grants) and answers with the names. Every refusal is a
+JSON {"error": ...} with a 4xx status.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import secrets
+import socket
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Final
+
+import jinja2
+
+from judge.battles import TIES
+from judge.errors import InputError
+from judge.store import StoredVote
+from judge.vote.core import Shown, VoteRejected, VoteSession
+
+MAX_BODY: Final = 4096
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("judge.vote", "."),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (the only hosts served without a warning)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def reveal(shown: Shown, vote: StoredVote) -> dict[str, Any]:
+    """The answer to a vote: who was A and B, and what the judge said, in the page's orientation."""
+    battle = shown.battle
+    judge = battle.judge_winner
+    if judge in ("model_a", "model_b"):
+        winner = battle.model_a if judge == "model_a" else battle.model_b
+        judge = "a" if winner == shown.shown_a else "b"
+    elif judge in TIES:
+        judge = "bothbad" if judge == "tie (bothbad)" else "tie"
+    return {
+        "a": shown.shown_a,
+        "b": shown.shown_b,
+        "choice": vote.choice,
+        "judge": judge,
+        "close": battle.close,
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: VoteServer
+    server_version = "judge-vote"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+        pass  # the CLI prints the URL; per-request lines would only bury it
+
+    def _send(self, status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, data: dict[str, Any]) -> None:
+        self._send(status, json.dumps(data, ensure_ascii=False).encode(), "application/json; charset=utf-8")
+
+    def _error(self, status: int, message: str) -> None:
+        self._json(status, {"error": message})
+
+    def do_GET(self) -> None:
+        session = self.server.session
+        path = self.path.split("?", 1)[0]
+        if path == "/":
+            nonce = secrets.token_urlsafe(16)
+            page = _ENV.get_template("page.html.j2").render(
+                voter=session.voter, nonce=nonce, **session.progress()
+            )
+            csp = (
+                f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+                "connect-src 'self'; img-src 'none'; base-uri 'none'; form-action 'none'; "
+                "frame-ancestors 'none'"
+            )
+            self._send(200, page.encode(), "text/html; charset=utf-8", {"Content-Security-Policy": csp})
+        elif path == "/api/next":
+            shown = session.next_battle()
+            progress = session.progress()
+            if shown is None:
+                self._json(200, {"done": True, **progress})
+            else:
+                self._json(200, {"done": False, "battle": shown.page(), **progress})
+        else:
+            self._error(404, f"no such page: {path}")
+
+    def do_POST(self) -> None:
+        if self.path != "/api/vote":
+            self._error(404, f"no such endpoint: {self.path}")
+            return
+        content_type = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if content_type != "application/json":
+            self._error(415, "send the vote as application/json")
+            return
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self._error(411, "a Content-Length header is required")
+            return
+        if not 0 <= length <= MAX_BODY:
+            self._error(413, f"a vote is at most {MAX_BODY} bytes")
+            return
+        try:
+            body = json.loads(self.rfile.read(length).decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            self._error(400, f"the request body is not valid JSON ({exc})")
+            return
+        if not isinstance(body, dict) or set(body) != {"token", "choice"}:
+            self._error(400, 'expected a JSON object {"token": ..., "choice": ...}')
+            return
+        try:
+            shown, vote = self.server.session.record(body["token"], body["choice"])
+        except VoteRejected as exc:
+            self._error(exc.status, exc.message)
+            return
+        self._json(200, {"reveal": reveal(shown, vote), **self.server.session.progress()})
+
+    def _not_allowed(self) -> None:
+        self._send(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            b'{"error": "method not allowed"}',
+            "application/json",
+            {"Allow": "GET, POST"},
+        )
+
+    do_PUT = do_DELETE = do_PATCH = _not_allowed
+
+
+class VoteServer(ThreadingHTTPServer):
+    """The voting app on (host, port); port 0 picks a free one. Serve with serve_forever() or start()."""
+
+    daemon_threads = True
+
+    def __init__(self, session: VoteSession, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            super().__init__((host, port), _Handler)
+        except OSError as exc:
+            raise InputError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from exc
+        self.session = session
+        self.host = host
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = str(self.server_address[0]), self.server_address[1]
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{port}/"
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback(self.host)
+
+    def start(self) -> VoteServer:
+        """Serve in a background thread (tests, notebooks); stop with close()."""
+        self._thread = threading.Thread(target=self.serve_forever, name="judge-vote", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join()
+            self._thread = None
+        self.server_close()
+
+    def __enter__(self) -> VoteServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
