@@ -26,7 +26,7 @@ PROVIDERS = ("anthropic", "echo", "local", "openai", "replay")
 HOSTED = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 DEFAULT_LOCAL_MODEL = "smollm2-135m"
 BUILTIN_SETS = {"mt_bench": "mt_bench.jsonl", "demo": "demo.yaml"}
-COMBINE_RULES = ("conservative", "score", "single")  # judge.verdicts.COMBINE_RULES
+COMBINE_RULES = ("conservative", "score", "single", "logprob")  # judge.verdicts.COMBINE_RULES
 TEMPLATES = ("pairwise", "pairwise_reference", "multi_turn", "multi_turn_reference")  # judge.prompts
 SCALES = (3, 5)
 ANSWER_FORMATS = ("marker", "json", "token")
@@ -437,6 +437,12 @@ class _Reader:
             "parse_retries": self.positive(m, "judge", "parse_retries", "int", 2, 0),
             "max_reason_chars": self.positive(m, "judge", "max_reason_chars", "int", None),
         }
+        if options["combine"] == "logprob" and options["answer_format"] != "token":
+            raise self.fail(
+                "judge.combine",
+                "'logprob' reads verdict probabilities, which needs answer_format: token",
+                "set answer_format: token, or pick conservative / score / single",
+            )
         template = self.get(m, "judge", "template", "str", None)
         if template is not None and template not in TEMPLATES:
             template = str(

@@ -20,17 +20,20 @@ from judge.battles import Battle
 from judge.config import JudgeConfig
 from judge.pairings import Pair
 from judge.prompts import RenderedPrompt, Template, TurnText, default_template_name, load_template, render
-from judge.providers.base import Request
+from judge.providers.base import Completion, Request
 from judge.questions import Question
-from judge.runner import Failed, Job, Runner, Success, request_key
+from judge.runner import Failed, Job, Runner, request_key
 from judge.store import Failure, Store, StoredJudgement
 from judge.verdicts import (
+    ORDERS,
     CombineRule,
     Judgement,
     Order,
     ParseFailure,
     Preference,
     combine,
+    combine_shares,
+    logprob_shares,
     parse_logprobs,
     parse_output,
     to_battle,
@@ -92,6 +95,7 @@ class Judging:
         self.on_progress = on_progress
         self.progress = JudgeProgress(total=0)
         self.judgements: dict[tuple[Pair, int, Order], Preference | None] = {}
+        self.shares: dict[tuple[Pair, int, Order], dict[Preference, float]] = {}  # token format only
         self.base_keys: set[str] = set()  # judgements this run asked for or reused (for details.jsonl)
         self.clock = clock
         self._templates: dict[str, Template] = {}
@@ -134,7 +138,11 @@ class Judging:
             for order in self.orders(pair, turn)
             if (pref := self.judgements.get((pair, turn, order))) is not None
         }
-        winner = combine(self.rule, judged)
+        if self.rule.name == "logprob":
+            shares = {o: v for o in ORDERS if (v := self.shares.get((pair, turn, o))) is not None}
+            winner = combine_shares(self.rule, shares)
+        else:
+            winner = combine(self.rule, judged)
         if winner is None:
             return None
         return to_battle(
@@ -190,11 +198,21 @@ class Judging:
             logprobs=judge.answer_format == "token",
         )
 
-    def _parse(self, outcome: Success) -> Preference:
-        completion = outcome.completion
-        if self.judge.answer_format == "token" and completion.top_logprobs:
-            return parse_logprobs(completion.top_logprobs)
-        return parse_output(completion.text, scale=self.judge.scale, answer_format=self.judge.answer_format)
+    def _raw(self, completion: Completion) -> str:
+        """What is stored of a judge output: its text, plus the verdict token's alternatives for `token`."""
+        if self.judge.answer_format != "token":
+            return completion.text
+        return json.dumps({"text": completion.text, "top_logprobs": completion.top_logprobs}, sort_keys=True)
+
+    def _parse(self, raw: str, key: tuple[Pair, int, Order]) -> Preference:
+        """Read a stored raw output (re-parsing later costs nothing); token shares are kept for `logprob`."""
+        if self.judge.answer_format != "token":
+            return parse_output(raw, scale=self.judge.scale, answer_format=self.judge.answer_format)
+        data = json.loads(raw)
+        if data["top_logprobs"]:
+            self.shares[key] = logprob_shares(data["top_logprobs"])
+            return parse_logprobs(data["top_logprobs"])
+        return parse_output(data["text"], scale=3, answer_format="token")
 
     def _settle(self, last: str, **counts: int) -> None:
         bumped = {name: getattr(self.progress, name) + n for name, n in counts.items()}
@@ -215,10 +233,12 @@ class Judging:
             KEY_PREFIX, self.judge.endpoint(), self.request(prompt, 0), self._identity(prompt)
         )
         self.base_keys.add(base_key)
+        slot = (pair, task.turn, task.order)
         stored = self.store.judgements(base_key)
         if any(j.preference is not None for j in stored) or len(stored) > self.judge.parse_retries:
-            found = next((Preference[j.preference] for j in stored if j.preference is not None), None)
-            self.judgements[(pair, task.turn, task.order)] = found
+            parsed = [j for j in stored if j.preference is not None]
+            found = self._parse(parsed[0].raw, slot) if parsed else None
+            self.judgements[slot] = found
             self._settle(f"{label} reused", reused=1)
             return
         for attempt in range(len(stored), self.judge.parse_retries + 1):
@@ -242,8 +262,9 @@ class Judging:
                 self.store.save_failure(self.run_id, failure, outcome.calls)
                 self._settle(f"{label} failed: {outcome.kind}", failed=1)
                 return
+            raw = self._raw(outcome.completion)
             try:
-                preference: Preference | None = self._parse(outcome)
+                preference: Preference | None = self._parse(raw, slot)
                 error = None
             except ParseFailure as exc:
                 preference, error = None, exc.message
@@ -260,16 +281,16 @@ class Judging:
                 template_name=prompt.template_name,
                 template_hash=prompt.template_hash,
                 settings=json.dumps(self._identity(prompt), sort_keys=True),
-                raw=outcome.completion.text,
+                raw=raw,
                 preference=None if preference is None else preference.name,
                 error=error,
             )
             self.store.save_judgement(self.run_id, row, outcome.calls)
             if preference is not None:
-                self.judgements[(pair, task.turn, task.order)] = preference
+                self.judgements[slot] = preference
                 self._settle(f"{label} {task.order}: {preference.name}", judged=1)
                 return
-        self.judgements[(pair, task.turn, task.order)] = None
+        self.judgements[slot] = None
         failure = Failure(
             STAGE, base_key, self.name, pair.question_id, task.turn, PARSE_FAILURE,
             f"{label} order {task.order}: no verdict in {self.judge.parse_retries + 1} outputs", 0,

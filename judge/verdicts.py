@@ -22,7 +22,7 @@ from judge.providers.base import CallFailed, ErrorKind
 
 Order = Literal["ab", "ba"]  # "ab": pair.model_a is shown as assistant A; "ba": pair.model_b is
 ORDERS: Final[tuple[Order, Order]] = ("ab", "ba")
-COMBINE_RULES: Final = ("conservative", "score", "single")
+COMBINE_RULES: Final = ("conservative", "score", "single", "logprob")
 # At most this many non-empty lines may follow the verdict line (a sign-off), else the output is unreadable.
 MAX_TRAILING_LINES: Final = 3
 
@@ -226,12 +226,17 @@ class CombineRule:
     score: per-order scores (strong verdicts weigh strong_weight, ordinary ones 1) are summed in canonical
       orientation; a sum above tie_margin wins, below -tie_margin loses, anything in between is a tie.
     single: only one order is judged, picked per key by a seeded hash (half the cost, keeps position bias).
+    logprob: both orders judged with the verdict read from first-token probabilities (answer_format token);
+      the preference for model_a is the mean over both orders of P(model_a's letter) - P(model_b's letter).
+      A judge's constant pull towards the first position adds +b in one order and -b in the other, so it
+      cancels; |mean| <= prob_margin is a tie. Small judges that always name the first answer still rank.
     """
 
     name: str = "conservative"
     strong_weight: int = 2
     tie_margin: int = 0
     seed: int = 0
+    prob_margin: float = 0.05
 
     def __post_init__(self) -> None:
         if self.name not in COMBINE_RULES:
@@ -266,6 +271,17 @@ def combine(rule: CombineRule, judged: Mapping[Order, Preference]) -> str | None
         return _winner(0 if abs(total) <= rule.tie_margin else total)
     directions = {v.direction for v in views}
     return _winner(directions.pop()) if len(directions) == 1 else "tie"
+
+
+def combine_shares(rule: CombineRule, shares: Mapping[Order, Mapping[Preference, float]]) -> str | None:
+    """The `logprob` rule: position-debiased mean of first-token preference probabilities; None if an order
+    is missing."""
+    if any(order not in shares for order in ORDERS):
+        return None
+    a, b = Preference.A_BETTER, Preference.B_BETTER
+    lean = shares["ab"][a] - shares["ab"][b] + shares["ba"][b] - shares["ba"][a]  # towards model_a
+    mean = lean / 2
+    return _winner(0 if abs(mean) <= rule.prob_margin else (1 if mean > 0 else -1))
 
 
 def _weighted(pref: Preference, strong_weight: int) -> int:

@@ -314,3 +314,18 @@ def test_verdict_stats() -> None:
     assert d.tie_rate == 1 / 5
     empty = verdict_stats([])
     assert empty.judgements == 0 and math.isnan(empty.position_consistency) and math.isnan(empty.tie_rate)
+
+
+def test_logprob_rule_cancels_a_constant_first_position_pull():
+    from judge.verdicts import combine_shares
+
+    rule = CombineRule("logprob", prob_margin=0.05)
+    a, t, b = Preference.A_BETTER, Preference.TIE, Preference.B_BETTER
+    # The judge always leans to the answer shown first, a little more when model_a's answer is shown first.
+    ab = {a: 0.80, t: 0.05, b: 0.15}  # model_a first
+    ba = {a: 0.70, t: 0.05, b: 0.25}  # model_b first: "A" now means model_b
+    assert combine_shares(rule, {"ab": ab, "ba": ba}) == "model_a"
+    assert combine_shares(rule, {"ab": ba, "ba": ab}) == "model_b"
+    # A pure position bias carries no preference at all.
+    assert combine_shares(rule, {"ab": ab, "ba": ab}) == "tie"
+    assert combine_shares(rule, {"ab": ab}) is None

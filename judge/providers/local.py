@@ -22,6 +22,7 @@ from judge.providers.gguf import resolve_gguf
 # per slot holds a two-turn question and two two-turn answers for the judge.
 SLOTS = 2
 CONTEXT_PER_SLOT = 8192
+THREADS = 1
 
 
 @dataclass
@@ -31,7 +32,7 @@ class _Running:
 
 
 def start_server(
-    gguf: Path, *, slots: int = SLOTS, context_per_slot: int = CONTEXT_PER_SLOT
+    gguf: Path, *, slots: int = SLOTS, context_per_slot: int = CONTEXT_PER_SLOT, threads: int = THREADS
 ) -> tuple[Any, str]:
     """Start llama.cpp's HTTP server on 127.0.0.1 (free port), silent; return it and its base URL."""
     try:
@@ -44,6 +45,10 @@ def start_server(
     params.model.path = str(gguf)
     params.hostnames = ["127.0.0.1"]
     params.port = 0  # the OS picks a free port
+    # One compute thread: llama.cpp's threads spin-wait at every barrier, and on two cores shared with the
+    # Python side (and on any loaded machine) a second thread made prompt processing 2-4x slower, not faster.
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
     params.n_parallel = slots
     params.n_ctx = slots * context_per_slot
     params.verbosity = -1  # llama.cpp logs to the terminal otherwise
