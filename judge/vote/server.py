@@ -180,7 +180,9 @@ class VoteServer(ThreadingHTTPServer):
 
     def start(self) -> VoteServer:
         """Serve in a background thread (tests, notebooks); stop with close()."""
-        self._thread = threading.Thread(target=self.serve_forever, name="judge-vote", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name="judge-vote", daemon=True
+        )
         self._thread.start()
         return self
 

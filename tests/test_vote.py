@@ -1,0 +1,285 @@
+"""`judge vote`: battle order, what a vote records, and the HTTP server's refusals, on a real loopback server.
+
+The run directory is hand-made so that no answer or question mentions a model name: then "the page never
+saw a name before the vote" is a plain substring check.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from judge import api
+from judge.battles import load_battles
+from judge.cli import cli
+from judge.errors import InputError
+from judge.report.rundir import load_run_dir
+from judge.store import DB_NAME, Store
+from judge.vote import VOTES_FILE, VoteServer, VoteSession, is_loopback
+from judge.vote.core import candidates, canonical_winner, queue
+
+MODELS = ("model-kilo", "model-lima", "model-mike")
+HOSTILE = (
+    '<script>document.body.dataset.pwned="script"</script></textarea></script>'
+    '<img src=x onerror="document.body.dataset.pwned=\'img\'"><b>bold?</b> & "quotes"'
+)
+
+
+def write_vote_dir(root: Path, *, hostile: bool = False) -> Path:
+    """Three models, four questions (q3 judged on turn 2): 12 battles, the 3 of q0 judged inconsistent."""
+    root.mkdir(parents=True)
+    details, battles = [], []
+    for q in range(4):
+        turns = 2 if q == 3 else 1
+        category = "writing" if q % 2 == 0 else "math"
+        for i, a in enumerate(MODELS):
+            for b in MODELS[i + 1 :]:
+                close = q == 0
+                # close: both orders prefer the answer shown first, so re-oriented they disagree
+                verdicts = ("A_BETTER", "A_BETTER") if close else ("A_BETTER", "B_BETTER")
+                winner = "tie" if close else "model_a"
+
+                def texts(model: str, q: int = q, turns: int = turns) -> list[str]:
+                    if hostile and q == 0:
+                        return [f"{HOSTILE} #{MODELS.index(model)}"]
+                    return [f"Answer {MODELS.index(model)} to q{q}, turn {t}." for t in range(1, turns + 1)]
+
+                details.append(
+                    {
+                        "question_id": f"q{q}",
+                        "category": category,
+                        "turn": turns,
+                        "question": [f"Question {q}, turn {t}?" for t in range(1, turns + 1)],
+                        "model_a": a,
+                        "model_b": b,
+                        "answer_a": texts(a),
+                        "answer_b": texts(b),
+                        "judgments": [
+                            {"order": "ab", "raw": "...", "verdict": verdicts[0]},
+                            {"order": "ba", "raw": "...", "verdict": verdicts[1]},
+                        ],
+                        "winner": winner,
+                    }
+                )
+                battles.append(
+                    {
+                        "question_id": f"q{q}",
+                        "model_a": a,
+                        "model_b": b,
+                        "winner": winner,
+                        "judge": "tiny-judge",
+                        "source": "judge",
+                        "category": category,
+                        "turn": turns,
+                    }
+                )
+    (root / "details.jsonl").write_text("".join(json.dumps(d) + "\n" for d in details), encoding="utf-8")
+    (root / "battles.jsonl").write_text("".join(json.dumps(b) + "\n" for b in battles), encoding="utf-8")
+    board = api.rate_json(api.rate(root / "battles.jsonl", bootstrap=5))
+    (root / "leaderboard.json").write_text(json.dumps(board), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    return write_vote_dir(tmp_path / "run", hostile=True)
+
+
+@pytest.fixture
+def server(run_dir: Path) -> Iterator[VoteServer]:
+    with api.vote_server(run_dir, port=0, voter="ann", seed=3) as srv:
+        yield srv.start()
+
+
+def request(server: VoteServer, path: str, body: bytes | None = None, **headers: str) -> tuple[int, Any]:
+    """(status, parsed JSON or text) of one request; POST when a body is given."""
+    method = headers.pop("method", "POST" if body is not None else "GET")
+    if body is not None:
+        headers.setdefault("Content-Type", "application/json")
+    req = urllib.request.Request(server.url.rstrip("/") + path, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            status, raw, kind = response.status, response.read(), response.headers["Content-Type"]
+    except urllib.error.HTTPError as exc:
+        status, raw, kind = exc.code, exc.read(), exc.headers["Content-Type"]
+        exc.close()
+    text = raw.decode()
+    return status, json.loads(text) if kind.startswith("application/json") else text
+
+
+def cast(server: VoteServer, token: str, choice: str) -> tuple[int, Any]:
+    return request(server, "/api/vote", json.dumps({"token": token, "choice": choice}).encode())
+
+
+# --- the pure core ---
+
+
+def test_candidates_mark_close_and_inconsistent_battles(run_dir: Path) -> None:
+    battles = candidates(load_run_dir(run_dir).details)
+    assert len(battles) == 12
+    assert {b.question_id for b in battles if b.close} == {"q0"}
+    assert sum(b.close for b in battles) == 3
+    multi = [b for b in battles if b.question_id == "q3"]
+    assert all(b.turn == 2 and len(b.question) == 2 and len(b.answer_a) == 2 for b in multi)
+
+
+def test_close_first_then_the_rest_and_random_is_a_permutation(run_dir: Path) -> None:
+    battles = candidates(load_run_dir(run_dir).details)
+    ordered = queue(battles, "close-first", random.Random(1))
+    assert [b.close for b in ordered] == [True] * 3 + [False] * 9
+    shuffled = queue(battles, "random", random.Random(1))
+    assert sorted(b.key for b in shuffled) == sorted(b.key for b in battles)
+    with pytest.raises(InputError, match="unknown order 'best'"):
+        queue(battles, "best", random.Random(1))
+
+
+def test_a_click_maps_to_the_canonical_winner(run_dir: Path) -> None:
+    battle = candidates(load_run_dir(run_dir).details)[0]
+    a, b = battle.model_a, battle.model_b
+    assert canonical_winner("a", a, battle) == "model_a"
+    assert canonical_winner("a", b, battle) == "model_b"  # positions swapped: A on the page was model_b
+    assert canonical_winner("b", b, battle) == "model_a"
+    assert canonical_winner("tie", b, battle) == "tie"
+    assert canonical_winner("bothbad", a, battle) == "tie (bothbad)"
+
+
+def test_session_never_repeats_a_battle_and_records_positions(run_dir: Path) -> None:
+    session = VoteSession.open(run_dir, voter="ann", seed=5)
+    first = session.next_battle()
+    assert first is not None and session.next_battle() == first  # same token until voted (page reloads)
+    seen, shown_first = set(), set()
+    while (shown := session.next_battle()) is not None:
+        assert shown.battle.key not in seen
+        seen.add(shown.battle.key)
+        shown_first.add(shown.shown_a == shown.battle.model_a)
+        session.record(shown.token, "a")
+    assert len(seen) == 12 and shown_first == {True, False}  # both placements occur
+    with Store.open(run_dir / DB_NAME) as store:
+        votes = store.votes("ann")
+    assert len(votes) == 12
+    assert all(v.winner == ("model_a" if v.shown_a == v.model_a else "model_b") for v in votes)
+    # a new session for the same voter has nothing left; another voter starts afresh
+    assert VoteSession.open(run_dir, voter="ann").next_battle() is None
+    assert VoteSession.open(run_dir, voter="bob").next_battle() is not None
+
+
+def test_bad_voter_and_empty_run_are_input_errors(run_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="voter name 'two words'"):
+        VoteSession.open(run_dir, voter="two words")
+    (run_dir / "details.jsonl").write_text("", encoding="utf-8")
+    with pytest.raises(InputError, match="no battles to vote on"):
+        VoteSession.open(run_dir, voter="ann")
+    with pytest.raises(InputError, match="not a results directory"):
+        VoteSession.open(tmp_path / "nowhere", voter="ann")
+
+
+def test_is_loopback() -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5") and not is_loopback("example.org")
+
+
+# --- the HTTP server ---
+
+
+def test_page_is_self_contained_and_names_come_only_with_the_reveal(
+    server: VoteServer, run_dir: Path
+) -> None:
+    status, page = request(server, "/")
+    assert status == 200 and "<script nonce=" in page
+    assert "http://" not in page and "https://" not in page  # no CDN, no external resource
+    status, data = request(server, "/api/next")
+    assert status == 200 and data["done"] is False and data["total"] == 12
+    before = json.dumps(data) + page
+    assert not any(model in before for model in MODELS)
+    assert data["battle"]["question_id"] == "q0"  # close-first
+    status, vote = cast(server, data["battle"]["token"], "b")
+    assert status == 200 and vote["voted"] == 1
+    assert {vote["reveal"]["a"], vote["reveal"]["b"]} <= set(MODELS)
+    assert vote["reveal"]["judge"] == "tie" and vote["reveal"]["close"] is True
+    line = json.loads((run_dir / VOTES_FILE).read_text(encoding="utf-8"))
+    assert line["source"] == "human" and line["judge"] == "human:ann" and line["question_id"] == "q0"
+    assert line["model_a"] < line["model_b"]  # canonical order, winner flipped to match
+    assert line["model_a" if line["winner"] == "model_a" else "model_b"] == vote["reveal"]["b"]
+
+
+def test_refusals_are_json_errors_with_4xx(server: VoteServer) -> None:
+    _, data = request(server, "/api/next")
+    token = data["battle"]["token"]
+    assert cast(server, "not-a-token", "a") == (404, {"error": "unknown battle token"})
+    status, error = cast(server, token, "A")
+    assert status == 400 and "unknown choice 'A'" in error["error"]
+    assert cast(server, token, "tie")[0] == 200
+    assert cast(server, token, "a") == (409, {"error": "this battle already has your vote"})
+    status, error = request(server, "/api/vote", b'{"token": ')
+    assert status == 400 and "not valid JSON" in error["error"]
+    assert request(server, "/api/vote", b"[1, 2]")[0] == 400
+    assert (
+        request(server, "/api/vote", json.dumps({"token": token, "choice": "a", "x": 1}).encode())[0] == 400
+    )
+    assert request(server, "/api/vote", json.dumps({"token": 5, "choice": "a"}).encode())[0] == 400
+    assert (
+        request(server, "/api/vote", b'{"token": "x", "choice": "a"}', **{"Content-Type": "text/plain"})[0]
+        == 415
+    )
+    assert request(server, "/api/vote", b"x" * 5000)[0] == 413
+    assert request(server, "/api/nothing")[0] == 404
+    assert request(server, "/api/vote", b"{}", method="PUT")[0] == 405
+    with Store.open(server.session.run_dir / DB_NAME) as store:
+        assert [v.choice for v in store.votes()] == ["tie"]  # only the one accepted vote
+
+
+def test_hostile_answer_travels_as_data_never_as_markup(server: VoteServer) -> None:
+    status, page = request(server, "/")
+    assert HOSTILE not in page and "onerror" not in page  # texts never enter the HTML
+    _, data = request(server, "/api/next")
+    assert data["battle"]["answer_a"][0].startswith(HOSTILE)  # verbatim JSON string, for textContent
+    with urllib.request.urlopen(server.url, timeout=30) as response:
+        csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src 'nonce-" in csp and "unsafe-inline" not in csp
+
+
+def test_votes_feed_rate_and_validate(server: VoteServer, run_dir: Path) -> None:
+    while True:
+        _, data = request(server, "/api/next")
+        if data["done"]:
+            break
+        assert cast(server, data["battle"]["token"], "a")[0] == 200
+    votes = run_dir / VOTES_FILE
+    loaded = load_battles(votes)
+    assert len(loaded.frame) == 12 and set(loaded.frame["source"]) == {"human"}
+    result = CliRunner().invoke(cli, ["rate", str(votes), "--bootstrap", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    assert {row["model"] for row in json.loads(result.stdout)["models"]} == set(MODELS)
+    report = api.validate([votes], [run_dir / "battles.jsonl"], bootstrap=0)
+    assert report.comparison == "judge-human"
+
+
+def test_cli_serves_until_interrupted_and_warns_off_loopback(run_dir: Path) -> None:
+    command = [sys.executable, "-m", "judge", "vote", str(run_dir), "--host", "0.0.0.0", "--port", "0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stderr is not None
+        warning = proc.stderr.readline()
+        ready = proc.stderr.readline()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert "warning: listening on 0.0.0.0, not loopback" in warning
+    assert ready.startswith("voting page: http://0.0.0.0:")
+    assert proc.returncode == 0 and "0 vote(s) cast" in out
+
+
+def test_cli_bad_input_exits_2(tmp_path: Path, run_dir: Path) -> None:
+    result = CliRunner().invoke(cli, ["vote", str(tmp_path / "missing"), "--port", "0"])
+    assert result.exit_code == 2 and "not a results directory" in result.output
+    result = CliRunner().invoke(cli, ["vote", str(run_dir), "--port", "0", "--voter", "a b"])
+    assert result.exit_code == 2 and "voter name 'a b' is not allowed" in result.output
