@@ -357,11 +357,12 @@ def run(
     files.append(outputs.write_diagnostics(out_dir, diag))
     board = None
     if outcome.battles:
-        overall = rate(files[0], format="generic", bootstrap=bootstrap, seed=seed)
+        ci: Literal["bootstrap", "none"] = "bootstrap" if bootstrap > 0 else "none"  # --bootstrap 0
+        overall = rate(files[0], format="generic", bootstrap=bootstrap, seed=seed, ci=ci)
         board = overall.leaderboard
         try:
             by_category = rate_json(
-                rate(files[0], format="generic", bootstrap=bootstrap, seed=seed, by="category")
+                rate(files[0], format="generic", bootstrap=bootstrap, seed=seed, by="category", ci=ci)
             )
         except InputError:  # e.g. no battle has a category
             by_category = None

@@ -321,16 +321,17 @@ def _run_and_show(config: str, out: str | None, bootstrap: int, seed: int) -> ap
     label = TextColumn("{task.description:<8}")
     columns = (label, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), note)
     with Progress(*columns, console=Console(stderr=True)) as bar:
-        answering = bar.add_task("answers", total=None, note="")
-        judging = bar.add_task("judging", total=None, note="")
+        # Hidden until work starts, so a config error is not preceded by empty bars.
+        answering = bar.add_task("answers", total=None, note="", visible=False)
+        judging = bar.add_task("judging", total=None, note="", visible=False)
 
         def show_answers(p: AnswerProgress) -> None:
             counts = f"asked {p.asked} reused {p.reused} failed {p.failed + p.skipped}"
-            bar.update(answering, total=p.total, completed=p.done, note=counts)
+            bar.update(answering, total=p.total, completed=p.done, note=counts, visible=True)
 
         def show_judging(p: JudgeProgress) -> None:
             counts = f"judged {p.judged} reused {p.reused} failed {p.failed} skipped {p.skipped}"
-            bar.update(judging, total=p.total, completed=p.done, note=counts)
+            bar.update(judging, total=p.total, completed=p.done, note=counts, visible=True)
 
         result = api.run(
             config, out=out, bootstrap=bootstrap, seed=seed, on_answers=show_answers, on_judging=show_judging

@@ -1,0 +1,194 @@
+"""`judge run` end to end where the words do not matter: echo contestants, an echo or fault-server judge.
+
+Reruns and added contestants are counted at the store (calls per run) and, for the fault server, at the
+server itself. Judge failures (unreadable outputs, 500s) must end as failures, never as ties or battles.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from judge import api
+from judge.cli import cli
+from tests.fault_server import FaultServer, Step
+
+FAST_RETRIES = "retries: {attempts: 2, initial_wait: 0, max_wait: 0, jitter: 0}\n"
+ECHO_PAIR = """\
+  - {name: echo-a, provider: echo}
+  - {name: echo-b, provider: echo, temperature: 0.5}
+"""
+
+
+def write_config(tmp_path: Path, judge: str, contestants: str = ECHO_PAIR, limit: int = 2) -> Path:
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        f"name: t\nquestions: {{path: mt_bench, limit: {limit}, turns: 1}}\ncontestants:\n{contestants}"
+        f"judge: {judge}\n{FAST_RETRIES}"
+    )
+    return path
+
+
+def without_time(battles) -> list[dict]:
+    return [{k: v for k, v in b.to_record().items() if k != "tstamp"} for b in battles]
+
+
+def calls_of_run(db: Path, run_id: int) -> int:
+    con = sqlite3.connect(db)
+    try:
+        return int(con.execute("SELECT COUNT(*) FROM calls WHERE run_id = ?", (run_id,)).fetchone()[0])
+    finally:
+        con.close()
+
+
+def test_rerun_makes_no_call_and_gives_the_same_battles(tmp_path):
+    config = write_config(tmp_path, "{provider: echo, answer_format: json}")
+    out = tmp_path / "out"
+    first = api.run(config, out=out, env={}, bootstrap=20, write_html=False)
+    assert first.outcome.judging.judged == 2 * 2 and first.outcome.battles
+
+    again = api.run(config, out=out, env={}, bootstrap=20, write_html=False)
+    o = again.outcome
+    assert (o.answers.progress.asked, o.judging.judged, o.judging.failed) == (0, 0, 0)
+    assert o.judging.reused == 4 and o.answers.progress.reused == 4
+    assert calls_of_run(out / "judge.sqlite", o.judge_run_id) == 0
+    assert without_time(o.battles) == without_time(first.outcome.battles)
+    assert (
+        again.diagnostics["judge"]["position_consistency"]
+        == first.diagnostics["judge"]["position_consistency"]
+    )
+
+
+def test_added_contestant_pays_only_for_its_own_answers_and_pairings(tmp_path):
+    out = tmp_path / "out"
+    judge = "{provider: echo, answer_format: json}"
+    api.run(write_config(tmp_path, judge), out=out, env={}, bootstrap=0, write_html=False)
+    third = ECHO_PAIR + "  - {name: echo-c, provider: echo, temperature: 0.9}\n"
+    grown = api.run(write_config(tmp_path, judge, third), out=out, env={}, bootstrap=0, write_html=False)
+    o = grown.outcome
+    assert (o.answers.progress.asked, o.answers.progress.reused) == (2, 4)  # echo-c on 2 questions
+    # 2 new pairs (a-c, b-c) x 2 questions x 2 orders are judged; a-b's 2 x 2 judgements are reused.
+    assert (o.judging.judged, o.judging.reused, o.judging.failed) == (8, 4, 0)
+    assert calls_of_run(out / "judge.sqlite", o.judge_run_id) == 8
+    assert {b.model_a for b in o.battles} | {b.model_b for b in o.battles} == {"echo-a", "echo-b", "echo-c"}
+
+
+def test_files_and_leaderboard_in_the_exact_rate_json_shape(tmp_path):
+    config = write_config(tmp_path, "{provider: echo, answer_format: json}")
+    out = tmp_path / "out"
+    result = api.run(config, out=out, env={}, bootstrap=30, seed=3)
+    names = {p.name for p in result.files}
+    assert names == {
+        "battles.jsonl",
+        "details.jsonl",
+        "diagnostics.json",
+        "leaderboard.json",
+        "leaderboard_by_category.json",
+        "report.html",
+    }
+    assert all((out / name).is_file() for name in names)
+    rated = CliRunner().invoke(
+        cli, ["rate", str(out / "battles.jsonl"), "--json", "--bootstrap", "30", "--seed", "3"]
+    )
+    assert rated.exit_code == 0, rated.output
+    board = json.loads((out / "leaderboard.json").read_text())
+    rate_out = json.loads(rated.stdout)
+    assert board["models"] == rate_out["models"] and board.keys() == rate_out.keys()
+    details = [json.loads(line) for line in (out / "details.jsonl").read_text().splitlines()]
+    assert len(details) == 2 and all(len(d["judgments"]) == 2 for d in details)
+    assert all(j["raw"] for d in details for j in d["judgments"])
+
+
+def test_single_combine_judges_one_order_per_item(tmp_path):
+    both = api.run(
+        write_config(tmp_path, "{provider: echo, answer_format: json}", limit=3),
+        out=tmp_path / "both",
+        env={},
+        bootstrap=0,
+        write_html=False,
+    )
+    single = api.run(
+        write_config(tmp_path, "{provider: echo, answer_format: json, combine: single}", limit=3),
+        out=tmp_path / "single",
+        env={},
+        bootstrap=0,
+        write_html=False,
+    )
+    assert both.outcome.judging.judged == 6 and single.outcome.judging.judged == 3
+    assert len(single.outcome.battles) == 3
+    assert single.diagnostics["judge"]["calls"] == 3
+
+
+def test_unreadable_judge_output_is_retried_then_a_parse_failure_not_a_tie(tmp_path):
+    with FaultServer() as server:
+        server.script(*[Step.ok("I cannot decide") for _ in range(50)])
+        judge = f'{{provider: openai, model: j, base_url: "{server.openai_url}", parse_retries: 2}}'
+        out = tmp_path / "out"
+        result = api.run(write_config(tmp_path, judge, limit=1), out=out, env={}, write_html=False)
+        assert server.count == 2 * 3  # both orders, each asked 1 + parse_retries times
+    o = result.outcome
+    assert o.battles == () and result.leaderboard is None
+    assert (o.judging.judged, o.judging.failed) == (0, 2)
+    assert result.diagnostics["judge"]["parse_failures"] == 2
+    assert result.diagnostics["judge"]["failed_calls"] == 0
+    assert result.diagnostics["judge"]["tie_rate"] is None
+    con = sqlite3.connect(out / "judge.sqlite")
+    kinds = [k for (k,) in con.execute("SELECT kind FROM failures WHERE stage = 'judge'")]
+    stored = con.execute("SELECT raw, preference FROM judgements").fetchall()
+    con.close()
+    assert kinds == ["parse", "parse"]
+    assert stored == [("I cannot decide", None)] * 6
+    assert (out / "battles.jsonl").read_text() == ""
+
+
+def test_judge_server_errors_past_retries_are_failures_without_battles(tmp_path):
+    with FaultServer() as server:
+        server.script(*[Step.server_error() for _ in range(4)])  # 2 orders x 2 attempts
+        judge = f'{{provider: openai, model: j, base_url: "{server.openai_url}"}}'
+        out = tmp_path / "out"
+        result = api.run(write_config(tmp_path, judge, limit=1), out=out, env={}, write_html=False)
+        assert server.count == 4
+        o = result.outcome
+        assert o.battles == () and (o.judging.judged, o.judging.failed) == (0, 2)
+        assert result.diagnostics["judge"]["failed_calls"] == 2
+        assert result.diagnostics["judge"]["parse_failures"] == 0
+        con = sqlite3.connect(out / "judge.sqlite")
+        kinds = [k for (k,) in con.execute("SELECT kind FROM failures WHERE stage = 'judge'")]
+        judgements = con.execute("SELECT COUNT(*) FROM judgements").fetchone()[0]
+        con.close()
+        assert kinds == ["transient", "transient"] and judgements == 0
+
+        # The failures are asked again on a rerun (the server now answers), and only they are.
+        server.script(Step.ok("Fine.\nVERDICT: A"), Step.ok("Fine.\nVERDICT: B"))
+        again = api.run(write_config(tmp_path, judge, limit=1), out=out, env={}, write_html=False)
+        assert server.count == 6
+        assert again.outcome.judging.judged == 2 and len(again.outcome.battles) == 1
+
+
+def test_cli_bad_config_exits_2_with_one_line_and_writes_nothing(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("name: bad\nquestions: demo\ncontestants:\n  - {name: a, provider: opnai}\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["run", str(config), "--out", str(out)])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]  # no progress bars drawn
+    first = lines[0]
+    assert first.startswith("judge: error: ") and "bad.yaml:4" in first and "opnai" in first
+    assert len(lines) <= 2 and (len(lines) == 1 or lines[1].startswith("hint: "))
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_cli_run_prints_leaderboard_consistency_and_results_path(tmp_path):
+    config = write_config(tmp_path, "{provider: echo, answer_format: json}")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["run", str(config), "--out", str(out), "--bootstrap", "20"])
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "t: " in text and "battles, Bradley-Terry" in text
+    assert "echo-a" in text and "echo-b" in text
+    assert "position consistency" in text
+    assert f"results in {out}/" in text
+    assert "judgements: made 4, reused 0, failed 0" in text
