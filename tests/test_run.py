@@ -96,7 +96,7 @@ def test_files_and_leaderboard_in_the_exact_rate_json_shape(tmp_path):
     assert rated.exit_code == 0, rated.output
     board = json.loads((out / "leaderboard.json").read_text())
     rate_out = json.loads(rated.stdout)
-    assert board["models"] == rate_out["models"] and board.keys() == rate_out.keys()
+    assert board == rate_out
     details = [json.loads(line) for line in (out / "details.jsonl").read_text().splitlines()]
     assert len(details) == 2 and all(len(d["judgments"]) == 2 for d in details)
     assert all(j["raw"] for d in details for j in d["judgments"])

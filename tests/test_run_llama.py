@@ -1,0 +1,94 @@
+"""`judge run` end to end on the real local model: SmolLM2-135M answers and judges on a llama.cpp server.
+
+Small on purpose (two contestants, two questions, first turn, both orders). The words are real, so the
+test checks the pipeline's promises rather than who wins: every file written, every judge output stored
+raw, failures kept apart from ties, and a rerun that makes no model call.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from click.testing import CliRunner
+
+from judge import api
+from judge.cli import cli
+
+
+def config_text(llama_url: str) -> str:
+    model = f'provider: openai, model: smollm2-135m, base_url: "{llama_url}/v1", max_tokens: 24'
+    return (
+        "name: llama-run\n"
+        "questions: {path: mt_bench, ids: [81, 82], turns: 1}\n"
+        "contestants:\n"
+        f"  - {{name: cold, {model}, temperature: 0}}\n"
+        f"  - {{name: terse, {model}, temperature: 0, system: 'Answer in five words.'}}\n"
+        f'judge: {{provider: openai, model: smollm2-135m, base_url: "{llama_url}/v1", name: smol-judge, '
+        "answer_format: token}\n"
+        "retries: {attempts: 2, initial_wait: 0, max_wait: 0, jitter: 0}\n"
+    )
+
+
+def test_run_on_the_real_model_writes_everything_and_reruns_for_free(tmp_path, llama_url):
+    config = tmp_path / "llama.yaml"
+    config.write_text(config_text(llama_url))
+    out = tmp_path / "out"
+    result = api.run(config, out=out, env={}, bootstrap=50)
+    o = result.outcome
+    assert o.answers.progress.asked == 4 and o.answers.progress.failed == 0
+    assert o.judging.total == 2 * 2  # 2 questions x 1 pair x 2 orders
+
+    expected = {
+        "battles.jsonl",
+        "details.jsonl",
+        "diagnostics.json",
+        "leaderboard.json",
+        "leaderboard_by_category.json",
+        "report.html",
+    }
+    if not o.battles:  # the tiny judge may fail to give a verdict at all; then no board is rated
+        expected -= {"leaderboard.json", "leaderboard_by_category.json", "report.html"}
+    assert {p.name for p in result.files} == expected
+    assert all((out / name).stat().st_size > 0 or name == "battles.jsonl" for name in expected)
+
+    judge = json.loads((out / "diagnostics.json").read_text())["judge"]
+    assert judge["name"] == "smol-judge" and judge["answer_format"] == "token"
+    for key in ("position_consistency", "first_position_preference", "tie_rate", "parse_failures"):
+        assert key in judge
+    assert judge["calls"] >= 4 and judge["input_tokens"] > 0
+
+    con = sqlite3.connect(out / "judge.sqlite")
+    stored = con.execute("SELECT base_key, raw, preference FROM judgements").fetchall()
+    parse_failures = con.execute("SELECT COUNT(*) FROM failures WHERE kind = 'parse'").fetchone()[0]
+    con.close()
+    assert stored and all(raw is not None for _, raw, _ in stored)
+    read = {base for base, _, pref in stored if pref is not None}
+    assert len(read) + parse_failures == 4 - (o.judging.failed - parse_failures)
+    # Battles only from items whose every order was read: a failure never becomes a tie.
+    assert len(o.battles) <= 2 and o.stats.parse_failures == parse_failures
+    if o.battles:
+        assert len(read) >= 2 * len(o.battles)
+        board = json.loads((out / "leaderboard.json").read_text())
+        assert {m["model"] for m in board["models"]} == {"cold", "terse"}
+        assert board["n_battles"] == len(o.battles)
+        rated = CliRunner().invoke(
+            cli, ["rate", str(out / "battles.jsonl"), "--json", "--bootstrap", "50", "--seed", "0"]
+        )
+        assert rated.exit_code == 0, rated.output
+        assert board == json.loads(rated.stdout)  # exactly what `judge rate --json` prints
+        assert all(b.judge == "smol-judge" and b.source == "judge" for b in o.battles)
+
+    # A rerun asks the model nothing and gives the same battles.
+    again = CliRunner().invoke(cli, ["run", str(config), "--out", str(out), "--bootstrap", "50"])
+    assert again.exit_code == 0, again.output
+    assert "answers: asked 0, reused 4" in again.stdout
+    assert "judgements: made 0" in again.stdout and "position consistency" in again.stdout
+    con = sqlite3.connect(out / "judge.sqlite")
+    last_run = con.execute("SELECT MAX(run_id) FROM runs").fetchone()[0]
+    new_calls = con.execute("SELECT COUNT(*) FROM calls WHERE run_id = ?", (last_run,)).fetchone()[0]
+    con.close()
+    assert new_calls == 0
+    rerun_battles = [json.loads(line) for line in (out / "battles.jsonl").read_text().splitlines()]
+    strip = [{k: v for k, v in b.to_record().items() if k != "tstamp"} for b in o.battles]
+    assert [{k: v for k, v in b.items() if k != "tstamp"} for b in rerun_battles] == strip
