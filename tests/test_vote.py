@@ -235,6 +235,11 @@ def test_refusals_are_json_errors_with_4xx(server: VoteServer) -> None:
     assert request(server, "/api/vote", b"x" * 5000)[0] == 413
     assert request(server, "/api/nothing")[0] == 404
     assert request(server, "/api/vote", b"{}", method="PUT")[0] == 405
+    assert request(server, "/api/next", Host="evil.example:8765") == (
+        421,
+        {"error": "this server answers only to localhost"},
+    )
+    assert request(server, "/api/vote", b"{}", Host="evil.example")[0] == 421
     with Store.open(server.session.run_dir / DB_NAME) as store:
         assert [v.choice for v in store.votes()] == ["tie"]  # only the one accepted vote
 

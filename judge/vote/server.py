@@ -4,7 +4,8 @@ GET / is the page (jinja2, autoescape on, inline CSS and JS under a per-response
 network and an answer that smuggled markup through could still not run a script). GET /api/next hands out a
 battle without model names; POST /api/vote takes {"token", "choice"} as application/json (a cross-site form
 cannot send that without a preflight the server never grants) and answers with the names. Every refusal is a
-JSON {"error": ...} with a 4xx status.
+JSON {"error": ...} with a 4xx status. On loopback, a Host header naming another site is refused too (DNS
+rebinding would otherwise let any web page read and vote through the server).
 """
 
 from __future__ import annotations
@@ -87,7 +88,20 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, message: str) -> None:
         self._json(status, {"error": message})
 
+    def _foreign_host(self) -> bool:
+        """Refuse a Host header naming another site (a DNS-rebinding page reaching a loopback server)."""
+        if not self.server.loopback:
+            return False  # served on purpose to other machines, under whatever name they use
+        host = self.headers.get("Host", "")
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name.strip("[]") in ("localhost", "127.0.0.1", "::1", self.server.host):
+            return False
+        self._error(421, "this server answers only to localhost")
+        return True
+
     def do_GET(self) -> None:
+        if self._foreign_host():
+            return
         session = self.server.session
         path = self.path.split("?", 1)[0]
         if path == "/":
@@ -112,6 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, f"no such page: {path}")
 
     def do_POST(self) -> None:
+        if self._foreign_host():
+            return
         if self.path != "/api/vote":
             self._error(404, f"no such endpoint: {self.path}")
             return
