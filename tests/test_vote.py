@@ -288,3 +288,33 @@ def test_cli_bad_input_exits_2(tmp_path: Path, run_dir: Path) -> None:
     assert result.exit_code == 2 and "not a results directory" in result.output
     result = CliRunner().invoke(cli, ["vote", str(run_dir), "--port", "0", "--voter", "a b"])
     assert result.exit_code == 2 and "voter name 'a b' is not allowed" in result.output
+
+
+def test_on_a_real_echo_tournament_close_battles_are_the_judges_ties(tmp_path: Path) -> None:
+    config = tmp_path / "echo.yaml"
+    config.write_text(
+        "name: vote-echo\nquestions: demo\n"
+        "contestants:\n  - {name: x, provider: echo}\n  - {name: y, provider: echo, temperature: 0.5}\n"
+        "  - {name: z, provider: echo, temperature: 0.7}\n"
+        "judge: {provider: echo, model: echo, answer_format: json}\n"
+        "retries: {attempts: 2, initial_wait: 0, max_wait: 0, jitter: 0}\n",
+        encoding="utf-8",
+    )
+    out = api.run(config, out=tmp_path / "out", bootstrap=5, write_html=False).out_dir
+    judged = load_battles(out / "battles.jsonl").frame
+    decided = {
+        (r.question_id, r.model_a, r.model_b, r.turn)
+        for r in judged.itertuples()
+        if r.winner in ("model_a", "model_b")
+    }
+    session = VoteSession.open(out, voter="ann", seed=0)
+    keys = [b.key for b in session.battles]
+    n_close = sum(b.close for b in session.battles)
+    assert 0 < n_close < len(keys)
+    # conservative combining turns any disagreement between the orders into a tie, so close == not decided
+    assert set(keys[:n_close]).isdisjoint(decided) and set(keys[n_close:]) == decided
+    assert any(b.turn == 2 for b in session.battles)  # demo-2 is judged on its second turn
+    shown = session.next_battle()
+    assert shown is not None
+    session.record(shown.token, "bothbad")
+    assert load_battles(out / VOTES_FILE).frame["winner"].tolist() == ["tie (bothbad)"]
