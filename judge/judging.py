@@ -58,6 +58,7 @@ class JudgeProgress:
     reused: int = 0
     failed: int = 0
     skipped: int = 0  # an answer the judgement needs is missing (its call failed)
+    parse_failed: int = 0  # of `failed`: answered every time, but no verdict could be read
     last: str = ""
 
 
@@ -296,6 +297,7 @@ class Judging:
             f"{label} order {task.order}: no verdict in {self.judge.parse_retries + 1} outputs", 0,
         )  # fmt: skip
         self.store.save_failure(self.run_id, failure)
+        self.progress = replace(self.progress, parse_failed=self.progress.parse_failed + 1)
         self._settle(f"{label} {task.order}: parse failure", failed=1)
 
     def _identity(self, prompt: RenderedPrompt) -> dict[str, object]:

@@ -143,7 +143,8 @@ def diagnostics(
             "tie_rate": _finite(stats.tie_rate),
             "battle_tie_rate": _finite(ties / len(decided)) if decided else None,
             "parse_failures": stats.parse_failures,
-            "failed_calls": outcome.judging.failed - stats.parse_failures,
+            # This run's calls that failed for good; stats.parse_failures also counts reused outputs.
+            "failed_calls": outcome.judging.failed - outcome.judging.parse_failed,
             **spend(judge),
         },
         "contestants": {

@@ -129,6 +129,11 @@ def test_unreadable_judge_output_is_retried_then_a_parse_failure_not_a_tie(tmp_p
         out = tmp_path / "out"
         result = api.run(write_config(tmp_path, judge, limit=1), out=out, env={}, write_html=False)
         assert server.count == 2 * 3  # both orders, each asked 1 + parse_retries times
+        # A rerun does not pay again for outputs that were stored, readable or not.
+        again = api.run(write_config(tmp_path, judge, limit=1), out=out, env={}, write_html=False)
+        assert server.count == 6 and again.outcome.battles == ()
+        assert again.diagnostics["judge"]["parse_failures"] == 2
+        assert again.diagnostics["judge"]["failed_calls"] == 0
     o = result.outcome
     assert o.battles == () and result.leaderboard is None
     assert (o.judging.judged, o.judging.failed) == (0, 2)
