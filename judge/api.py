@@ -369,6 +369,8 @@ def run(
         files += outputs.write_leaderboards(out_dir, rate_json(overall), by_category)
         if write_html:
             files.append(report(out_dir))
+    else:
+        outputs.remove_boards(out_dir)
     return RunResult(config.name, out_dir, outcome, board, diag, tuple(files))
 
 

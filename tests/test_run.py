@@ -197,3 +197,16 @@ def test_cli_run_prints_leaderboard_consistency_and_results_path(tmp_path):
     assert "position consistency" in text
     assert f"results in {out}/" in text
     assert "judgements: made 4, reused 0, failed 0" in text
+
+
+def test_a_run_without_battles_leaves_no_stale_leaderboard(tmp_path):
+    out = tmp_path / "out"
+    first = api.run(write_config(tmp_path, "{provider: echo, answer_format: json}", limit=1), out=out, env={})
+    assert (out / "leaderboard.json").exists() and (out / "report.html").exists() and first.outcome.battles
+    with FaultServer() as server:
+        server.script(*[Step.server_error() for _ in range(4)])
+        judge = f'{{provider: openai, model: j, base_url: "{server.openai_url}"}}'
+        result = api.run(write_config(tmp_path, judge, limit=1), out=out, env={})
+    assert result.outcome.battles == () and result.leaderboard is None
+    assert not (out / "leaderboard.json").exists() and not (out / "report.html").exists()
+    assert (out / "battles.jsonl").read_text() == ""

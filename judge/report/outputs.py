@@ -53,7 +53,15 @@ def write_leaderboards(
     paths = [write_json(out_dir, LEADERBOARD_FILE, leaderboard)]
     if by_category is not None:
         paths.append(write_json(out_dir, BY_CATEGORY_FILE, by_category))
+    else:
+        (out_dir / BY_CATEGORY_FILE).unlink(missing_ok=True)
     return paths
+
+
+def remove_boards(out_dir: Path) -> None:
+    """Delete an earlier run's leaderboards and report when this run has no battle (they would lie)."""
+    for name in (LEADERBOARD_FILE, BY_CATEGORY_FILE, "report.html"):
+        (out_dir / name).unlink(missing_ok=True)
 
 
 def write_diagnostics(out_dir: Path, diagnostics: Mapping[str, Any]) -> Path:
