@@ -2,7 +2,8 @@
 
 The names below are the supported library surface. They load on first use (PEP 562), so `import judge` and the
 CLI stay fast: pandas is imported only when a battle log is touched. The command functions live in `judge.api`
-(`api.rate`, `api.validate`, ...); several share their names with modules, so they are not re-exported here.
+(`api.rate`, `api.validate`, ...); several share their names with modules, so only `run` and `rate` are
+re-exported here, beside the battle log, the rating engine and the errors.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from judge.api import RATE_BY, RateResult, parse_anchor, rate, rate_json
+    from judge.api import RATE_BY, RateResult, RunResult, demo_config, parse_anchor, rate, rate_json, run
     from judge.battles import (
         BATTLE_COLUMNS,
         FORMAT_VERSION,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
         RegressionFound,
         StoreError,
     )
+    from judge.ratings import BTFit, bootstrap_ratings, fit_bt, leaderboard, leaderboards_by, online_elo
 
 __all__ = [
     "BATTLE_COLUMNS",
@@ -44,6 +46,7 @@ __all__ = [
     "SOURCES",
     "TIES",
     "WINNERS",
+    "BTFit",
     "Battle",
     "ConfigError",
     "FileCounts",
@@ -54,17 +57,35 @@ __all__ = [
     "ProviderError",
     "RateResult",
     "RegressionFound",
+    "RunResult",
     "StoreError",
+    "bootstrap_ratings",
+    "demo_config",
+    "fit_bt",
+    "leaderboard",
+    "leaderboards_by",
     "load_battles",
     "normalize_frame",
     "parse_anchor",
     "rate",
+    "online_elo",
     "rate_json",
+    "run",
     "to_frame",
 ]
 
 _HOME = {
-    "judge.api": ("RATE_BY", "RateResult", "parse_anchor", "rate", "rate_json"),
+    "judge.api": (
+        "RATE_BY",
+        "RateResult",
+        "RunResult",
+        "demo_config",
+        "parse_anchor",
+        "rate",
+        "rate_json",
+        "run",
+    ),
+    "judge.ratings": ("BTFit", "bootstrap_ratings", "fit_bt", "leaderboard", "leaderboards_by", "online_elo"),
     "judge.battles": (
         "BATTLE_COLUMNS",
         "FORMATS",

@@ -11,12 +11,14 @@ import judge
 import judge.api
 import judge.battles
 import judge.errors
+import judge.ratings
 
 # Public classes, functions and constants defined in these modules must be importable from `judge`.
 # judge.api also holds one function per command; those are reached as judge.api.X because several share their
 # names with modules (compare, validate, report, answers), so only the rate surface is required here.
 FULLY_EXPORTED = (judge.battles, judge.errors)
-API_NAMES = {"RATE_BY", "RateResult", "parse_anchor", "rate", "rate_json"}
+API_NAMES = {"RATE_BY", "RateResult", "RunResult", "demo_config", "parse_anchor", "rate", "rate_json", "run"}
+RATING_NAMES = {"BTFit", "bootstrap_ratings", "fit_bt", "leaderboard", "leaderboards_by", "online_elo"}
 
 
 def _public(module: ModuleType) -> set[str]:
@@ -31,7 +33,7 @@ def _public(module: ModuleType) -> set[str]:
 
 
 def test_all_is_complete() -> None:
-    expected = set().union(*map(_public, FULLY_EXPORTED)) | API_NAMES
+    expected = set().union(*map(_public, FULLY_EXPORTED)) | API_NAMES | RATING_NAMES
     assert expected <= set(judge.__all__), sorted(expected - set(judge.__all__))
 
 
@@ -39,7 +41,8 @@ def test_every_name_in_all_resolves_to_the_defining_object() -> None:
     assert len(judge.__all__) == len(set(judge.__all__))
     for name in judge.__all__:
         value = getattr(judge, name)
-        homes = [m for m in (judge.api, judge.battles, judge.errors) if getattr(m, name, None) is value]
+        modules = (judge.api, judge.battles, judge.errors, judge.ratings)
+        homes = [m for m in modules if getattr(m, name, None) is value]
         assert homes, name
 
 
