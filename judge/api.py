@@ -75,12 +75,12 @@ def validate(
     seed: int = 0,
 ) -> ValidationReport:
     """Load human (and judge) battle logs and compare them (see judge.validate and docs/validate.md)."""
-    from judge.agreement import drop_voters
-    from judge.answer_lengths import load_answer_lengths
     from judge.battles import load_battles
-    from judge.diagnostics import attach_lengths
     from judge.errors import InputError
     from judge.validate import validate_battles
+    from judge.validate.agreement import drop_voters
+    from judge.validate.biases import attach_lengths
+    from judge.validate.lengths import load_answer_lengths
 
     if not human:
         raise InputError("no human battle log given", hint="pass one or more --human FILE")

@@ -248,7 +248,7 @@ def validate_command(
     from rich.console import Console
 
     from judge import api
-    from judge.validate_view import render_validation
+    from judge.validate.view import render_validation
 
     report = api.validate(
         human,

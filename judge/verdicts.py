@@ -335,7 +335,7 @@ class Judgement:
 class VerdictStats:
     """Judge reliability from per-order judgements, which see parse failures and both orders of a pair.
 
-    judge/diagnostics.py measures the same biases from a battle log, where each order is a separate vote.
+    judge/validate/biases.py measures the same biases from a battle log, where each order is a separate vote.
     """
 
     judgements: int  # parsed judgements

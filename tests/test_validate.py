@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from judge.agreement import drop_voters, human_agreement, judge_agreement
 from judge.battles import normalize_frame
-from judge.diagnostics import first_position, longer_answer, position_consistency, self_preference
 from judge.errors import InputError
-from judge.rankagree import brier_score, rank_agreement
+from judge.validate.agreement import drop_voters, human_agreement, judge_agreement
+from judge.validate.biases import first_position, longer_answer, position_consistency, self_preference
+from judge.validate.ranks import brier_score, rank_agreement
 
 GOLDEN = Path(__file__).parent / "golden"
 

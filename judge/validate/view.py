@@ -6,8 +6,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from judge.agreement import Count
 from judge.validate import ValidationReport
+from judge.validate.agreement import Count
 
 
 def render_validation(report: ValidationReport) -> RenderableType:

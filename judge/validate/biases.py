@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from judge.agreement import ITEM, canonical_votes
+from judge.validate.agreement import ITEM, canonical_votes
 
 LENGTH_COLUMNS = ("length_a", "length_b")
 

@@ -11,11 +11,11 @@ from typing import Any, Final, Literal
 
 import pandas as pd
 
-from judge.agreement import Agreement, GroupBy, human_agreement, judge_agreement
-from judge.diagnostics import Diagnostics, diagnose
 from judge.errors import InputError
-from judge.rankagree import RankAgreement, brier_score, rank_agreement
 from judge.ratings import leaderboard
+from judge.validate.agreement import Agreement, GroupBy, human_agreement, judge_agreement
+from judge.validate.biases import Diagnostics, diagnose
+from judge.validate.ranks import RankAgreement, brier_score, rank_agreement
 
 FORMAT_VERSION: Final = 1
 TOLERANCE: Final = 0.05  # agreement rates closer than this count as "about as often"
