@@ -11,7 +11,8 @@ The server shares the two cores with the client, so a loaded machine lowers both
 printed beside them.
 
 Run:  .venv/bin/python benchmarks/judging.py [--calls 2000] [--concurrency 64] [--delay 0.2] [--json]
-      [--profile FILE]   (cProfile of the judged phase, for finding hot spots)
+      [--profile FILE]   (cProfile of the judged phase, for finding hot spots; it roughly doubles that
+      phase's CPU, so rates printed with it are not comparable)
 """
 
 from __future__ import annotations
