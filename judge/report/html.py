@@ -101,7 +101,7 @@ def _heatmaps(data: ReportData, order: list[str]) -> list[dict[str, Any]]:
     ] = [
         (
             "Observed win fraction",
-            "Share of battles the row model won against the column model (a tie counts half).",
+            "Share of the decisive battles the row model won against the column model (ties left out).",
             _square(win_fraction_matrix(data.battles), order),
             charts.diverging_colour,
             lambda v: f"{v:.2f}",
