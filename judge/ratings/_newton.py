@@ -12,6 +12,8 @@ sum(theta) = 0."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -19,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.special import expit
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from judge.ratings._counts import FloatArray, IntArray
 
@@ -61,13 +63,20 @@ class Solution:
     converged: npt.NDArray[np.bool_]  # (R,)
 
 
-def single_threaded_blas() -> threadpool_limits:
+def single_threaded_blas() -> contextlib.AbstractContextManager[object]:
     """Keep BLAS/LAPACK on one thread while fitting.
 
     The matrices are small (models x models) and many: OpenBLAS's own threads win nothing there and, on a
     busy machine, cost up to 0.1 s per call in wake-ups. Bootstrap chunks run in threads instead.
     """
-    return threadpool_limits(limits=1, user_api="blas")
+    limiter: contextlib.AbstractContextManager[object] = _blas_controller().limit(limits=1, user_api="blas")
+    return limiter
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """Finding the loaded BLAS libraries costs ~6 ms; do it once per process, not once per fit."""
+    return ThreadpoolController()
 
 
 def design(i: IntArray, j: IntArray, n_models: int) -> Design:
