@@ -359,9 +359,13 @@ def _run_and_show(config: str, out: str | None, bootstrap: int, seed: int) -> ap
         + ("" if cost is None else f", cost ${cost:.4f}")
         + f"; total time {outcome.seconds:.1f} s"
     )
-    decision = getattr(outcome.schedule, "decision", None)
-    if decision is not None:
-        click.echo(f"head-to-head decision: {decision}")
+    h2h = outcome.decision
+    if h2h is not None:
+        rate = "n/a" if h2h["win_rate"] is None else f"{h2h['win_rate']:.3f}"
+        click.echo(
+            f"head-to-head: {h2h['candidate']} vs {h2h['baseline']}: {h2h['decision']} (win rate {rate}, "
+            f"always-valid {h2h['ci_low']:.3f} to {h2h['ci_high']:.3f}, {h2h['judge_calls']} judge calls)"
+        )
     click.echo(f"results in {result.out_dir}/ (" + ", ".join(p.name for p in result.files) + ")")
     return result
 

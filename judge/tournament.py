@@ -17,11 +17,12 @@ from judge.answers import AnswerProgress, AnswersResult, collect_answers
 from judge.battles import TIES, Battle
 from judge.config import TournamentConfig
 from judge.judging import STAGE, JudgeProgress, Judging, answer_table
-from judge.pairings import ScheduleState, make_schedule
+from judge.pairings import Schedule, ScheduleState, make_schedule
 from judge.providers.base import Endpoint, Provider
 from judge.questions import Question
 from judge.runner import Runner, Sleep
-from judge.schedules import advance, with_costs
+from judge.schedules import advance, innermost, with_costs
+from judge.sequential import HeadToHead
 from judge.store import Store, Usage
 from judge.verdicts import Judgement, VerdictStats, verdict_stats
 
@@ -39,7 +40,7 @@ class TournamentOutcome:
     pairs: int  # (question, pair) items the schedule handed out
     judge_run_id: int
     seconds: float
-    schedule: Any  # the schedule object, for kinds that report a decision (head-to-head)
+    decision: dict[str, Any] | None  # head-to-head: the decision, its interval and the calls it took
 
 
 async def run_tournament(
@@ -102,8 +103,27 @@ async def run_tournament(
         pairs=pairs,
         judge_run_id=run_id,
         seconds=clock() - started,
-        schedule=schedule,
+        decision=_decision(schedule, state, orders * turns),
     )
+
+
+def _decision(schedule: Schedule, state: ScheduleState, calls_per_pair: int) -> dict[str, Any] | None:
+    """What a head-to-head schedule concluded (under any budget or placement wrapper), for the summary."""
+    inner = innermost(schedule)
+    if not isinstance(inner, HeadToHead):
+        return None
+    result = inner.result(state)
+    interval = result.interval
+    return {
+        "candidate": inner.candidate,
+        "baseline": inner.baseline,
+        "decision": result.decision,
+        "win_rate": None if interval.battles == 0 else round(interval.mean, 4),
+        "ci_low": round(interval.low, 4),
+        "ci_high": round(interval.high, 4),
+        "battles": interval.battles,
+        "judge_calls": result.pairs_scheduled * calls_per_pair,
+    }
 
 
 def diagnostics(
@@ -129,7 +149,7 @@ def diagnostics(
     answers_per = {c.name: 0 for c in config.contestants}
     for a in outcome.answers.answers:
         answers_per[a.contestant] = answers_per.get(a.contestant, 0) + 1
-    return {
+    out: dict[str, Any] = {
         "judge": {
             "name": judge,
             "model": config.judge.model,
@@ -156,6 +176,9 @@ def diagnostics(
             for name, count in answers_per.items()
         },
     }
+    if outcome.decision is not None:
+        out["head_to_head"] = outcome.decision
+    return out
 
 
 def _finite(value: float) -> float | None:

@@ -210,3 +210,22 @@ def test_a_run_without_battles_leaves_no_stale_leaderboard(tmp_path):
     assert result.outcome.battles == () and result.leaderboard is None
     assert not (out / "leaderboard.json").exists() and not (out / "report.html").exists()
     assert (out / "battles.jsonl").read_text() == ""
+
+
+def test_head_to_head_schedule_reports_its_decision(tmp_path):
+    config = tmp_path / "h2h.yaml"
+    config.write_text(
+        "name: h2h\nquestions: {path: mt_bench, limit: 12, turns: 1}\ncontestants:\n"
+        + ECHO_PAIR
+        + "judge: {provider: echo, answer_format: json}\n"
+        + "schedule: {kind: head-to-head, candidate: echo-b, baseline: echo-a, batch: 4}\n"
+        + FAST_RETRIES
+    )
+    result = api.run(config, out=tmp_path / "out", env={}, bootstrap=0, write_html=False)
+    decision = result.outcome.decision
+    assert decision is not None and decision["candidate"] == "echo-b"
+    assert decision["decision"] in ("worse", "better", "no-difference", "undecided")
+    assert decision["judge_calls"] == 2 * result.outcome.pairs  # both orders of every pair it asked for
+    assert 0 <= decision["ci_low"] <= decision["ci_high"] <= 1
+    on_disk = json.loads((tmp_path / "out" / "diagnostics.json").read_text())
+    assert on_disk["head_to_head"] == decision
