@@ -187,7 +187,7 @@ async def judged(url: str, calls: int, concurrency: int, db: Path) -> tuple[floa
         with Store.open(db) as store:
             run_id = store.start_run("judge", "bench")
             judging = Judging(judge, store, run_id, Runner(hub.get, retries), questions, answers)
-            hub.get(judge.endpoint())  # builds the client (imports the SDK) before the clock, as `judge run` does
+            hub.get(judge.endpoint())  # build the client (import the SDK) before the clock, as judge run does
             started = time.perf_counter()
             await judging.judge_batch(batch)
             seconds = time.perf_counter() - started

@@ -6,8 +6,8 @@ Truth: Bradley-Terry strengths drawn N(0, 80 Elo) (the LLMFAO crowd leaderboard,
 spread), plus `baseline` at 0, `candidate` 30 Elo below it and `twin` equal to it. The judge sees one order
 per call and answers by Davidson's model with ties (20% between equals) and a 50 Elo bonus for the answer
 shown first; a (question, pair, order) always gets the same verdict, as a cached judge would. The simulated
-tournament is the real loop: the registered schedule classes, judge.schedules.advance, a Budget at the cap,
-and judge.verdicts.CombineRule("single") to pick the shown order of pairs that do not pin `first`.
+tournament is the real loop: the registered schedule classes, judge.pairings.state.advance, a Budget at the
+cap, and judge.verdicts.CombineRule("single") to pick the shown order of pairs that do not pin `first`.
 
 Targets, checked after every batch (one-shot batches are judged in slices of the same size as the adaptive
 batches, which is what a budget cut of that size would give): Kendall tau >= 0.9 with the true order; the
@@ -34,8 +34,8 @@ from scipy.stats import kendalltau
 
 from judge.battles import Battle
 from judge.pairings import Pair, Schedule, ScheduleState, make_schedule
-from judge.schedules import ELO_FACTOR, Budget, advance, current_fit
-from judge.sequential import HeadToHead
+from judge.pairings.sequential import HeadToHead
+from judge.pairings.state import ELO_FACTOR, Budget, advance, current_fit
 from judge.verdicts import CombineRule
 
 SPREAD, TIE_NU, POSITION_BIAS, REGRESSION = 80.0, 0.5, 50.0, 30.0

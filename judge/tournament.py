@@ -18,11 +18,11 @@ from judge.battles import TIES, Battle
 from judge.config import TournamentConfig
 from judge.judging import STAGE, JudgeProgress, Judging, answer_table
 from judge.pairings import Schedule, ScheduleState, make_schedule
+from judge.pairings.sequential import HeadToHead
+from judge.pairings.state import advance, innermost, with_costs
 from judge.providers.base import Endpoint, Provider
 from judge.questions import Question
 from judge.runner import Runner, Sleep
-from judge.schedules import advance, innermost, with_costs
-from judge.sequential import HeadToHead
 from judge.store import Store, Usage
 from judge.verdicts import Judgement, VerdictStats, verdict_stats
 

@@ -8,14 +8,14 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from judge.adaptive import Adaptive
 from judge.battles import Battle
 from judge.errors import InputError
 from judge.pairings import SCHEDULES, Pair, ScheduleState, make_pair, make_schedule
-from judge.placement import Placement, next_opponent
-from judge.schedules import Budget, FittedRatings, advance, innermost, tally, with_costs
-from judge.sequential import HeadToHead, confidence_sequence
-from judge.swiss import Swiss
+from judge.pairings.adaptive import Adaptive
+from judge.pairings.placement import Placement, next_opponent
+from judge.pairings.sequential import HeadToHead, confidence_sequence
+from judge.pairings.state import Budget, FittedRatings, advance, innermost, tally, with_costs
+from judge.pairings.swiss import Swiss
 
 ELO = 400 / math.log(10)
 

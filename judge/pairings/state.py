@@ -26,7 +26,7 @@ import pandas as pd
 
 from judge.battles import Battle
 from judge.errors import InputError
-from judge.pairings import Pair, Schedule, ScheduleState, make_pair
+from judge.pairings.base import Pair, Schedule, ScheduleState, make_pair
 from judge.ratings import BTFit, fit_bt
 
 ELO_FACTOR: Final = 400.0 / math.log(10.0)  # Elo points per natural-log unit of strength
@@ -270,7 +270,7 @@ def innermost(schedule: Schedule) -> Schedule:
 
 def wrap(schedule: Schedule, *, budget: Any = None, place_new: Any = False) -> Schedule:
     """Apply the options every kind accepts: `place_new: true` and `budget: {judge_calls: N, usd: X}`."""
-    from judge.placement import Placement  # placement imports this module
+    from judge.pairings.placement import Placement  # placement imports this module
 
     if not isinstance(place_new, bool):
         raise InputError(f"schedule: place_new must be true or false, not {place_new!r}")

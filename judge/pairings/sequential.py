@@ -31,8 +31,8 @@ from typing import Final, Literal
 
 from judge.battles import Battle
 from judge.errors import InputError
-from judge.pairings import Pair, ScheduleState
-from judge.schedules import fresh_questions, positive_int, tally, with_positions
+from judge.pairings.base import Pair, ScheduleState
+from judge.pairings.state import fresh_questions, positive_int, tally, with_positions
 
 Decision = Literal["worse", "better", "no-difference", "undecided"]
 DECISIONS: Final = ("worse", "better", "no-difference", "undecided")

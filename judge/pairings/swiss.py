@@ -14,8 +14,16 @@ from typing import Final
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from judge.pairings import Pair, ScheduleState
-from judge.schedules import Tally, fresh_questions, name_code, positive_int, rating_or, tally, with_positions
+from judge.pairings.base import Pair, ScheduleState
+from judge.pairings.state import (
+    Tally,
+    fresh_questions,
+    name_code,
+    positive_int,
+    rating_or,
+    tally,
+    with_positions,
+)
 
 SCALE: Final = 100.0  # Elo: a gap of this size costs as much as one earlier meeting (per question)
 _FORBIDDEN: Final = 1e12  # cost standing for "cannot meet" (no question left); such pairings are dropped

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from judge.errors import InputError
-from judge.pairings import Pair, ScheduleState
+from judge.pairings.base import Pair, ScheduleState
+from judge.pairings.state import Tally, current_fit, fresh_questions, positive_int, tally, with_positions
 from judge.ratings import DEFAULT_PRIOR
-from judge.schedules import Tally, current_fit, fresh_questions, positive_int, tally, with_positions
 
 _FOCUS = re.compile(r"^(all|top-([1-9][0-9]*))$")
 

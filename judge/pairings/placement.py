@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from judge.pairings import Pair, Schedule, ScheduleState
-from judge.schedules import fresh_questions, positive_int, tally, with_positions
+from judge.pairings.base import Pair, Schedule, ScheduleState
+from judge.pairings.state import fresh_questions, positive_int, tally, with_positions
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ class Pair:
     model_a: str
     model_b: str
     # Who is shown first when only one order is judged (set by schedules that balance positions, see
-    # judge.schedules); not part of the pair's identity, so equality and hashing ignore it.
+    # judge.pairings.state); not part of the pair's identity, so equality and hashing ignore it.
     first: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -155,9 +155,9 @@ SCHEDULES: Final[Mapping[str, Callable[..., Schedule]]] = MappingProxyType(
     {
         "round-robin": RoundRobin,
         "baseline": Baseline,
-        "swiss": _lazy("judge.swiss", "Swiss"),
-        "adaptive": _lazy("judge.adaptive", "Adaptive"),
-        "head-to-head": _lazy("judge.sequential", "HeadToHead"),
+        "swiss": _lazy("judge.pairings.swiss", "Swiss"),
+        "adaptive": _lazy("judge.pairings.adaptive", "Adaptive"),
+        "head-to-head": _lazy("judge.pairings.sequential", "HeadToHead"),
     }
 )
 
@@ -174,6 +174,6 @@ def make_schedule(kind: str, **options: Any) -> Schedule:
         raise InputError(f"pairing {kind!r}: bad options {sorted(options)}: {exc}") from exc
     if not shared:
         return schedule
-    from judge.schedules import wrap  # judge.schedules imports this module
+    from judge.pairings.state import wrap  # judge.pairings.state imports this module
 
     return wrap(schedule, **shared)
