@@ -1,0 +1,394 @@
+"""The checks behind judge.config.load_config: walk the parsed YAML, build the frozen dataclasses, and turn
+every mistake into a ConfigError located by file, line and key path, with a hint."""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlparse
+
+from judge.config import (
+    ANSWER_FORMATS,
+    BUILTIN_SETS,
+    COMBINE_RULES,
+    DEFAULT_LOCAL_MODEL,
+    HOSTED,
+    PROVIDERS,
+    SCALES,
+    TEMPLATES,
+    ContestantConfig,
+    JudgeConfig,
+    Prices,
+    QuestionsConfig,
+    RetryConfig,
+    ScheduleConfig,
+    TournamentConfig,
+    builtin_question_set,
+)
+from judge.errors import ConfigError, InputError
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_TOP: tuple[str, ...] = ("name", "questions", "contestants", "judge", "schedule", "retries", "concurrency")
+_TOP += ("rpm", "timeout", "seed", "prices")
+_MODEL_KEYS: tuple[str, ...] = (
+    "provider",
+    "model",
+    "base_url",
+    "api_key_env",
+    "path",
+    "temperature",
+    "max_tokens",
+)
+_MODEL_KEYS += ("system", "seed", "concurrency", "rpm", "timeout", "prices", "delay")
+_MISSING = object()
+
+
+class Reader:
+    """Walks the parsed document, turning each mistake into a located ConfigError."""
+
+    def __init__(self, path: Path, lines: Mapping[str, int], env: Mapping[str, str]) -> None:
+        self.path, self.lines, self.env = path, lines, env
+        self.base = path.resolve().parent
+
+    def fail(self, at: str, message: str, hint: str | None = None) -> ConfigError:
+        line = self.lines.get(at)
+        probe = at
+        while line is None and probe:
+            probe = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+            line = self.lines.get(probe)
+        return ConfigError(message, path=self.path, line=line or 1, field=at or None, hint=hint)
+
+    def mapping(self, value: Any, at: str, known: tuple[str, ...]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(
+                at, f"must be a mapping of keys, got {_kind(value)}", f"known keys: {', '.join(known)}"
+            )
+        for key in value:
+            if key not in known:
+                sub = f"{at}.{key}" if at else str(key)
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+                raise self.fail(sub, f"unknown key '{key}'", hint)
+        return value
+
+    def get(self, m: dict[str, Any], at: str, key: str, kind: str, default: Any = _MISSING) -> Any:
+        sub = f"{at}.{key}" if at else key
+        if key not in m or m[key] is None:
+            if default is _MISSING:
+                raise self.fail(sub, "is required")
+            return default
+        value = m[key]
+        ok = {
+            "str": isinstance(value, str) and value.strip() != "",
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "num": isinstance(value, int | float) and not isinstance(value, bool),
+            "list": isinstance(value, list),
+        }[kind]
+        wanted = {"str": "a non-empty string", "int": "an integer", "num": "a number", "list": "a list"}[kind]
+        if not ok:
+            raise self.fail(sub, f"must be {wanted}, got {_kind(value)} {value!r}")
+        return float(value) if kind == "num" else value
+
+    def positive(self, m: dict[str, Any], at: str, key: str, kind: str, default: Any, low: float = 1) -> Any:
+        value = self.get(m, at, key, kind, default)
+        if value is not None and value < low:
+            raise self.fail(f"{at}.{key}" if at else key, f"must be at least {low:g}, got {value!r}")
+        return value
+
+    def file(self, value: str, at: str, what: str) -> Path:
+        resolved = (self.base / Path(value).expanduser()).resolve()
+        if not resolved.is_file():
+            raise self.fail(
+                at,
+                f"{what} '{value}' does not exist (looked for {resolved})",
+                "paths are relative to the config file",
+            )
+        return resolved
+
+    def tournament(self, doc: Any) -> TournamentConfig:
+        m = self.mapping(doc if doc is not None else {}, "", _TOP)
+        name = self.get(m, "", "name", "str")
+        if not _NAME.match(name):
+            raise self.fail(
+                "name", f"'{name}' cannot be used as a directory name", "use letters, digits, '.', '_', '-'"
+            )
+        top = {
+            "concurrency": self.positive(m, "", "concurrency", "int", 4),
+            "rpm": self.positive(m, "", "rpm", "num", None, low=0.001),
+            "timeout": self.positive(m, "", "timeout", "num", 120.0, low=0.001),
+        }
+        prices = {}
+        for model, spec in self.mapping(
+            m.get("prices") or {}, "prices", tuple(m.get("prices") or {})
+        ).items():
+            prices[str(model)] = self.prices(spec, f"prices.{model}")
+        raw = self.get(m, "", "contestants", "list")
+        contestants = tuple(self.contestant(c, f"contestants[{i}]", top, prices) for i, c in enumerate(raw))
+        self.check_contestants(contestants)
+        judge = self.judge(m.get("judge"), top, prices)
+        schedule = self.schedule(m.get("schedule"), {c.name for c in contestants})
+        return TournamentConfig(
+            path=self.path.resolve(),
+            name=name,
+            questions=self.questions(m.get("questions", _MISSING)),
+            contestants=contestants,
+            judge=judge,
+            schedule=schedule,
+            retries=self.retries(m.get("retries")),
+            seed=self.get(m, "", "seed", "int", 0),
+            **top,
+        )
+
+    def check_contestants(self, contestants: tuple[ContestantConfig, ...]) -> None:
+        if len(contestants) < 2:
+            raise self.fail(
+                "contestants", "at least two contestants are required", "add another model to compare"
+            )
+        seen: dict[str, int] = {}
+        identities: dict[str, int] = {}
+        for i, c in enumerate(contestants):
+            if c.name in seen:
+                raise self.fail(
+                    f"contestants[{i}].name",
+                    f"'{c.name}' is already used by contestants[{seen[c.name]}]",
+                    "give each contestant its own name",
+                )
+            seen[c.name] = i
+            ident = repr(sorted(c.identity().items()))
+            if c.provider != "replay" and ident in identities:
+                raise self.fail(
+                    f"contestants[{i}]",
+                    f"same model and settings as contestants[{identities[ident]}], so the same answers",
+                    "change the model or a generation setting, or remove one",
+                )
+            identities[ident] = i
+
+    def prices(self, spec: Any, at: str) -> Prices:
+        m = self.mapping(spec, at, ("input", "output"))
+        return Prices(
+            self.positive(m, at, "input", "num", _MISSING, 0),
+            self.positive(m, at, "output", "num", _MISSING, 0),
+        )
+
+    def model_fields(
+        self, m: dict[str, Any], at: str, top: dict[str, Any], prices: dict[str, Prices]
+    ) -> dict[str, Any]:
+        provider = self.get(m, at, "provider", "str")
+        if provider not in PROVIDERS:
+            close = difflib.get_close_matches(provider, PROVIDERS, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else None
+            raise self.fail(
+                f"{at}.provider", f"'{provider}' is unknown (known: {', '.join(PROVIDERS)})", hint
+            )
+        model = self.get(m, at, "model", "str", None)
+        if model is None and provider in HOSTED:
+            raise self.fail(f"{at}.model", f"is required for provider {provider}", "e.g. model: gpt-4o-mini")
+        base_url = self.get(m, at, "base_url", "str", None)
+        if base_url is not None:
+            if provider not in HOSTED:
+                raise self.fail(
+                    f"{at}.base_url",
+                    f"is not used by provider {provider}",
+                    "only openai and anthropic endpoints take base_url",
+                )
+            if urlparse(base_url).scheme not in ("http", "https") or not urlparse(base_url).hostname:
+                raise self.fail(
+                    f"{at}.base_url", f"'{base_url}' is not an http(s) URL", 'e.g. "http://127.0.0.1:8000/v1"'
+                )
+        file = self.get(m, at, "path", "str", None)
+        if provider == "replay" and file is None:
+            raise self.fail(
+                f"{at}.path",
+                "is required for provider replay",
+                "point it at an MT-Bench answer file (.jsonl)",
+            )
+        if m.get("delay") is not None and provider != "echo":
+            raise self.fail(
+                f"{at}.delay", f"is not used by provider {provider}", "delay is for the echo provider"
+            )
+        if file is not None and provider not in ("replay", "local"):
+            raise self.fail(
+                f"{at}.path",
+                f"is not used by provider {provider}",
+                "path names a replay answer file or a local GGUF model",
+            )
+        temperature = self.get(m, at, "temperature", "num", None)
+        if temperature is not None and not 0 <= temperature <= 2:
+            raise self.fail(f"{at}.temperature", f"must be between 0 and 2, got {temperature:g}")
+        model = model or (DEFAULT_LOCAL_MODEL if provider == "local" else None)
+        price = self.prices(m["prices"], f"{at}.prices") if m.get("prices") is not None else None
+        return {
+            "provider": provider,
+            "model": model,
+            "base_url": base_url,
+            "api_key_env": self.get(m, at, "api_key_env", "str", None),
+            "api_key": self.api_key(m, at, provider, base_url),
+            "path": None if file is None else self.file(file, f"{at}.path", "file"),
+            "temperature": temperature,
+            "max_tokens": self.positive(m, at, "max_tokens", "int", None),
+            "system": self.get(m, at, "system", "str", None),
+            "seed": self.get(m, at, "seed", "int", None),
+            "concurrency": self.positive(m, at, "concurrency", "int", top["concurrency"]),
+            "rpm": self.positive(m, at, "rpm", "num", top["rpm"], low=0.001),
+            "timeout": self.positive(m, at, "timeout", "num", top["timeout"], low=0.001),
+            "prices": price if price is not None else prices.get(model or ""),
+            "delay": self.positive(m, at, "delay", "num", 0.0, 0),
+        }
+
+    def api_key(self, m: dict[str, Any], at: str, provider: str, base_url: str | None) -> str | None:
+        var = self.get(m, at, "api_key_env", "str", None)
+        if var is None:
+            if provider not in HOSTED or (base_url is not None and _is_loopback(base_url)):
+                return None
+            var = HOSTED[provider]
+        elif provider not in HOSTED:
+            raise self.fail(f"{at}.api_key_env", f"is not used by provider {provider}")
+        key = self.env.get(var, "")
+        if not key:
+            raise self.fail(
+                f"{at}.api_key_env" if "api_key_env" in m else f"{at}.provider",
+                f"the API key variable {var} is not set",
+                f"export {var}=... before running (the key is never written anywhere)",
+            )
+        return key
+
+    def contestant(
+        self, spec: Any, at: str, top: dict[str, Any], prices: dict[str, Prices]
+    ) -> ContestantConfig:
+        m = self.mapping(spec, at, ("name", *_MODEL_KEYS))
+        name = self.get(m, at, "name", "str").strip()
+        fields = self.model_fields(m, at, top, prices)
+        if fields["model"] is None:
+            fields["model"] = name
+        return ContestantConfig(name=name, **fields)
+
+    def judge(self, spec: Any, top: dict[str, Any], prices: dict[str, Prices]) -> JudgeConfig:
+        m = self.mapping(
+            spec if spec is not None else {"provider": "local"},
+            "judge",
+            (*_MODEL_KEYS, "template", "combine", "scale", "answer_format", "name", "parse_retries")
+            + ("max_reason_chars",),
+        )
+        if "provider" not in m:
+            raise self.fail("judge.provider", "is required", f"known providers: {', '.join(PROVIDERS)}")
+        fields = self.model_fields(m, "judge", top, prices)
+        fields["model"] = fields["model"] or fields["provider"]
+        if fields["temperature"] is None:
+            fields["temperature"] = 0.0
+        options = {
+            "combine": self.choice(m, "combine", "str", COMBINE_RULES, "conservative"),
+            "scale": self.choice(m, "scale", "int", SCALES, 3),
+            "answer_format": self.choice(m, "answer_format", "str", ANSWER_FORMATS, "marker"),
+            "name": self.get(m, "judge", "name", "str", None),
+            "parse_retries": self.positive(m, "judge", "parse_retries", "int", 2, 0),
+            "max_reason_chars": self.positive(m, "judge", "max_reason_chars", "int", None),
+        }
+        if options["combine"] == "logprob" and options["answer_format"] != "token":
+            raise self.fail(
+                "judge.combine",
+                "'logprob' reads verdict probabilities, which needs answer_format: token",
+                "set answer_format: token, or pick conservative / score / single",
+            )
+        template = self.get(m, "judge", "template", "str", None)
+        if template is not None and template not in TEMPLATES:
+            template = str(
+                self.file(template, "judge.template", f"not a built-in ({', '.join(TEMPLATES)}); file")
+            )
+        return JudgeConfig(template=template, **options, **fields)
+
+    def choice(self, m: dict[str, Any], key: str, kind: str, known: tuple[Any, ...], default: Any) -> Any:
+        value = self.get(m, "judge", key, kind, default)
+        if value not in known:
+            raise self.fail(f"judge.{key}", f"'{value}' is unknown (known: {', '.join(map(str, known))})")
+        return value
+
+    def schedule(self, spec: Any, names: set[str]) -> ScheduleConfig:
+        from judge.pairings import SCHEDULES, make_schedule  # the judging stage owns the names and options
+
+        m = self.mapping({} if spec is None else spec, "schedule", tuple(spec or {}))
+        kind = self.get(m, "schedule", "kind", "str", "round-robin")
+        if kind not in SCHEDULES:
+            close = difflib.get_close_matches(kind, list(SCHEDULES), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else None
+            raise self.fail("schedule.kind", f"'{kind}' is unknown (known: {', '.join(SCHEDULES)})", hint)
+        options = {k: v for k, v in m.items() if k != "kind"}
+        baseline = options.get("baseline")
+        if baseline is not None and baseline not in names:
+            known = ", ".join(sorted(names))
+            raise self.fail("schedule.baseline", f"'{baseline}' is not a contestant (known: {known})")
+        try:
+            make_schedule(kind, **options)
+        except InputError as exc:
+            raise self.fail("schedule", exc.reason, exc.hint) from None
+        return ScheduleConfig(kind, MappingProxyType(options))
+
+    def retries(self, spec: Any) -> RetryConfig:
+        m = self.mapping(
+            spec if spec is not None else {}, "retries", ("attempts", "initial_wait", "max_wait", "jitter")
+        )
+        return RetryConfig(
+            attempts=self.positive(m, "retries", "attempts", "int", 5),
+            initial_wait=self.positive(m, "retries", "initial_wait", "num", 1.0, 0),
+            max_wait=self.positive(m, "retries", "max_wait", "num", 60.0, 0),
+            jitter=self.positive(m, "retries", "jitter", "num", 1.0, 0),
+        )
+
+    def questions(self, spec: Any) -> QuestionsConfig:
+        if spec is _MISSING:
+            raise self.fail(
+                "questions", "is required", "e.g. questions: {path: mt_bench} (built-in: mt_bench, demo)"
+            )
+        if isinstance(spec, str):
+            spec = {"path": spec}
+        m = self.mapping(spec, "questions", ("path", "categories", "ids", "sample", "limit", "turns"))
+        raw = self.get(m, "questions", "path", "str")
+        builtin = builtin_question_set(raw)
+        local = (self.base / raw).resolve()
+        path = local if local.is_file() or builtin is None else builtin
+        if not path.is_file():
+            raise self.fail(
+                "questions.path",
+                f"question file '{raw}' does not exist (looked for {local})",
+                f"paths are relative to the config file; built-in sets: {', '.join(BUILTIN_SETS)}",
+            )
+        lists = {}
+        for key in ("categories", "ids"):
+            items = self.get(m, "questions", key, "list", None)
+            if items is not None:
+                if not items or not all(isinstance(x, str | int) and not isinstance(x, bool) for x in items):
+                    raise self.fail(f"questions.{key}", "must be a non-empty list of names")
+                items = tuple(str(x) for x in items)
+            lists[key] = items
+        return QuestionsConfig(
+            path=path,
+            categories=lists["categories"],
+            ids=lists["ids"],
+            sample=self.positive(m, "questions", "sample", "int", None),
+            limit=self.positive(m, "questions", "limit", "int", None),
+            turns=self.positive(m, "questions", "turns", "int", None),
+            config_path=self.path,
+            line=self.lines.get("questions"),
+        )
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "text", bool: "a boolean", type(None): "nothing"}.get(
+        type(value), type(value).__name__
+    )
