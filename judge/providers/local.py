@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,6 @@ from judge.providers.gguf import resolve_gguf
 # per slot holds a two-turn question and two two-turn answers for the judge.
 SLOTS = 2
 CONTEXT_PER_SLOT = 8192
-THREADS = 1
 
 
 @dataclass
@@ -32,7 +32,7 @@ class _Running:
 
 
 def start_server(
-    gguf: Path, *, slots: int = SLOTS, context_per_slot: int = CONTEXT_PER_SLOT, threads: int = THREADS
+    gguf: Path, *, slots: int = SLOTS, context_per_slot: int = CONTEXT_PER_SLOT, threads: int | None = None
 ) -> tuple[Any, str]:
     """Start llama.cpp's HTTP server on 127.0.0.1 (free port), silent; return it and its base URL."""
     try:
@@ -45,8 +45,11 @@ def start_server(
     params.model.path = str(gguf)
     params.hostnames = ["127.0.0.1"]
     params.port = 0  # the OS picks a free port
-    # One compute thread: llama.cpp's threads spin-wait at every barrier, and on two cores shared with the
-    # Python side (and on any loaded machine) a second thread made prompt processing 2-4x slower, not faster.
+    # All cores but one: llama.cpp's threads spin-wait at every barrier, so a thread competing with our own
+    # Python side (or other work) for a core stalls all of them. On 2 cores under load one thread made prompts
+    # 2-4x faster than two; on a quiet machine two are 2x faster (benchmarks/local_provider.py).
+    if threads is None:
+        threads = max(1, _usable_cores() - 1)
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
     params.n_parallel = slots
@@ -59,6 +62,12 @@ def start_server(
     except RuntimeError as exc:
         raise ProviderError(f"llama.cpp could not serve {gguf}: {exc}") from exc
     return server, str(server.listening_address)
+
+
+def _usable_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):  # Linux: the cores this process may run on (cgroups, taskset)
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 class LocalServers:
