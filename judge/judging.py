@@ -222,10 +222,8 @@ class Judging:
         self.on_progress(self.progress)
 
     async def _judge(self, task: _Task) -> None:
-        pair, label = (
-            task.pair,
-            f"{task.pair.model_a} vs {task.pair.model_b} {task.pair.question_id}/{task.turn}",
-        )
+        pair = task.pair
+        label = f"{pair.model_a} vs {pair.model_b} {pair.question_id}/{task.turn}"
         prompt = self.prompt(task)
         if prompt is None:
             self._settle(f"{label} skipped: missing answer", skipped=1)
@@ -269,23 +267,7 @@ class Judging:
                 error = None
             except ParseFailure as exc:
                 preference, error = None, exc.message
-            row = StoredJudgement(
-                key=key,
-                base_key=base_key,
-                attempt=attempt,
-                judge=self.name,
-                question_id=pair.question_id,
-                model_a=pair.model_a,
-                model_b=pair.model_b,
-                turn=task.turn,
-                order=task.order,
-                template_name=prompt.template_name,
-                template_hash=prompt.template_hash,
-                settings=json.dumps(self._identity(prompt), sort_keys=True),
-                raw=raw,
-                preference=None if preference is None else preference.name,
-                error=error,
-            )
+            row = self._row(task, prompt, key, base_key, attempt, raw, preference, error)
             self.store.save_judgement(self.run_id, row, outcome.calls)
             if preference is not None:
                 self.judgements[slot] = preference
@@ -299,6 +281,35 @@ class Judging:
         self.store.save_failure(self.run_id, failure)
         self.progress = replace(self.progress, parse_failed=self.progress.parse_failed + 1)
         self._settle(f"{label} {task.order}: parse failure", failed=1)
+
+    def _row(
+        self,
+        task: _Task,
+        prompt: RenderedPrompt,
+        key: str,
+        base_key: str,
+        attempt: int,
+        raw: str,
+        preference: Preference | None,
+        error: str | None,
+    ) -> StoredJudgement:
+        return StoredJudgement(
+            key=key,
+            base_key=base_key,
+            attempt=attempt,
+            judge=self.name,
+            question_id=task.pair.question_id,
+            model_a=task.pair.model_a,
+            model_b=task.pair.model_b,
+            turn=task.turn,
+            order=task.order,
+            template_name=prompt.template_name,
+            template_hash=prompt.template_hash,
+            settings=json.dumps(self._identity(prompt), sort_keys=True),
+            raw=raw,
+            preference=None if preference is None else preference.name,
+            error=error,
+        )
 
     def _identity(self, prompt: RenderedPrompt) -> dict[str, object]:
         return {
