@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 
+from judge._jsonl import read_json_lines
 from judge.errors import InputError
 
 LineOf = Callable[[int], int | None]
@@ -161,18 +162,11 @@ def _jsonl_line(path: Path, row: int) -> int | None:
 
 def _read_json_lines_exactly(path: Path, known: frozenset[str]) -> tuple[pd.DataFrame, LineOf]:
     records, lines = [], []
-    with path.open(encoding="utf-8-sig") as fh:
-        for number, text in enumerate(fh, 1):
-            if not text.strip():
-                continue
-            try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"unreadable JSON: {exc.msg}", path=path, line=number) from exc
-            if not isinstance(record, dict):
-                raise InputError("expected a JSON object", path=path, line=number)
-            records.append(record)
-            lines.append(number)
+    for number, record in read_json_lines(path):
+        if not isinstance(record, dict):
+            raise InputError("expected a JSON object", path=path, line=number)
+        records.append(record)
+        lines.append(number)
     return _records_frame(records, known), lines.__getitem__
 
 

@@ -4,7 +4,6 @@ every mistake into a ConfigError located by file, line and key path, with a hint
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,6 +11,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlparse
 
+from judge._hosts import is_loopback
 from judge.config import (
     ANSWER_FORMATS,
     BUILTIN_SETS,
@@ -36,13 +36,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def _is_loopback(url: str) -> bool:
-    host = urlparse(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(urlparse(url).hostname or "")
 
 
 _TOP: tuple[str, ...] = ("name", "questions", "contestants", "judge", "schedule", "retries", "concurrency")

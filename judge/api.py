@@ -412,8 +412,9 @@ def vote(
 
     with vote_server(run_dir, host=host, port=port, voter=voter, order=order, seed=seed) as server:
         before = server.session.progress()["voted"]
-        if on_ready is not None:
-            on_ready(server)
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a voting session ends
+        # Ctrl-C is how a voting session ends, also when it comes right after the page is announced.
+        with contextlib.suppress(KeyboardInterrupt):
+            if on_ready is not None:
+                on_ready(server)
             server.serve_forever()
         return server.session.progress()["voted"] - before

@@ -7,7 +7,6 @@ file:line.
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from judge._jsonl import read_json_lines
 from judge.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def load_questions(path: str | Path) -> tuple[Question, ...]:
             )
         rows = [(doc.lines.get(f"{prefix}[{i}]", 1), item) for i, item in enumerate(items)]
     else:
-        rows = list(_jsonl_rows(path))
+        rows = list(read_json_lines(path))
     questions: list[Question] = []
     seen: dict[str, int] = {}
     for line, item in rows:
@@ -110,23 +110,6 @@ def load_questions(path: str | Path) -> tuple[Question, ...]:
     if not questions:
         raise InputError("no questions in file", path=path)
     return tuple(questions)
-
-
-def _jsonl_rows(path: Path) -> list[tuple[int, Any]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found", path=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read file ({exc})", path=path) from None
-    rows = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if raw.strip():
-            try:
-                rows.append((number, json.loads(raw)))
-            except json.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON: {exc.msg}", path=path, line=number) from None
-    return rows
 
 
 def _question(item: Any, path: Path, line: int) -> Question:

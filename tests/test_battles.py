@@ -163,7 +163,7 @@ MALFORMED = [
     (
         "json.jsonl",
         '{"model_a":"x","model_b":"y","winner":"tie"}\n\n{"model_a":"x"\n',
-        "json.jsonl:3: unreadable JSON: Expecting ',' delimiter",
+        "json.jsonl:3: not valid JSON: Expecting ',' delimiter",
     ),
     (
         "list.json",

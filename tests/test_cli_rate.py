@@ -146,7 +146,7 @@ def test_malformed_row_kinds(tmp_path: Path, kind: str, row: str, reason: str) -
     [
         ("empty.csv", "", "empty file"),
         ("cols.csv", "model_a,winner\nx,tie\n", "missing required column 'model_b' for the generic format"),
-        ("broken.jsonl", '{"model_a": "x"\n', "1: unreadable JSON: Expecting ',' delimiter"),
+        ("broken.jsonl", '{"model_a": "x"\n', "1: not valid JSON: Expecting ',' delimiter"),
     ],
 )
 def test_malformed_file_kinds(tmp_path: Path, name: str, text: str, reason: str) -> None:

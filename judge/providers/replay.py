@@ -6,10 +6,10 @@ ignored). The whole file is checked when the provider is built, so a bad file st
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from judge._jsonl import read_json_lines
 from judge.errors import InputError
 from judge.providers.base import CallFailed, Completion, Endpoint, ErrorKind, Request
 
@@ -28,20 +28,8 @@ def create(endpoint: Endpoint) -> ReplayProvider:
 
 def load_answers(path: Path) -> dict[str, tuple[str, ...]]:
     """question_id (as text) -> the recorded turns of the first choice; errors name file and line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError("answer file not found", path=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read answer file: {exc}", path=path) from exc
     answers: dict[str, tuple[str, ...]] = {}
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc.msg}", path=path, line=number) from None
+    for number, row in read_json_lines(path, what="answer file"):
         question_id, turns = _answer(row, path, number)
         if question_id in answers:
             raise InputError(f"question_id {question_id} appears twice", path=path, line=number)

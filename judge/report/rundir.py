@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from judge._jsonl import read_json_lines
 from judge.battles import load_battles
 from judge.errors import InputError
 
@@ -203,39 +204,32 @@ def _texts(value: Any, path: Path, line: int, field: str) -> tuple[str, ...]:
 
 
 def _read_details(path: Path) -> Iterator[Detail]:
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON: {exc.msg}", path=path, line=line_no) from exc
-            if not isinstance(record, dict):
-                raise InputError("expected a JSON object", path=path, line=line_no)
-            missing = [key for key in ("question_id", "model_a", "model_b") if key not in record]
-            if missing:
-                raise InputError(f"missing {', '.join(missing)}", path=path, line=line_no)
-            judgments = record.get("judgments") or []
-            if not isinstance(judgments, list) or not all(isinstance(j, dict) for j in judgments):
-                raise InputError("judgments must be a list of objects", path=path, line=line_no)
-            turn = record.get("turn")
-            yield Detail(
-                question_id=str(record["question_id"]),
-                category=None if record.get("category") is None else str(record["category"]),
-                turn=None if turn is None else int(turn),
-                question=_texts(record.get("question", []), path, line_no, "question"),
-                model_a=str(record["model_a"]),
-                model_b=str(record["model_b"]),
-                answer_a=_texts(record.get("answer_a", []), path, line_no, "answer_a"),
-                answer_b=_texts(record.get("answer_b", []), path, line_no, "answer_b"),
-                judgments=tuple(
-                    Judgment(
-                        order=str(j.get("order", "")),
-                        raw=str(j.get("raw", "")),
-                        verdict=None if j.get("verdict") is None else str(j.get("verdict")),
-                    )
-                    for j in judgments
-                ),
-                winner=None if record.get("winner") is None else str(record["winner"]),
-            )
+    for line_no, record in read_json_lines(path):
+        if not isinstance(record, dict):
+            raise InputError("expected a JSON object", path=path, line=line_no)
+        missing = [key for key in ("question_id", "model_a", "model_b") if key not in record]
+        if missing:
+            raise InputError(f"missing {', '.join(missing)}", path=path, line=line_no)
+        judgments = record.get("judgments") or []
+        if not isinstance(judgments, list) or not all(isinstance(j, dict) for j in judgments):
+            raise InputError("judgments must be a list of objects", path=path, line=line_no)
+        turn = record.get("turn")
+        yield Detail(
+            question_id=str(record["question_id"]),
+            category=None if record.get("category") is None else str(record["category"]),
+            turn=None if turn is None else int(turn),
+            question=_texts(record.get("question", []), path, line_no, "question"),
+            model_a=str(record["model_a"]),
+            model_b=str(record["model_b"]),
+            answer_a=_texts(record.get("answer_a", []), path, line_no, "answer_a"),
+            answer_b=_texts(record.get("answer_b", []), path, line_no, "answer_b"),
+            judgments=tuple(
+                Judgment(
+                    order=str(j.get("order", "")),
+                    raw=str(j.get("raw", "")),
+                    verdict=None if j.get("verdict") is None else str(j.get("verdict")),
+                )
+                for j in judgments
+            ),
+            winner=None if record.get("winner") is None else str(record["winner"]),
+        )

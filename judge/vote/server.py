@@ -10,7 +10,6 @@ rebinding would otherwise let any web page read and vote through the server).
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import secrets
 import socket
@@ -21,6 +20,7 @@ from typing import Any, Final
 
 import jinja2
 
+from judge._hosts import is_loopback
 from judge.battles import TIES
 from judge.errors import InputError
 from judge.store import StoredVote
@@ -32,16 +32,6 @@ _ENV = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
-
-
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback addresses (the only hosts served without a warning)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def reveal(shown: Shown, vote: StoredVote) -> dict[str, Any]:

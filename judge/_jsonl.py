@@ -1,0 +1,29 @@
+"""Reading JSON-lines files whose every mistake must name the file and the line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from judge.errors import InputError
+
+
+def read_json_lines(path: Path, *, what: str = "file") -> list[tuple[int, Any]]:
+    """(line number, value) for each non-blank line; a missing or unreadable file, or a line that is not JSON,
+    is an InputError at file:line. Callers check each value's shape with their own message."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{what} not found", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {what} ({exc})", path=path) from None
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append((number, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON: {exc.msg}", path=path, line=number) from None
+    return rows
