@@ -7,7 +7,7 @@ with the exit code of its class; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -17,11 +17,13 @@ from judge.errors import JudgeError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.progress import Progress
     from rich.table import Table
 
     from judge import api
     from judge.answers import AnswerProgress
     from judge.judging import JudgeProgress
+    from judge.store import Failure
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -278,19 +280,15 @@ def validate_command(
 @_handle_errors
 def answers_command(config: str, out: str | None) -> None:
     """Collect the contestants' answers only; a rerun asks only what is not stored yet."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from judge import api
 
-    note = TextColumn("{task.fields[note]}")
-    columns = (TextColumn("answers"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), note)
-    with Progress(*columns, console=Console(stderr=True)) as bar:
-        task = bar.add_task("answers", total=None, note="")
+    with _progress_bars() as bar:
+        task = bar.add_task("answers", total=None, note="", visible=False)
 
         def show(p: AnswerProgress) -> None:
             counts = f"asked {p.asked} reused {p.reused} failed {p.failed + p.skipped}"
-            bar.update(task, total=p.total, completed=p.done, note=counts)
+            bar.update(task, total=p.total, completed=p.done, note=counts, visible=True)
 
         result = api.answers(config, out=out, on_progress=show)
     p = result.progress
@@ -299,8 +297,25 @@ def answers_command(config: str, out: str | None) -> None:
     click.echo(f"asked {p.asked}, reused {p.reused}, failed {p.failed}, skipped {p.skipped} (of {p.total})")
     tokens = f"{result.input_tokens} in / {result.output_tokens} out"
     click.echo(f"calls {result.calls}, tokens {tokens}, cost {cost}, time {result.seconds:.1f} s")
-    for f in [f for f in result.failures if f.kind != "skipped"][:10]:
+    _show_failures(result.failures)
+
+
+def _progress_bars() -> Progress:
+    """Live bars on stderr; tasks start hidden so a config error is not preceded by empty bars."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    label, note = TextColumn("{task.description:<8}"), TextColumn("{task.fields[note]}")
+    columns = (label, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), note)
+    return Progress(*columns, console=Console(stderr=True))
+
+
+def _show_failures(failures: Sequence[Failure], limit: int = 10) -> None:
+    shown = [f for f in failures if f.kind != "skipped"]
+    for f in shown[:limit]:
         click.echo(f"  failed: {f.subject} question {f.question_id} turn {f.turn}: {f.kind}: {f.message}")
+    if len(shown) > limit:
+        click.echo(f"  ... and {len(shown) - limit} more (table failures in the results database)")
 
 
 _TINY_JUDGE_NOTE = (
@@ -313,15 +328,10 @@ _TINY_JUDGE_NOTE = (
 def _run_and_show(config: str, out: str | None, bootstrap: int, seed: int) -> api.RunResult:
     """Run a tournament with live progress bars on stderr; print the leaderboard and where the files are."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from judge import api
 
-    note = TextColumn("{task.fields[note]}")
-    label = TextColumn("{task.description:<8}")
-    columns = (label, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), note)
-    with Progress(*columns, console=Console(stderr=True)) as bar:
-        # Hidden until work starts, so a config error is not preceded by empty bars.
+    with _progress_bars() as bar:
         answering = bar.add_task("answers", total=None, note="", visible=False)
         judging = bar.add_task("judging", total=None, note="", visible=False)
 
@@ -366,6 +376,7 @@ def _run_and_show(config: str, out: str | None, bootstrap: int, seed: int) -> ap
             f"head-to-head: {h2h['candidate']} vs {h2h['baseline']}: {h2h['decision']} (win rate {rate}, "
             f"always-valid {h2h['ci_low']:.3f} to {h2h['ci_high']:.3f}, {h2h['judge_calls']} judge calls)"
         )
+    _show_failures(outcome.answers.failures + outcome.judge_failures)
     click.echo(f"results in {result.out_dir}/ (" + ", ".join(p.name for p in result.files) + ")")
     return result
 

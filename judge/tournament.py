@@ -23,7 +23,7 @@ from judge.pairings.state import advance, innermost, with_costs
 from judge.providers.base import Endpoint, Provider
 from judge.questions import Question
 from judge.runner import Runner, Sleep
-from judge.store import Store, Usage
+from judge.store import Failure, Store, Usage
 from judge.verdicts import Judgement, VerdictStats, verdict_stats
 
 
@@ -35,6 +35,7 @@ class TournamentOutcome:
     judging: JudgeProgress
     battles: tuple[Battle, ...]
     judgements: tuple[Judgement, ...]
+    judge_failures: tuple[Failure, ...]  # this run's failed judge calls and parse failures
     judgement_keys: frozenset[str]  # base keys of the stored judge outputs behind this run's battles
     stats: VerdictStats
     pairs: int  # (question, pair) items the schedule handed out
@@ -98,6 +99,7 @@ async def run_tournament(
         judging=judging.progress,
         battles=state.battles,
         judgements=judgements,
+        judge_failures=tuple(store.failures(run_id)),
         judgement_keys=frozenset(judging.base_keys),
         stats=verdict_stats(judgements),
         pairs=pairs,
