@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -279,7 +279,7 @@ class Store:
             cur = db.execute(
                 f"INSERT INTO judgements ({_JUDGEMENT_COLUMNS}, run_id, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-                (*astuple(judgement), run_id, _now()),
+                (*_values(judgement), run_id, _now()),
             )
             self._insert_calls(db, run_id, calls)
         return cur.rowcount == 1
@@ -292,7 +292,7 @@ class Store:
             cur = db.execute(
                 f"INSERT INTO votes ({_VOTE_COLUMNS}, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (voter, question_id, model_a, model_b, turn) DO NOTHING",
-                (*astuple(vote), _now()),
+                (*_values(vote), _now()),
             )
         return cur.rowcount == 1
 
@@ -375,6 +375,11 @@ _JUDGEMENT_COLUMNS = (
 )
 
 _VOTE_COLUMNS = "voter, question_id, model_a, model_b, turn, shown_a, choice, winner, category, tstamp"
+
+
+def _values(row: StoredJudgement | StoredVote) -> tuple[Any, ...]:
+    """A row's fields in order; unlike dataclasses.astuple, without deep-copying every value."""
+    return tuple(getattr(row, f.name) for f in fields(row))
 
 
 def _answer_row(a: StoredAnswer) -> tuple[Any, ...]:
