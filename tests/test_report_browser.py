@@ -7,7 +7,6 @@ Needs Debian's `chromium` (.ci/run installs it); skips with the reason when it i
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,11 +14,9 @@ import pytest
 from test_report import HOSTILE, write_run_dir
 
 from judge.report import write_report
+from tests.chromium import CHROMIUM, FLAGS, needs_chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="chromium is not installed (apt-get install chromium; .ci/run does this)"
-)
+pytestmark = needs_chromium
 
 
 def render_dom(page: Path, tmp_path: Path, fragment: str = "") -> tuple[str, list[str]]:
@@ -27,13 +24,7 @@ def render_dom(page: Path, tmp_path: Path, fragment: str = "") -> tuple[str, lis
     assert CHROMIUM is not None
     command = [
         CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
+        *FLAGS,
         f"--user-data-dir={tmp_path / 'chromium-profile'}",
         "--enable-logging=stderr",
         "--v=0",

@@ -164,36 +164,27 @@ def _judge_rows(judge: Mapping[str, Any] | None) -> list[tuple[str, str, str]]:
 
 
 def _cost_rows(data: ReportData) -> list[list[str]]:
-    rows = []
-    for name in sorted(data.contestants):
-        stats = data.contestants[name]
-        rows.append(
-            [
-                name,
-                "contestant",
-                _number(stats.get("answers")),
-                _number(stats.get("failures")),
-                _number(stats.get("input_tokens")),
-                _number(stats.get("output_tokens")),
-                "$" + _number(stats.get("cost_usd"), 4),
-                _number(stats.get("seconds"), 1),
-            ]
-        )
+    rows = [
+        _spend_row(name, "contestant", stats, count="answers", failures="failures")
+        for name, stats in sorted(data.contestants.items())
+    ]
     if data.judge is not None:
-        j = data.judge
-        rows.append(
-            [
-                str(j.get("name", "judge")),
-                "judge",
-                _number(j.get("calls")),
-                _number(j.get("parse_failures")),
-                _number(j.get("input_tokens")),
-                _number(j.get("output_tokens")),
-                "$" + _number(j.get("cost_usd"), 4),
-                _number(j.get("seconds"), 1),
-            ]
-        )
+        name = str(data.judge.get("name", "judge"))
+        rows.append(_spend_row(name, "judge", data.judge, count="calls", failures="parse_failures"))
     return rows
+
+
+def _spend_row(name: str, role: str, stats: Mapping[str, Any], *, count: str, failures: str) -> list[str]:
+    return [
+        name,
+        role,
+        _number(stats.get(count)),
+        _number(stats.get(failures)),
+        _number(stats.get("input_tokens")),
+        _number(stats.get("output_tokens")),
+        "$" + _number(stats.get("cost_usd"), 4),
+        _number(stats.get("seconds"), 1),
+    ]
 
 
 def _browser_payload(data: ReportData) -> dict[str, Any]:
