@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 
 from judge.config import ContestantConfig, TournamentConfig
 from judge.providers.base import Endpoint, Message, Provider, Request
 from judge.questions import Question
-from judge.runner import Failed, Job, Outcome, Runner, Sleep, request_key
+from judge.runner import Failed, Job, Outcome, Runner, Sleep, counted, request_key
 from judge.store import Failure, Store, StoredAnswer
 
 KEY_PREFIX = "a1:"
@@ -99,9 +99,7 @@ class _Collector:
         self.answers: list[Answer] = []
 
     def settle(self, last: str, **counts: int) -> None:
-        bumped = {name: getattr(self.progress, name) + n for name, n in counts.items()}
-        done = self.progress.done + sum(counts.values())
-        self.progress = replace(self.progress, done=done, last=last, **bumped)
+        self.progress = counted(self.progress, last, **counts)
         self.on_progress(self.progress)
 
     async def ask(self, runner: Runner, contestant: ContestantConfig, question: Question) -> None:

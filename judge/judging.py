@@ -22,7 +22,7 @@ from judge.pairings import Pair
 from judge.prompts import RenderedPrompt, Template, TurnText, default_template_name, load_template, render
 from judge.providers.base import Completion, Request
 from judge.questions import Question
-from judge.runner import Failed, Job, Runner, request_key
+from judge.runner import Failed, Job, Runner, counted, request_key
 from judge.store import Failure, Store, StoredJudgement
 from judge.verdicts import (
     ORDERS,
@@ -216,9 +216,7 @@ class Judging:
         return parse_output(data["text"], scale=3, answer_format="token")
 
     def _settle(self, last: str, **counts: int) -> None:
-        bumped = {name: getattr(self.progress, name) + n for name, n in counts.items()}
-        done = self.progress.done + sum(counts.values())
-        self.progress = replace(self.progress, done=done, last=last, **bumped)
+        self.progress = counted(self.progress, last, **counts)
         self.on_progress(self.progress)
 
     async def _judge(self, task: _Task) -> None:

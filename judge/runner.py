@@ -14,8 +14,8 @@ import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, TypeVar
 
 from tenacity import (
     AsyncRetrying,
@@ -31,6 +31,24 @@ from judge.providers.base import CallFailed, Completion, Endpoint, ErrorKind, Pr
 from judge.store import Call
 
 Sleep = Callable[[float], Awaitable[None]]
+P = TypeVar("P", bound="StageProgress")
+
+
+class StageProgress(Protocol):
+    """A frozen dataclass of counters, with how many items settled and what happened last."""
+
+    @property
+    def done(self) -> int: ...
+
+    @property
+    def last(self) -> str: ...
+
+
+def counted(progress: P, last: str, **counts: int) -> P:
+    """A stage's progress after some items settled: the named counters and `done` go up, `last` says what."""
+    bumped = {name: getattr(progress, name) + n for name, n in counts.items()}
+    done = progress.done + sum(counts.values())
+    return replace(progress, done=done, last=last, **bumped)  # type: ignore[type-var]
 
 
 def request_key(
