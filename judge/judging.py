@@ -9,6 +9,7 @@ never paid twice.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -123,7 +124,15 @@ class Judging:
             for order in self.orders(pair, turn)
         ]
         self.progress = replace(self.progress, total=self.progress.total + len(tasks))
-        await self.runner.gather(self._judge(task) for task in tasks)
+        # Prepare (render, hash, look up) only a little ahead of the calls in flight: preparing thousands of
+        # tasks up front would hold the event loop while the first answers wait to be read.
+        ahead = asyncio.Semaphore(2 * self.judge.concurrency)
+
+        async def judge(task: _Task) -> None:
+            async with ahead:
+                await self._judge(task)
+
+        await self.runner.gather(judge(task) for task in tasks)
         battles = []
         for pair in batch:
             question = self.questions[pair.question_id]
