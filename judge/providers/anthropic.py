@@ -7,7 +7,15 @@ import time
 from typing import Any
 
 from judge.errors import MissingDependency, ProviderError
-from judge.providers.base import CallFailed, Completion, Endpoint, ErrorKind, Request, status_failure
+from judge.providers.base import (
+    CallFailed,
+    Completion,
+    Endpoint,
+    ErrorKind,
+    Request,
+    sdk_error_message,
+    status_failure,
+)
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 # The Messages API requires max_tokens; used when the request leaves it open.
@@ -56,7 +64,7 @@ class AnthropicProvider:
         except anthropic.APITimeoutError as exc:
             raise CallFailed(ErrorKind.TIMEOUT, f"no answer within {self.endpoint.timeout_s:g}s") from exc
         except anthropic.APIStatusError as exc:
-            raise status_failure(exc.status_code, _error_message(exc), exc.response.headers) from exc
+            raise status_failure(exc.status_code, sdk_error_message(exc), exc.response.headers) from exc
         except anthropic.APIConnectionError as exc:
             raise CallFailed(ErrorKind.TRANSIENT, f"connection failed: {exc.__cause__ or exc}") from exc
         except (anthropic.APIResponseValidationError, ValueError) as exc:
@@ -116,12 +124,3 @@ def _input_tokens(usage: Any) -> int | None:
         getattr(usage, "cache_creation_input_tokens", None),
     )
     return fresh + sum(c for c in cached if isinstance(c, int))
-
-
-def _error_message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-    return str(getattr(exc, "message", exc))

@@ -126,6 +126,16 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def sdk_error_message(exc: Any) -> str:
+    """The server's own error message from an SDK status error (its JSON body), else the exception's text."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return str(getattr(exc, "message", exc))
+
+
 def status_failure(status: int, message: str, headers: Mapping[str, str]) -> CallFailed:
     """Map an HTTP error status (shared by every SDK's status errors) to a CallFailed."""
     text = f"HTTP {status}: {message}"

@@ -6,7 +6,15 @@ import time
 from typing import Any
 
 from judge.errors import MissingDependency, ProviderError
-from judge.providers.base import CallFailed, Completion, Endpoint, ErrorKind, Request, status_failure
+from judge.providers.base import (
+    CallFailed,
+    Completion,
+    Endpoint,
+    ErrorKind,
+    Request,
+    sdk_error_message,
+    status_failure,
+)
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # How many alternatives of the first token to ask for when logprobs are wanted (OpenAI allows up to 20).
@@ -75,7 +83,7 @@ class OpenAIProvider:
                 raise CallFailed(ErrorKind.TRANSIENT, f"connection failed: {refused}") from exc
             raise CallFailed(ErrorKind.TIMEOUT, f"no answer within {self.endpoint.timeout_s:g}s") from exc
         except openai.APIStatusError as exc:
-            raise status_failure(exc.status_code, _error_message(exc), exc.response.headers) from exc
+            raise status_failure(exc.status_code, sdk_error_message(exc), exc.response.headers) from exc
         except openai.APIConnectionError as exc:
             raise CallFailed(ErrorKind.TRANSIENT, f"connection failed: {exc.__cause__ or exc}") from exc
         except (openai.APIResponseValidationError, ValueError) as exc:
@@ -157,12 +165,3 @@ def _connection_error(exc: BaseException) -> OSError | None:
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
-
-
-def _error_message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-    return str(getattr(exc, "message", exc))
