@@ -313,7 +313,7 @@ def run(
 
     from judge.config import load_config
     from judge.errors import InputError
-    from judge.judging import judge_name
+    from judge.judging import answer_table, judge_name
     from judge.prompts import load_template
     from judge.providers import ProviderHub
     from judge.questions import load_questions, select_questions
@@ -347,7 +347,7 @@ def run(
 
     outcome, stored, usage = asyncio.run(play())
     name = judge_name(config.judge)
-    texts = {(a.contestant, a.question_id, a.turn): a.text for a in outcome.answers.answers}
+    texts = answer_table(outcome.answers.answers)
     by_id = {q.question_id: q for q in questions}
     files = [
         outputs.write_battles(out_dir, outcome.battles),

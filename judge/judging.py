@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
+from judge.answers import Answer
 from judge.battles import Battle
 from judge.config import JudgeConfig
 from judge.pairings import Pair
@@ -332,6 +333,6 @@ def _same(request: Request) -> Request:
     return request
 
 
-def answer_table(answers: Iterable[tuple[str, str, int, str]]) -> dict[tuple[str, str, int], str]:
-    """(contestant, question_id, turn) -> answer text, the lookup prompts are built from."""
-    return {(c, q, t): text for c, q, t, text in answers}
+def answer_table(answers: Iterable[Answer]) -> dict[tuple[str, str, int], str]:
+    """(contestant, question_id, turn) -> answer text: what judge prompts and details.jsonl are built from."""
+    return {(a.contestant, a.question_id, a.turn): a.text for a in answers}

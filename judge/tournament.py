@@ -58,7 +58,7 @@ async def run_tournament(
     """Collect answers, then judge the schedule's batches until it has nothing more to ask."""
     started = clock()
     answers = await collect_answers(config, questions, store, providers, on_progress=on_answers, sleep=sleep)
-    texts = answer_table((a.contestant, a.question_id, a.turn, a.text) for a in answers.answers)
+    texts = answer_table(answers.answers)
     by_id = {q.question_id: q for q in questions}
     run_id = store.start_run(STAGE, config.name, str(config.path))
     runner = Runner(providers, config.retries, sleep=sleep, clock=clock)
