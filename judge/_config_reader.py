@@ -65,7 +65,8 @@ class Reader:
         line = self.lines.get(at)
         probe = at
         while line is None and probe:
-            probe = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+            shorter = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+            probe = "" if shorter == probe else shorter  # a top-level key has nothing left to cut
             line = self.lines.get(probe)
         return ConfigError(message, path=self.path, line=line or 1, field=at or None, hint=hint)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import textwrap
 from pathlib import Path
 
@@ -251,3 +252,28 @@ def test_delay_is_for_echo_only(tmp_path):
     text = BASE.replace("{name: a, provider: echo}", "{name: a, provider: echo, delay: 0.25}")
     config = load_config(write(tmp_path, text), {"OPENAI_API_KEY": "k"})
     assert config.contestants[0].endpoint().delay_s == 0.25
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("questions: {path: q.jsonl}\ncontestants: [{name: a, provider: echo}, {name: b, provider: echo}]\n", "name"),
+        ("name: t\nquestions: {path: q.jsonl}\n", "contestants"),
+        ("", None),
+    ],
+)
+def test_missing_top_level_key_is_reported_at_once(tmp_path, text, field):
+    # The locator used to loop forever shortening a key with no dot in it: an alarm turns a hang into a failure.
+    def hung(*_):
+        raise TimeoutError("load_config hung")
+
+    signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        with pytest.raises(ConfigError) as info:
+            load_config(write(tmp_path, text), ENV)
+    finally:
+        signal.alarm(0)
+    assert "required" in str(info.value) or "empty" in str(info.value) or "mapping" in str(info.value)
+    if field:
+        assert f"{field}: is required" in str(info.value)
