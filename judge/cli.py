@@ -72,10 +72,10 @@ def cli(debug: bool) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--cluster",
-    type=click.Choice(["battle", "question"]),
-    default="battle",
+    type=click.Choice(["auto", "battle", "question"]),
+    default="auto",
     show_default=True,
-    help="Resample single battles or whole questions.",
+    help="Resample single battles or whole questions; auto: questions when a question_id repeats.",
 )
 @click.option(
     "--ci", type=click.Choice(["bootstrap", "sandwich", "none"]), default="bootstrap", show_default=True
@@ -100,7 +100,7 @@ def rate_command(
     method: Literal["bt", "elo"],
     bootstrap: int,
     seed: int,
-    cluster: Literal["battle", "question"],
+    cluster: Literal["auto", "battle", "question"],
     ci: Literal["bootstrap", "sandwich", "none"],
     ties: str,
     anchor: str | None,
@@ -145,7 +145,8 @@ def rate_command(
     for name, board in boards.items():
         n = result.n_battles if not name else result.group_battles[name]
         title = f"{result.by} = {name}: " if name else ""
-        console.print(_leaderboard_table(board, f"{title}{n} battles, {result.method}"))
+        unit = f", resampling {result.cluster}s" if result.bootstrap else ""
+        console.print(_leaderboard_table(board, f"{title}{n} battles, {result.method}{unit}"))
 
 
 def _leaderboard_table(board: pd.DataFrame, title: str) -> Table:
@@ -154,15 +155,21 @@ def _leaderboard_table(board: pd.DataFrame, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("rank", "model", "rating", "95% CI", "battles", "W/L/T"):
         table.add_column(column, justify="left" if column == "model" else "right")
+    separated = False
     for row in board.itertuples():
+        mark = " †" if getattr(row, "separated", False) else ""
+        separated = separated or bool(mark)
         table.add_row(
             str(row.rank),
-            str(row.model),
+            f"{row.model}{mark}",
             f"{row.rating:.1f}",
             f"{row.ci_lower:.1f} to {row.ci_upper:.1f}",
             str(row.battles),
             f"{row.wins}/{row.losses}/{row.ties}",
         )
+    if separated:
+        table.caption = "† never lost or never won: rated from its own record, interval open on one side"
+        table.caption_justify = "left"
     return table
 
 
