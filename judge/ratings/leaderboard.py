@@ -127,7 +127,7 @@ def leaderboard(
     models = agg.pairs.models
     check_anchor(anchor, models)
     battles, cluster = clustered(battles, cluster)
-    options = {
+    options: dict[str, object] = {
         "method": method, "bootstrap": bootstrap, "seed": seed, "cluster": cluster, "ci": ci,
         "anchor": anchor, "ties": ties, "level": level, "prior": prior, "scale": scale, "base": base,
         "init_rating": init_rating, "k": k, "workers": workers,
