@@ -39,7 +39,7 @@ def compare(
     *,
     watch: Collection[str] | None = None,
     margin: float = 0.0,
-    rounds: int = 500,
+    rounds: int = 1000,
     seed: int = 0,
     ci: float = 0.95,
 ) -> Comparison:

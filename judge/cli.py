@@ -189,7 +189,7 @@ def report_command(run_dir: str) -> None:
 @click.argument("candidate", type=click.Path(path_type=str))
 @click.option("--watch", multiple=True, metavar="MODEL", help="Fail only on these (default: all in both).")
 @click.option("--margin", type=float, default=0.0, show_default=True, help="Elo drop tolerated.")
-@click.option("--rounds", type=int, default=500, show_default=True, help="Bootstrap rounds.")
+@click.option("--rounds", type=int, default=1000, show_default=True, help="Bootstrap rounds.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON instead of markdown.")
 @click.option(
