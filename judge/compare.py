@@ -187,10 +187,7 @@ def compare_battles(
     def change(model: str) -> Estimate:
         """Simultaneous over the watched models (max-t); an unwatched model gets its own ci-level interval."""
         point, sd = float(point_diff[model]), float(spread[model])
-        if model in watched:
-            c = critical
-        else:
-            c = _max_t(diffs, point_diff, spread, [model], ci)
+        c = critical if model in watched else _max_t(diffs, point_diff, spread, [model], ci)
         return Estimate(point, point - c * sd, point + c * sd)
 
     changes = []
