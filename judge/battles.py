@@ -35,7 +35,14 @@ BATTLE_COLUMNS: Final = (
     "language",
     "turn",
     "tstamp",
+    "first_shown",
+    "verdict_ab",
+    "verdict_ba",
 )
+# Position columns (optional): first_shown names the model shown first when a battle is one presentation
+# (a human vote, one game, a single-order judgement); verdict_ab / verdict_ba hold the judge's verdict as
+# shown (A>B, A=B, B>>A, ...) with model_a first and with model_b first.
+VERDICTS_AS_SHOWN: Final = ("A>>B", "A>B", "A=B", "B>A", "B>>A")
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,9 @@ class Battle:
     language: str | None = None
     turn: int | None = None
     tstamp: float | None = None
+    first_shown: str | None = None  # the model shown first, when the battle is a single presentation
+    verdict_ab: str | None = None  # the verdict as shown with model_a first (one of VERDICTS_AS_SHOWN)
+    verdict_ba: str | None = None  # ... with model_b first
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,7 +76,19 @@ def to_frame(battles: list[Battle]) -> pd.DataFrame:
 def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Give a battle frame the canonical columns and dtypes (question_id and names as str, turn as Int64)."""
     out = frame.reindex(columns=list(BATTLE_COLUMNS))
-    for column in ("question_id", "model_a", "model_b", "winner", "judge", "source", "category", "language"):
+    for column in (
+        "question_id",
+        "model_a",
+        "model_b",
+        "winner",
+        "judge",
+        "source",
+        "category",
+        "language",
+        "first_shown",
+        "verdict_ab",
+        "verdict_ba",
+    ):
         out[column] = out[column].astype("string")
     out["turn"] = pd.to_numeric(out["turn"]).astype("Int64")
     out["tstamp"] = pd.to_numeric(out["tstamp"]).astype("Float64")
@@ -232,6 +254,7 @@ def _map_format(raw: pd.DataFrame, fmt: str) -> tuple[pd.DataFrame, list[_Check]
                 "winner": mapped.fillna("model_a"),  # placeholder; the check below reports bad values
                 "judge": raw["worker"] if has_worker else None,
                 "source": "human" if has_worker else "judge",
+                "first_shown": raw["left"],  # LLMFAO shows `left` first
             }
         )
         bad = mapped.isna().to_numpy(dtype=bool, na_value=True)
@@ -246,6 +269,7 @@ def _map_format(raw: pd.DataFrame, fmt: str) -> tuple[pd.DataFrame, list[_Check]
         names = pd.Series(_MTBENCH_CATEGORIES, dtype="string")
         frame["category"] = names.reindex(block.astype("Int64")).to_numpy()
     if fmt == "arena":
+        frame["first_shown"] = frame["model_a"]  # Chatbot Arena shows model_a on the left
         original = frame["anony"]
         if pd.api.types.is_bool_dtype(original):
             bad = original.isna().to_numpy(dtype=bool)
@@ -280,6 +304,18 @@ def _row_checks(frame: pd.DataFrame) -> list[_Check]:
     bad_winner = ~winner.isin(WINNERS).to_numpy(dtype=bool, na_value=False)
     choices = ", ".join(WINNERS)
     checks.append((bad_winner, lambda i: f"winner must be one of {choices}, not {_show(winner.iloc[i])}"))
+    if "first_shown" in text:
+        shown = text["first_shown"]
+        bad_shown = (shown.notna() & (shown != a) & (shown != b)).to_numpy(dtype=bool, na_value=False)
+        checks.append(
+            (bad_shown, lambda i: f"first_shown must be model_a or model_b, not {_show(shown.iloc[i])}")
+        )
+    for column in ("verdict_ab", "verdict_ba"):
+        if column in text:
+            values = text[column]
+            bad = (values.notna() & ~values.isin(VERDICTS_AS_SHOWN)).to_numpy(dtype=bool, na_value=False)
+            allowed = ", ".join(VERDICTS_AS_SHOWN)
+            checks.append((bad, _bad_verdict(column, values, allowed)))
     if "source" in text:
         source = text["source"]
         bad_source = (source.notna() & ~source.isin(SOURCES)).to_numpy(dtype=bool, na_value=False)
@@ -301,6 +337,10 @@ def _row_checks(frame: pd.DataFrame) -> list[_Check]:
 
 def _is_plain_number(value: object) -> bool:
     return isinstance(value, int | float | str) and not isinstance(value, bool)
+
+
+def _bad_verdict(column: str, values: pd.Series, allowed: str) -> Callable[[int], str]:
+    return lambda i: f"{column} must be one of {allowed}, not {_show(values.iloc[i])}"
 
 
 def _fixed(message: str) -> Callable[[int], str]:

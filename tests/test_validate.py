@@ -146,10 +146,24 @@ def test_position_consistency_needs_both_orders() -> None:
             ("q2", "y", "x", "model_a", "j"),  # first position both times
         ]
     )
+    # Without position columns nothing says which answer was shown first (our logs sort the pair by name).
+    assert position_consistency(judge).value is None and "not available" in first_position(judge).note
+    judge = judge.assign(first_shown=judge["model_a"])
     consistency = position_consistency(judge)
     assert (consistency.value, consistency.n) == (0.5, 2)
     assert first_position(judge).value == 0.75
     assert position_consistency(judge.iloc[[0, 2]]).value is None
+
+
+def test_positions_from_per_order_verdicts() -> None:
+    judge = _frame([("q1", "x", "y", "model_a", "j"), ("q2", "x", "y", "tie", "j")]).assign(
+        verdict_ab=["A>B", "A>B"],
+        verdict_ba=["B>>A", "A>B"],  # q1 consistent; q2 picks whoever is first
+    )
+    consistency = position_consistency(judge)
+    assert (consistency.value, consistency.n) == (0.5, 2)
+    measured = first_position(judge)
+    assert (measured.value, measured.n) == (0.75, 4)
 
 
 def test_longer_answer_uses_optional_length_columns() -> None:
