@@ -1,4 +1,4 @@
-"""How sure the validation figures are: bootstrap intervals over items, and Cohen's kappa beside raw agreement.
+"""How sure the validation figures are: bootstrap intervals over items, and Cohen's kappa beside agreement.
 
 Vote pairs on one item (question, model pair, turn) share the item, so the agreement rates are resampled by
 item, not by vote pair: each round draws items with replacement and recounts. Cohen's kappa corrects the
