@@ -257,8 +257,17 @@ def test_delay_is_for_echo_only(tmp_path):
 @pytest.mark.parametrize(
     ("text", "field"),
     [
-        ("questions: {path: q.jsonl}\ncontestants: [{name: a, provider: echo}, {name: b, provider: echo}]\n", "name"),
+        (
+            "questions: {path: q.jsonl}\ncontestants: [{name: a, provider: echo}, {name: b, provider: echo}]\n",
+            "name",
+        ),
         ("name: t\nquestions: {path: q.jsonl}\n", "contestants"),
+        ("name: t\ncontestants: [{name: a, provider: echo}, {name: b, provider: echo}]\n", "questions"),
+        (
+            "name: t\nquestions: {path: q.jsonl}\ncontestants: [{name: a, provider: echo}, {name: b, provider: echo}]\n"
+            "judge: {model: m}\n",
+            "judge.provider",
+        ),
         ("", None),
     ],
 )
