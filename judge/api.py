@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from judge.compare import Comparison
     from judge.config import TournamentConfig
     from judge.judging import JudgeProgress
+    from judge.ratings.ppi import PPIResult
     from judge.store import StoredJudgement, Usage
     from judge.tournament import TournamentOutcome
     from judge.validate import ValidationReport
@@ -252,6 +253,95 @@ def _plain(value: object) -> object:
         return None
     plain = value.item() if hasattr(value, "item") else value
     return None if isinstance(plain, float) and math.isinf(plain) else plain
+
+
+@dataclass(frozen=True)
+class PpiRateResult:
+    """What `rate --ppi` computed: the prediction-powered board and how the two sides were read."""
+
+    result: PPIResult
+    human_files: tuple[FileCounts, ...]
+    judge_files: tuple[FileCounts, ...]
+    human_battles: int
+    judge_battles: int
+    cluster: str
+    bootstrap: int  # rounds behind the intervals (0 for sandwich intervals)
+
+
+def rate_ppi(
+    human: Sequence[str | Path],
+    judge: Sequence[str | Path],
+    *,
+    format: str | None = None,
+    ci: Literal["sandwich", "bootstrap"] = "sandwich",
+    bootstrap: int = 1000,
+    seed: int = 0,
+    cluster: Literal["item", "question"] = "item",
+    anchor: tuple[str, float] | None = None,
+    lam: float | None = None,
+    level: float = 0.95,
+    exclude_voters: Sequence[str] = (),
+) -> PpiRateResult:
+    """Rate the models the humans voted on, using the judge's votes where they help (judge.ratings.ppi)."""
+    from judge.battles import load_battles
+    from judge.errors import InputError
+    from judge.ratings.ppi import ppi_leaderboard
+    from judge.validate.agreement import drop_voters
+
+    if not human:
+        raise InputError("no human battle log given", hint="pass one or more --human FILE")
+    if not judge:
+        raise InputError("no judge battle log given", hint="pass one or more --judge FILE")
+    humans = load_battles(human, format=format)
+    judges = load_battles(judge, format=format)
+    human_frame = drop_voters(humans.frame, exclude_voters)
+    result = ppi_leaderboard(
+        human_frame,
+        judges.frame,
+        lam=lam,
+        ci=ci,
+        bootstrap=bootstrap,
+        seed=seed,
+        cluster=cluster,
+        level=level,
+        anchor=anchor,
+    )
+    rounds = bootstrap if ci == "bootstrap" else 0
+    return PpiRateResult(
+        result, humans.files, judges.files, len(human_frame), len(judges.frame), cluster, rounds
+    )
+
+
+def rate_ppi_json(result: PpiRateResult) -> dict[str, object]:
+    """The rate --json shape (method "ppi", models with their rank-sets) plus a "ppi" block."""
+    rows = result.result.board.to_dict("records")
+    models = []
+    for row in rows:
+        entry = {key: _plain(row[key]) for key in _MODEL_KEYS}
+        entry["rank_set"] = [int(row["rank_lower"]), int(row["rank_upper"])]
+        models.append(entry)
+
+    def files(counts: tuple[FileCounts, ...]) -> list[dict[str, object]]:
+        return [
+            {"path": f.path, "format": f.format, "rows_read": f.rows_read, "left_out": dict(f.excluded)}
+            for f in counts
+        ]
+
+    summary = result.result.summary()
+    return {
+        "method": "ppi",
+        "n_battles": result.human_battles,
+        "bootstrap": result.bootstrap,
+        "models": models,
+        "ppi": {
+            **summary,
+            "judge_votes": result.judge_battles,
+            "ci": result.result.ci,
+            "level": result.result.level,
+            "cluster": result.cluster,
+        },
+        "excluded": {"files": files(result.human_files) + files(result.judge_files), "rating": {}},
+    }
 
 
 def tournament_dir(

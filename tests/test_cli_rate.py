@@ -170,6 +170,29 @@ def test_malformed_file_kinds(tmp_path: Path, name: str, text: str, reason: str)
     assert result.stderr.splitlines()[0].endswith(reason)
 
 
+BAD_FIELDS = [
+    ("negative turn", '"turn": -3', "2: turn must be a positive integer, not -3"),
+    ("zero turn", '"turn": 0', "2: turn must be a positive integer, not 0"),
+    ("NaN turn", '"turn": NaN', "2: not valid JSON: NaN is not a JSON number"),
+    ("numeric model", '"model_b": 7', "2: model_b must be a non-empty string (a model name), not 7"),
+    ("list model", '"model_b": ["y"]', "2: model_b must be a non-empty string (a model name), not ['y']"),
+]
+
+
+@pytest.mark.parametrize(("kind", "extra", "reason"), BAD_FIELDS, ids=[b[0] for b in BAD_FIELDS])
+def test_turns_are_positive_integers_and_models_are_names(
+    tmp_path: Path, kind: str, extra: str, reason: str
+) -> None:
+    # These used to be rated: turn -3 and NaN (read as "no turn") and the number 7 as a model called "7".
+    path = tmp_path / "votes.jsonl"
+    good = '"question_id": "q", "model_a": "x", "model_b": "y", "winner": "tie"'
+    row = good.replace('"model_b": "y"', extra) if "model_b" in extra else f"{good}, {extra}"
+    path.write_text(f'{{{good}, "turn": 1}}\n{{{row}}}\n')
+    result = run(path)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [f"judge: error: {path}:{reason}"]
+
+
 def test_missing_file_exits_2(tmp_path: Path) -> None:
     result = run(tmp_path / "nope.csv")
     assert result.exit_code == 2
