@@ -291,6 +291,7 @@ class RunResult:
     leaderboard: pd.DataFrame | None  # None when no battle could be decided
     diagnostics: dict[str, object]
     files: tuple[Path, ...]
+    problems: tuple[str, ...] = ()  # why the run is incomplete (judge.tournament.problems); empty if not
 
 
 def run(
@@ -319,7 +320,7 @@ def run(
     from judge.questions import load_questions, select_questions
     from judge.report import outputs
     from judge.store import DB_NAME, Store
-    from judge.tournament import diagnostics, run_tournament
+    from judge.tournament import diagnostics, problems, run_tournament
 
     env = os.environ if env is None else env
     config = load_config(config_path, env)
@@ -371,7 +372,7 @@ def run(
             files.append(report(out_dir))
     else:
         outputs.remove_boards(out_dir)
-    return RunResult(config.name, out_dir, outcome, board, diag, tuple(files))
+    return RunResult(config.name, out_dir, outcome, board, diag, tuple(files), problems(config, outcome))
 
 
 def demo_config() -> Path:
