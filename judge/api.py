@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from judge.compare import Comparison
     from judge.config import TournamentConfig
     from judge.judging import JudgeProgress
+    from judge.redaction import Redactor
     from judge.store import StoredJudgement, Usage
     from judge.tournament import TournamentOutcome
     from judge.validate import ValidationReport
@@ -243,6 +244,13 @@ def tournament_dir(
     return Path(root) / config.name
 
 
+def config_redactor(config: TournamentConfig, env: Mapping[str, str]) -> Redactor:
+    """Masks every key the config resolved and every credential-named variable of `env`."""
+    from judge.redaction import Redactor
+
+    return Redactor.from_env(env, [m.api_key for m in (*config.contestants, config.judge)])
+
+
 def answers(
     config_path: str | Path,
     *,
@@ -274,9 +282,14 @@ def answers(
             for contestant in config.contestants:  # builds each provider: a bad replay file stops here
                 hub.get(contestant.endpoint())
             with Store.open(db) as store:
-                if on_progress is None:
-                    return await collect_answers(config, questions, store, hub.get)
-                return await collect_answers(config, questions, store, hub.get, on_progress=on_progress)
+                return await collect_answers(
+                    config,
+                    questions,
+                    store,
+                    hub.get,
+                    on_progress=on_progress or (lambda progress: None),
+                    redact=config_redactor(config, env),
+                )
 
     return asyncio.run(collect())
 
@@ -341,6 +354,7 @@ def run(
                     hub.get,
                     on_answers=on_answers or (lambda progress: None),
                     on_judging=on_judging or (lambda progress: None),
+                    redact=config_redactor(config, env),
                 )
                 stored = [j for j in store.judgements() if j.base_key in outcome.judgement_keys]
                 usage = store.usage_by_subject()

@@ -37,9 +37,10 @@ def _handle_errors(func: F) -> F:
         except JudgeError as exc:
             if debug:
                 raise
-            click.echo(f"judge: error: {exc.message}", err=True)
+            redact = _redactor()
+            click.echo(f"judge: error: {redact(exc.message)}", err=True)
             if exc.hint:
-                click.echo(f"hint: {exc.hint}", err=True)
+                click.echo(f"hint: {redact(exc.hint)}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("judge: interrupted", err=True)
@@ -324,10 +325,22 @@ def _judge_counts(p: JudgeProgress) -> str:
     return f"made {p.judged}, reused {p.reused}, failed {p.failed}{unreadable}, skipped {p.skipped}"
 
 
+def _redactor() -> Callable[[str], str]:
+    """Everything printed about a failure passes through this (the store's copy was cleaned already)."""
+    import os
+
+    from judge.redaction import Redactor
+
+    return Redactor.from_env(os.environ)
+
+
 def _show_failures(failures: Sequence[Failure], limit: int = 10) -> None:
     shown = [f for f in failures if f.kind != "skipped"]
+    redact = _redactor()
     for f in shown[:limit]:
-        click.echo(f"  failed: {f.subject} question {f.question_id} turn {f.turn}: {f.kind}: {f.message}")
+        click.echo(
+            f"  failed: {f.subject} question {f.question_id} turn {f.turn}: {f.kind}: {redact(f.message)}"
+        )
     if len(shown) > limit:
         click.echo(f"  ... and {len(shown) - limit} more (table failures in the results database)")
 

@@ -28,6 +28,7 @@ from tenacity import (
 
 from judge.config import Prices, RetryConfig
 from judge.providers.base import CallFailed, Completion, Endpoint, ErrorKind, Provider, Request
+from judge.redaction import NO_SECRETS, Redactor
 from judge.store import Call
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -135,8 +136,10 @@ class Runner:
         *,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        redact: Redactor = NO_SECRETS,
     ) -> None:
         self._providers = providers
+        self._redact = redact
         self._retries = retries
         self._sleep = sleep
         self._clock = clock
@@ -174,7 +177,9 @@ class Runner:
                     completion = await self._attempt(job, lane, provider, request, calls)
             outcome = Success(job.key, completion, tuple(calls))
         except CallFailed as exc:
-            outcome = Failed(job.key, str(exc.kind), exc.message, tuple(calls))
+            # A server may quote the key it was sent: the message is cleaned before anyone stores or shows it.
+            message = Redactor.of([job.endpoint.api_key])(self._redact(exc.message))
+            outcome = Failed(job.key, str(exc.kind), message, tuple(calls))
         job.on_result(outcome)
         return outcome
 

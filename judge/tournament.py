@@ -22,6 +22,7 @@ from judge.pairings.sequential import HeadToHead
 from judge.pairings.state import advance, innermost, with_costs
 from judge.providers.base import Endpoint, Provider
 from judge.questions import Question
+from judge.redaction import NO_SECRETS, Redactor
 from judge.runner import Runner, Sleep
 from judge.store import Failure, Store, Usage
 from judge.verdicts import Judgement, VerdictStats, verdict_stats
@@ -54,14 +55,17 @@ async def run_tournament(
     on_judging: Callable[[JudgeProgress], None] = lambda progress: None,
     sleep: Sleep = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
+    redact: Redactor = NO_SECRETS,
 ) -> TournamentOutcome:
     """Collect answers, then judge the schedule's batches until it has nothing more to ask."""
     started = clock()
-    answers = await collect_answers(config, questions, store, providers, on_progress=on_answers, sleep=sleep)
+    answers = await collect_answers(
+        config, questions, store, providers, on_progress=on_answers, sleep=sleep, redact=redact
+    )
     texts = answer_table(answers.answers)
     by_id = {q.question_id: q for q in questions}
     run_id = store.start_run(STAGE, config.name, str(config.path))
-    runner = Runner(providers, config.retries, sleep=sleep, clock=clock)
+    runner = Runner(providers, config.retries, sleep=sleep, clock=clock, redact=redact)
     judging = Judging(
         config.judge,
         store,
