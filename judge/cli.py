@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from judge import api
     from judge.answers import AnswerProgress
     from judge.judging import JudgeProgress
+    from judge.lock import Holder
     from judge.store import Failure
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -279,8 +280,9 @@ def validate_command(
     help="Results directory of this tournament (default: $JUDGE_RESULTS_DIR/<name>, else results/<name>).",
 )
 @click.option("--allow-failures", is_flag=True, help="Exit 0 although some answers failed.")
+@click.option("--wait", is_flag=True, help="If another run holds the results directory, wait for it.")
 @_handle_errors
-def answers_command(config: str, out: str | None, allow_failures: bool) -> None:
+def answers_command(config: str, out: str | None, allow_failures: bool, wait: bool) -> None:
     """Collect the contestants' answers only; a rerun asks only what is not stored yet."""
 
     from judge import api
@@ -291,7 +293,7 @@ def answers_command(config: str, out: str | None, allow_failures: bool) -> None:
         def show(p: AnswerProgress) -> None:
             bar.update(task, total=p.total, completed=p.done, note=_answer_counts(p), visible=True)
 
-        result = api.answers(config, out=out, on_progress=show)
+        result = api.answers(config, out=out, on_progress=show, wait=wait, on_wait=_waiting)
     p = result.progress
     cost = "n/a (no prices)" if result.cost_usd is None else f"${result.cost_usd:.4f}"
     click.echo(f"answers for {result.tournament} in {result.db_path}")
@@ -352,8 +354,19 @@ _TINY_JUDGE_NOTE = (
 )
 
 
+def _waiting(holder: Holder | None) -> None:
+    who = holder.describe() if holder else "another judge run"
+    click.echo(f"judge: waiting for the results directory, in use by {who}", err=True)
+
+
 def _run_and_show(
-    config: str, out: str | None, bootstrap: int, seed: int, *, allow_failures: bool = False
+    config: str,
+    out: str | None,
+    bootstrap: int,
+    seed: int,
+    *,
+    allow_failures: bool = False,
+    wait: bool = False,
 ) -> api.RunResult:
     """Run a tournament with live progress bars on stderr; print the leaderboard and where the files are."""
     from rich.console import Console
@@ -371,7 +384,20 @@ def _run_and_show(
             bar.update(judging, total=p.total, completed=p.done, note=_judge_counts(p), visible=True)
 
         result = api.run(
-            config, out=out, bootstrap=bootstrap, seed=seed, on_answers=show_answers, on_judging=show_judging
+            config,
+            out=out,
+            bootstrap=bootstrap,
+            seed=seed,
+            on_answers=show_answers,
+            on_judging=show_judging,
+            wait=wait,
+            on_wait=_waiting,
+        )
+    if result.interrupted:
+        click.echo(
+            f"note: {result.interrupted} earlier run(s) had been interrupted (now marked so); "
+            "what they stored was reused",
+            err=True,
         )
     console = Console(highlight=False)
     outcome = result.outcome
@@ -435,14 +461,17 @@ def _judge_completeness(problems: Sequence[str], allow_failures: bool, *, has_ba
     is_flag=True,
     help="Exit 0 although some answers or judgements failed (a run with no battle still exits 5).",
 )
+@click.option("--wait", is_flag=True, help="If another run holds the results directory, wait for it.")
 @_handle_errors
-def run_command(config: str, out: str | None, bootstrap: int, seed: int, allow_failures: bool) -> None:
+def run_command(
+    config: str, out: str | None, bootstrap: int, seed: int, allow_failures: bool, wait: bool
+) -> None:
     """Run a tournament: answers, position-swapped judging, ratings, report. Reruns reuse what is stored.
 
     Exit codes: 0 complete, 2 bad input, 3 provider unusable, 4 results store or disk trouble, 5 some answers
     or judgements failed or no battle was decided (see the summary), 130 interrupted.
     """
-    _run_and_show(config, out, bootstrap, seed, allow_failures=allow_failures)
+    _run_and_show(config, out, bootstrap, seed, allow_failures=allow_failures, wait=wait)
 
 
 @cli.command("demo")

@@ -27,6 +27,7 @@ from tenacity import (
 )
 
 from judge.config import Prices, RetryConfig
+from judge.errors import JudgeError
 from judge.providers.base import CallFailed, Completion, Endpoint, ErrorKind, Provider, Request
 from judge.redaction import NO_SECRETS, Redactor
 from judge.store import Call
@@ -209,7 +210,26 @@ class Runner:
 
     @staticmethod
     async def gather(tasks: Iterable[Coroutine[Any, Any, Any]]) -> None:
-        """Run coroutines (each usually awaiting execute) together; a bug in one cancels the others."""
-        async with asyncio.TaskGroup() as group:
-            for task in tasks:
-                group.create_task(task)
+        """Run coroutines (each usually awaiting execute) together; an error in one cancels the others.
+
+        So a failed write (a full disk) stops every other call at once, and surfaces as its own JudgeError
+        rather than an ExceptionGroup.
+        """
+        try:
+            async with asyncio.TaskGroup() as group:
+                for task in tasks:
+                    group.create_task(task)
+        except BaseExceptionGroup as errors:
+            first = _first_judge_error(errors)
+            if first is None:
+                raise
+            raise first from None
+
+
+def _first_judge_error(errors: BaseExceptionGroup[BaseException]) -> JudgeError | None:
+    for exc in errors.exceptions:
+        if isinstance(exc, JudgeError):
+            return exc
+        if isinstance(exc, BaseExceptionGroup) and (inner := _first_judge_error(exc)) is not None:
+            return inner
+    return None
