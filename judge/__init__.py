@@ -29,11 +29,13 @@ if TYPE_CHECKING:
     )
     from judge.errors import (
         ConfigError,
+        IncompleteRun,
         InputError,
         JudgeError,
         MissingDependency,
         ProviderError,
         RegressionFound,
+        RunLocked,
         StoreError,
     )
     from judge.ratings import BTFit, bootstrap_ratings, fit_bt, leaderboard, leaderboards_by, online_elo
@@ -50,6 +52,7 @@ __all__ = [
     "Battle",
     "ConfigError",
     "FileCounts",
+    "IncompleteRun",
     "InputError",
     "JudgeError",
     "LoadedBattles",
@@ -57,6 +60,7 @@ __all__ = [
     "ProviderError",
     "RateResult",
     "RegressionFound",
+    "RunLocked",
     "RunResult",
     "StoreError",
     "bootstrap_ratings",
@@ -102,11 +106,13 @@ _HOME = {
     ),
     "judge.errors": (
         "ConfigError",
+        "IncompleteRun",
         "InputError",
         "JudgeError",
         "MissingDependency",
         "ProviderError",
         "RegressionFound",
+        "RunLocked",
         "StoreError",
     ),
 }
