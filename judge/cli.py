@@ -92,6 +92,15 @@ def cli(debug: bool) -> None:
 @click.option(
     "--include-non-anony", is_flag=True, help="Keep Arena battles where the voter saw the model names."
 )
+@click.option(
+    "--style",
+    is_flag=False,
+    flag_value="all",
+    default=None,
+    metavar="[FEATURES]",
+    help="Control for answer style (length, headers, lists, bold; alone: all four), as Chatbot Arena does.",
+)
+@click.option("--baseline", metavar="MODEL", help="Add each model's predicted win rate (%) against MODEL.")
 @click.option("--json", "as_json", is_flag=True, help="Print the leaderboard(s) as JSON.")
 @_handle_errors
 def rate_command(
@@ -106,6 +115,8 @@ def rate_command(
     anchor: str | None,
     by: str | None,
     include_non_anony: bool,
+    style: str | None,
+    baseline: str | None,
     as_json: bool,
 ) -> None:
     """Rate the models in battle logs (Arena dumps, MT-Bench human judgments, LLMFAO, generic CSV/JSONL)."""
@@ -127,6 +138,8 @@ def rate_command(
         anchor=None if anchor is None else api.parse_anchor(anchor),
         by=by,
         include_non_anony=include_non_anony,
+        style=None if style is None else api.parse_style(style),
+        baseline=baseline,
     )
     for f in result.files:
         left_out = ", ".join(f"{reason}: {n}" for reason, n in f.excluded.items())
@@ -145,23 +158,54 @@ def rate_command(
     for name, board in boards.items():
         n = result.n_battles if not name else result.group_battles[name]
         title = f"{result.by} = {name}: " if name else ""
-        console.print(_leaderboard_table(board, f"{title}{n} battles, {result.method}"))
+        kind = f"{result.method}, style-controlled" if "style" in board.attrs else result.method
+        console.print(_leaderboard_table(board, f"{title}{n} battles, {kind}"))
+        if "style" in board.attrs:
+            console.print(_style_table(board.attrs["style"]))
 
 
 def _leaderboard_table(board: pd.DataFrame, title: str) -> Table:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    for column in ("rank", "model", "rating", "95% CI", "battles", "W/L/T"):
+    scores = "score" in board.columns
+    for column in (
+        "rank",
+        "model",
+        "rating",
+        "95% CI",
+        "battles",
+        "W/L/T",
+        *(("score %", "95% CI ") * scores),
+    ):
         table.add_column(column, justify="left" if column == "model" else "right")
     for row in board.itertuples():
-        table.add_row(
+        cells = [
             str(row.rank),
             str(row.model),
             f"{row.rating:.1f}",
             f"{row.ci_lower:.1f} to {row.ci_upper:.1f}",
             str(row.battles),
             f"{row.wins}/{row.losses}/{row.ties}",
+        ]
+        if scores:
+            cells += [f"{row.score:.1f}", f"{row.score_lower:.1f} to {row.score_upper:.1f}"]
+        table.add_row(*cells)
+    return table
+
+
+def _style_table(style: dict[str, Any]) -> Table:
+    from rich.table import Table
+
+    table = Table(title="style coefficients (log-odds per standard deviation)", title_justify="left")
+    for column in ("feature", "coefficient", "95% CI", "2x the feature"):
+        table.add_column(column, justify="left" if column == "feature" else "right")
+    for name, c in style["coefficients"].items():
+        table.add_row(
+            name,
+            f"{c['value']:.4f}",
+            f"{c['ci_lower']:.4f} to {c['ci_upper']:.4f}",
+            f"{c['elo_2x']:+.1f} Elo",
         )
     return table
 

@@ -231,7 +231,7 @@ def _evaluate(
 def _spread(index: IntArray, values: FloatArray, size: int) -> FloatArray:
     """Sum values into `size` slots by index (index broadcast to values' shape), as (m, size / m)."""
     flat = np.broadcast_to(index, values.shape).ravel()
-    return np.bincount(flat, values.ravel(), size).reshape(values.shape[0], -1)
+    return np.asarray(np.bincount(flat, values.ravel(), size), dtype=np.float64).reshape(values.shape[0], -1)
 
 
 def _solve(neg_hessian: FloatArray, grad: FloatArray, n: int) -> FloatArray:
