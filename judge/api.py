@@ -111,6 +111,8 @@ class _LeaderboardOptions(TypedDict):
     ci: Literal["bootstrap", "sandwich", "none"]
     anchor: tuple[str, float] | None
     ties: str
+    style: tuple[str, ...] | None
+    baseline: str | None
 
 
 @dataclass(frozen=True)
@@ -155,11 +157,15 @@ def rate(
     ties: str = "half",
     ci: Literal["bootstrap", "sandwich", "none"] = "bootstrap",
     include_non_anony: bool = False,
+    style: Sequence[str] | None = None,
+    baseline: str | None = None,
 ) -> RateResult:
     """Load battle logs and rate the models in them (all checks happen before any fitting).
 
     cluster="auto" resamples whole questions when any question_id occurs in more than one battle (judge logs,
     MT-Bench votes) and single battles otherwise (Arena dumps); groups (`by`) use the unit of the whole log.
+    style: control for these style features (judge.ratings.STYLE_FEATURES); baseline: add each model's
+    predicted win rate against this model.
     """
     from judge.battles import load_battles
     from judge.errors import InputError
@@ -179,7 +185,15 @@ def rate(
     rounds = bootstrap if ci == "bootstrap" else 0
     frame, unit = clustered(frame, cluster)
     options = _LeaderboardOptions(
-        method=method, bootstrap=bootstrap, seed=seed, cluster=unit, ci=ci, anchor=anchor, ties=ties
+        method=method,
+        bootstrap=bootstrap,
+        seed=seed,
+        cluster=unit,
+        ci=ci,
+        anchor=anchor,
+        ties=ties,
+        style=None if style is None else tuple(style),
+        baseline=baseline,
     )
     if by is None:
         board = leaderboard(frame, **options)
@@ -216,7 +230,10 @@ def rate_json(result: RateResult) -> dict[str, object]:
         out["cluster"] = result.cluster
         if frame is not None:
             rows = frame.sort_values("rating", ascending=False, kind="stable").to_dict("records")
-            out["models"] = [{key: _plain(row[key]) for key in _MODEL_KEYS} for row in rows]
+            keys = [*_MODEL_KEYS, *(k for k in _SCORE_KEYS if k in frame.columns)]
+            out["models"] = [{key: _plain(row[key]) for key in keys} for row in rows]
+            if "style" in frame.attrs:
+                out["style"] = frame.attrs["style"]
         return out
 
     out = board(result.leaderboard, result.n_battles)
@@ -245,6 +262,16 @@ _MODEL_KEYS = (
     "ties",
     "separated",
 )
+_SCORE_KEYS = ("score", "score_lower", "score_upper")
+
+
+def parse_style(text: str) -> tuple[str, ...]:
+    """--style's value: "all" (the flag alone) or a comma list of features, e.g. "length"."""
+    from judge.ratings.style import STYLE_FEATURES, check_features
+
+    if text == "all":
+        return STYLE_FEATURES
+    return check_features([part.strip() for part in text.split(",") if part.strip()])
 
 
 def _plain(value: object) -> object:

@@ -94,6 +94,15 @@ def cli(debug: bool) -> None:
 @click.option(
     "--include-non-anony", is_flag=True, help="Keep Arena battles where the voter saw the model names."
 )
+@click.option(
+    "--style",
+    is_flag=False,
+    flag_value="all",
+    default=None,
+    metavar="[FEATURES]",
+    help="Control for answer style (length, headers, lists, bold; alone: all four), as Chatbot Arena does.",
+)
+@click.option("--baseline", metavar="MODEL", help="Add each model's predicted win rate (%) against MODEL.")
 @click.option("--json", "as_json", is_flag=True, help="Print the leaderboard(s) as JSON.")
 @click.option("--ppi", is_flag=True, help="Prediction-powered ratings from --human and --judge logs.")
 @click.option("--human", multiple=True, metavar="FILE", help="With --ppi: human battle log (repeatable).")
@@ -120,6 +129,8 @@ def rate_command(
     anchor: str | None,
     by: str | None,
     include_non_anony: bool,
+    style: str | None,
+    baseline: str | None,
     as_json: bool,
     ppi: bool,
     human: tuple[str, ...],
@@ -167,6 +178,8 @@ def rate_command(
         anchor=None if anchor is None else api.parse_anchor(anchor),
         by=by,
         include_non_anony=include_non_anony,
+        style=None if style is None else api.parse_style(style),
+        baseline=baseline,
     )
     for f in result.files:
         left_out = ", ".join(f"{reason}: {n}" for reason, n in f.excluded.items())
@@ -186,7 +199,10 @@ def rate_command(
         n = result.n_battles if not name else result.group_battles[name]
         title = f"{result.by} = {name}: " if name else ""
         unit = f", resampling {result.cluster}s" if result.bootstrap else ""
-        console.print(_leaderboard_table(board, f"{title}{n} battles, {result.method}{unit}"))
+        kind = f"{result.method}, style-controlled" if "style" in board.attrs else result.method
+        console.print(_leaderboard_table(board, f"{title}{n} battles, {kind}{unit}"))
+        if "style" in board.attrs:
+            console.print(_style_table(board.attrs["style"]))
 
 
 def _rate_ppi(
@@ -252,22 +268,53 @@ def _leaderboard_table(board: pd.DataFrame, title: str, *, rank_sets: bool = Fal
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    columns = ("rank", *(("rank set",) if rank_sets else ()), "model", "rating", "95% CI", "battles", "W/L/T")
+    scores = "score" in board.columns
+    columns = (
+        "rank",
+        *(("rank set",) if rank_sets else ()),
+        "model",
+        "rating",
+        "95% CI",
+        "battles",
+        "W/L/T",
+        *(("score %", "95% CI ") if scores else ()),
+    )
     for column in columns:
         table.add_column(column, justify="left" if column == "model" else "right")
     separated = False
     for row in board.itertuples():
         mark = " †" if getattr(row, "separated", False) else ""
         separated = separated or bool(mark)
-        extra = (f"{row.rank_lower}-{row.rank_upper}",) if rank_sets else ()
-        table.add_row(
+        cells = [
             str(row.rank),
-            *extra,
+            *((f"{row.rank_lower}-{row.rank_upper}",) if rank_sets else ()),
             f"{row.model}{mark}",
             f"{row.rating:.1f}",
             f"{row.ci_lower:.1f} to {row.ci_upper:.1f}",
             str(row.battles),
             f"{row.wins}/{row.losses}/{row.ties}",
+        ]
+        if scores:
+            cells += [f"{row.score:.1f}", f"{row.score_lower:.1f} to {row.score_upper:.1f}"]
+        table.add_row(*cells)
+    if separated:
+        table.caption = "† never lost or never won: rated from its own record, interval open on one side"
+        table.caption_justify = "left"
+    return table
+
+
+def _style_table(style: dict[str, Any]) -> Table:
+    from rich.table import Table
+
+    table = Table(title="style coefficients (log-odds per standard deviation)", title_justify="left")
+    for column in ("feature", "coefficient", "95% CI", "2x the feature"):
+        table.add_column(column, justify="left" if column == "feature" else "right")
+    for name, c in style["coefficients"].items():
+        table.add_row(
+            name,
+            f"{c['value']:.4f}",
+            f"{c['ci_lower']:.4f} to {c['ci_upper']:.4f}",
+            f"{c['elo_2x']:+.1f} Elo",
         )
     if separated:
         table.caption = "† never lost or never won: rated from its own record, interval open on one side"
