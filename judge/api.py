@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from judge.answers import AnswerProgress, AnswersResult
+    from judge.arena.server import ArenaServer
     from judge.battles import FileCounts
     from judge.compare import Comparison
     from judge.config import TournamentConfig
@@ -627,3 +628,49 @@ def vote(
                 on_ready(server)
             server.serve_forever()
         return server.session.progress()["voted"] - before
+
+
+def arena_server(
+    config_path: str | Path,
+    *,
+    out: str | Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8766,
+    judge_run: str | Path | None = None,
+    seed: int | None = None,
+    env: Mapping[str, str] | None = None,
+) -> ArenaServer:
+    """The live arena on a config's contestants, listening but not yet serving (see judge.arena)."""
+    import os
+
+    from judge.arena.board import load_judge_side
+    from judge.arena.server import ArenaServer
+    from judge.config import load_config
+
+    environ = os.environ if env is None else env
+    config = load_config(config_path, environ)
+    judge = None if judge_run is None else load_judge_side(judge_run)
+    cache = environ.get("JUDGE_CACHE_DIR")
+    return ArenaServer(
+        config,
+        tournament_dir(config, out, environ),
+        host=host,
+        port=port,
+        judge=judge,
+        seed=seed,
+        cache_dir=Path(cache) if cache else None,
+    )
+
+
+def arena_export(config_path: str | Path, path: str | Path, *, out: str | Path | None = None) -> int:
+    """Write every arena vote of a config's results directory as clean_battle JSON; returns how many."""
+    import json
+    import os
+
+    from judge.arena.server import export_records
+    from judge.config import load_config
+
+    config = load_config(config_path, os.environ)
+    records = export_records(tournament_dir(config, out))
+    Path(path).write_text(json.dumps(records, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return len(records)

@@ -6,6 +6,7 @@ with the exit code of its class; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from functools import wraps
@@ -669,6 +670,49 @@ def vote_command(run_dir: str, host: str, port: int, voter: str, order: str, see
 
     cast = api.vote(run_dir, host=host, port=port, voter=voter, order=order, seed=seed, on_ready=ready)
     click.echo(f"{cast} vote(s) cast; battle log: {run_dir}/human_votes.jsonl")
+
+
+@cli.command("arena")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8766, show_default=True, help="0 picks one.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=str), help="Results directory.")
+@click.option(
+    "--judge-run", type=click.Path(file_okay=False, path_type=str), help="A judge run to show beside."
+)
+@click.option("--seed", type=int, default=None, help="Seed for pairs and positions.")
+@click.option(
+    "--export", type=click.Path(dir_okay=False, path_type=str), help="Write clean_battle JSON, exit."
+)
+@_handle_errors
+def arena_command(
+    config: str,
+    host: str,
+    port: int,
+    out: str | None,
+    judge_run: str | None,
+    seed: int | None,
+    export: str | None,
+) -> None:
+    """Live arena: voters bring prompts, two anonymous contestants answer, votes feed a live leaderboard."""
+    from judge import api
+
+    if export is not None:
+        count = api.arena_export(config, export, out=out)
+        click.echo(f"{count} vote(s) written to {export}")
+        return
+    server = api.arena_server(config, out=out, host=host, port=port, judge_run=judge_run, seed=seed)
+    if not server.loopback and server.config.arena.voters is None:
+        click.echo(
+            f"judge: warning: listening on {host} without arena.voters: anyone who can reach it votes",
+            err=True,
+        )
+    with server:
+        server.start()
+        click.echo(f"judge arena: {server.url} ({server.votes_at_start} votes so far; Ctrl-C stops)")
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how an arena ends
+            server.wait()
+    click.echo(f"battle log: {server.out_dir}/arena_battles.jsonl")
 
 
 def main() -> None:
