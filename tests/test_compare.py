@@ -57,7 +57,8 @@ def write_run(path: Path, battles: pd.DataFrame) -> Path:
     path.mkdir(parents=True)
     with (path / "battles.jsonl").open("w", encoding="utf-8") as handle:
         for record in battles.to_dict(orient="records"):
-            handle.write(json.dumps(record) + "\n")
+            present = {key: value for key, value in record.items() if not pd.isna(value)}  # no NaN in JSON
+            handle.write(json.dumps(present) + "\n")
     ratings = fit_bt(battles).ratings.sort_values(ascending=False)
     rows = [
         {
