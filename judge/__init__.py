@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from judge._config_reader import load_config
     from judge.api import RATE_BY, RateResult, RunResult, demo_config, parse_anchor, rate, rate_json, run
     from judge.battles import (
         BATTLE_COLUMNS,
@@ -65,6 +66,7 @@ __all__ = [
     "leaderboard",
     "leaderboards_by",
     "load_battles",
+    "load_config",
     "normalize_frame",
     "parse_anchor",
     "rate",
@@ -75,6 +77,7 @@ __all__ = [
 ]
 
 _HOME = {
+    "judge._config_reader": ("load_config",),
     "judge.api": (
         "RATE_BY",
         "RateResult",

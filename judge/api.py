@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from judge.battles import FileCounts
     from judge.compare import Comparison
     from judge.config import TournamentConfig
+    from judge.demo.experts import ExpertComparison
     from judge.judging import JudgeProgress
     from judge.store import StoredJudgement, Usage
     from judge.tournament import TournamentOutcome
@@ -258,8 +259,8 @@ def answers(
     import asyncio
     import os
 
+    from judge._config_reader import load_config
     from judge.answers import collect_answers
-    from judge.config import load_config
     from judge.providers import ProviderHub
     from judge.questions import load_questions, select_questions
     from judge.store import DB_NAME, Store
@@ -291,6 +292,7 @@ class RunResult:
     leaderboard: pd.DataFrame | None  # None when no battle could be decided
     diagnostics: dict[str, object]
     files: tuple[Path, ...]
+    phases: tuple[tuple[str, float], ...] = ()  # (stage, wall seconds): model fetch, answers, ... report
 
 
 def run(
@@ -311,7 +313,7 @@ def run(
     import asyncio
     import os
 
-    from judge.config import load_config
+    from judge._config_reader import load_config
     from judge.errors import InputError
     from judge.judging import answer_table, judge_name
     from judge.prompts import load_template
@@ -332,6 +334,8 @@ def run(
         async with ProviderHub(cache_dir=env.get("JUDGE_CACHE_DIR")) as hub:
             for model in (*config.contestants, config.judge):  # a bad replay file or GGUF stops here
                 hub.get(model.endpoint())
+            await hub.prepare(model.endpoint() for model in (*config.contestants, config.judge))
+            timer.lap("model fetch")
             with Store.open(out_dir / DB_NAME) as store:
                 outcome = await run_tournament(
                     config,
@@ -345,7 +349,10 @@ def run(
                 usage = store.usage_by_subject()
         return outcome, stored, usage
 
+    timer = _Laps()
     outcome, stored, usage = asyncio.run(play())
+    timer.add("answers", outcome.answer_seconds)
+    timer.add("judging", outcome.seconds - outcome.answer_seconds)
     name = judge_name(config.judge)
     texts = answer_table(outcome.answers.answers)
     by_id = {q.question_id: q for q in questions}
@@ -367,11 +374,42 @@ def run(
         except InputError:  # e.g. no battle has a category
             by_category = None
         files += outputs.write_leaderboards(out_dir, rate_json(overall), by_category)
+        timer.lap("rating")
         if write_html:
             files.append(report(out_dir))
+            timer.lap("report")
     else:
         outputs.remove_boards(out_dir)
-    return RunResult(config.name, out_dir, outcome, board, diag, tuple(files))
+    return RunResult(config.name, out_dir, outcome, board, diag, tuple(files), tuple(timer.laps))
+
+
+class _Laps:
+    """Wall time per stage of a run: lap(name) closes a stage at now; add() books one timed elsewhere."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._now = time.perf_counter
+        self._last = self._now()
+        self.laps: list[tuple[str, float]] = []
+
+    def lap(self, name: str) -> None:
+        now = self._now()
+        self.laps.append((name, now - self._last))
+        self._last = now
+
+    def add(self, name: str, seconds: float) -> None:
+        self.laps.append((name, seconds))
+        self._last = self._now()
+
+
+def demo_experts(result: RunResult, *, bootstrap: int = 1000, seed: int = 0) -> ExpertComparison:
+    """The demo run's board and votes beside the MT-Bench experts' on the same models and items."""
+    from judge.battles import load_battles
+    from judge.demo.experts import compare_with_experts, expert_votes
+
+    battles = load_battles([result.out_dir / "battles.jsonl"], format="generic").frame
+    return compare_with_experts(battles, expert_votes(), bootstrap=bootstrap, seed=seed)
 
 
 def demo_config() -> Path:

@@ -17,13 +17,16 @@ from judge.errors import JudgeError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
 
     from judge import api
     from judge.answers import AnswerProgress
+    from judge.demo.experts import ExpertComparison
     from judge.judging import JudgeProgress
     from judge.store import Failure
+    from judge.validate.agreement import Count
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,9 +40,13 @@ def _handle_errors(func: F) -> F:
         except JudgeError as exc:
             if debug:
                 raise
-            click.echo(f"judge: error: {exc.message}", err=True)
-            if exc.hint:
-                click.echo(f"hint: {exc.hint}", err=True)
+            problems = getattr(exc, "problems", (exc,))  # a config reports every mistake at once
+            for problem in problems:
+                click.echo(f"judge: error: {problem.message}", err=True)
+                if problem.hint:
+                    click.echo(f"hint: {problem.hint}", err=True)
+            if len(problems) > 1:
+                click.echo(f"judge: {exc.message}; nothing was run", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("judge: interrupted", err=True)
@@ -111,8 +118,6 @@ def rate_command(
     """Rate the models in battle logs (Arena dumps, MT-Bench human judgments, LLMFAO, generic CSV/JSONL)."""
     import json
 
-    from rich.console import Console
-
     from judge import api
 
     result = api.rate(
@@ -141,11 +146,23 @@ def rate_command(
         click.echo(json.dumps(api.rate_json(result), indent=2))
         return
     boards = {"": result.leaderboard} if result.leaderboard is not None else result.groups
-    console = Console(highlight=False)
+    console = _console()
     for name, board in boards.items():
         n = result.n_battles if not name else result.group_battles[name]
         title = f"{result.by} = {name}: " if name else ""
         console.print(_leaderboard_table(board, f"{title}{n} battles, {result.method}"))
+
+
+def _console(*, stderr: bool = False) -> Console:
+    """A console whose tables keep their natural width off a terminal (pipes, CI logs): no wrap at 80."""
+    import os
+
+    from rich.console import Console
+
+    console = Console(highlight=False, stderr=stderr)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(highlight=False, stderr=stderr, width=1000)
+    return console
 
 
 def _leaderboard_table(board: pd.DataFrame, title: str) -> Table:
@@ -247,8 +264,6 @@ def validate_command(
     """Measure how well a judge's votes agree with human votes (or humans with each other)."""
     import json
 
-    from rich.console import Console
-
     from judge import api
     from judge.validate.view import render_validation
 
@@ -266,7 +281,7 @@ def validate_command(
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
-        Console(soft_wrap=False).print(render_validation(report))
+        _console().print(render_validation(report))
 
 
 @cli.command("answers")
@@ -327,9 +342,16 @@ _TINY_JUDGE_NOTE = (
 
 def _run_and_show(config: str, out: str | None, bootstrap: int, seed: int) -> api.RunResult:
     """Run a tournament with live progress bars on stderr; print the leaderboard and where the files are."""
-    from rich.console import Console
 
-    from judge import api
+    import os
+
+    from judge import api, load_config
+
+    chooser = load_config(config, os.environ).judge  # checked in full before anything runs
+    if chooser.notes:
+        chosen = "; ".join(chooser.notes)
+        name = chooser.name or chooser.model
+        click.echo(f"judge {name} ({chooser.provider}): {chosen}; set them in judge: to change", err=True)
 
     with _progress_bars() as bar:
         answering = bar.add_task("answers", total=None, note="", visible=False)
@@ -346,7 +368,7 @@ def _run_and_show(config: str, out: str | None, bootstrap: int, seed: int) -> ap
         result = api.run(
             config, out=out, bootstrap=bootstrap, seed=seed, on_answers=show_answers, on_judging=show_judging
         )
-    console = Console(highlight=False)
+    console = _console()
     outcome = result.outcome
     if result.leaderboard is not None:
         title = f"{result.name}: {len(outcome.battles)} battles, Bradley-Terry, 95% bootstrap CI"
@@ -402,8 +424,51 @@ def demo_command(out: str | None) -> None:
     click.echo(_TINY_JUDGE_NOTE, err=True)
     config = api.demo_config()
     click.echo(f"config: {config}", err=True)
-    _run_and_show(str(config), out, 1000, 0)
-    click.echo(_TINY_JUDGE_NOTE)
+    result = _run_and_show(str(config), out, 1000, 0)
+    if result.leaderboard is not None:
+        experts = api.demo_experts(result)
+        _console().print(_beside_experts(result.leaderboard, experts))
+        versus, among = experts.judge_vs_experts, experts.experts_vs_experts
+        click.echo(
+            f"on the {experts.items} judged items the MT-Bench experts also voted on, the judge agrees with "
+            f"an expert's vote {_share(versus)}; two experts agree {_share(among)}"
+        )
+        judge = result.diagnostics["judge"]
+        assert isinstance(judge, dict)
+        click.echo(experts.sentence(str(judge["name"])))
+    phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.phases)
+    click.echo(f"time: {phases}; total {sum(s for _, s in result.phases):.1f} s")
+    report = result.out_dir / "report.html"
+    if report.is_file():
+        click.echo(f"report: {report.resolve().as_uri()}")
+
+
+def _share(count: Count) -> str:
+    if count.rate is None:
+        return "n/a (no shared votes)"
+    return f"{count.rate:.0%} of the time ({count.agree}/{count.total})"
+
+
+def _beside_experts(board: pd.DataFrame, experts: ExpertComparison) -> Table:
+    """The judge's board with the experts' rank and rating of each replayed model, and the rank difference."""
+    from rich.table import Table
+
+    theirs = {row.model: row for row in experts.board.itertuples()} if len(experts.board) else {}
+    title = f"the judge's board beside the MT-Bench experts' ({experts.expert_votes} votes, 80 questions)"
+    table = Table(title=title, title_justify="left")
+    for column in ("judge rank", "model", "judge rating", "expert rank", "expert rating", "rank diff"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in board.itertuples():
+        expert = theirs.get(row.model)
+        table.add_row(
+            str(row.rank),
+            str(row.model),
+            f"{row.rating:.0f}",
+            "-" if expert is None else str(expert.rank),
+            "-" if expert is None else f"{expert.rating:.0f}",
+            "-" if expert is None else f"{int(row.rank) - int(expert.rank):+d}",
+        )
+    return table
 
 
 @cli.command("vote")

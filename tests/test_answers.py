@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from judge import api
+from judge import api, load_config
 from judge.answers import answer_key, build_request, collect_answers
 from judge.cli import cli
-from judge.config import load_config
 from judge.errors import ConfigError
 from judge.providers import ProviderHub
 from judge.questions import load_questions, select_questions
