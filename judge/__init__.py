@@ -12,8 +12,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from judge._config_reader import load_config
-    from judge.api import RATE_BY, RateResult, RunResult, demo_config, parse_anchor, rate, rate_json, run
+    from judge.api import (
+        RATE_BY,
+        RateResult,
+        RunResult,
+        demo_config,
+        load_config,
+        parse_anchor,
+        rate,
+        rate_json,
+        run,
+    )
     from judge.battles import (
         BATTLE_COLUMNS,
         FORMAT_VERSION,
@@ -77,12 +86,12 @@ __all__ = [
 ]
 
 _HOME = {
-    "judge._config_reader": ("load_config",),
     "judge.api": (
         "RATE_BY",
         "RateResult",
         "RunResult",
         "demo_config",
+        "load_config",
         "parse_anchor",
         "rate",
         "rate_json",

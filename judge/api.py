@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypedDict
 
+from judge._config_reader import load_config as load_config  # public as judge.load_config
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
@@ -259,7 +261,6 @@ def answers(
     import asyncio
     import os
 
-    from judge._config_reader import load_config
     from judge.answers import collect_answers
     from judge.providers import ProviderHub
     from judge.questions import load_questions, select_questions
@@ -313,7 +314,6 @@ def run(
     import asyncio
     import os
 
-    from judge._config_reader import load_config
     from judge.errors import InputError
     from judge.judging import answer_table, judge_name
     from judge.prompts import load_template
