@@ -237,13 +237,16 @@ def _plain(value: object) -> object:
 def tournament_dir(
     config: TournamentConfig, out: str | Path | None = None, env: Mapping[str, str] | None = None
 ) -> Path:
-    """A tournament's results directory: OUT if given, else $JUDGE_RESULTS_DIR/<name>, else results/<name>."""
+    """A tournament's results directory: OUT if given, else $JUDGE_RESULTS_DIR/<name>, else results/<name>
+    beside the config file (like its other paths), so a run started from another folder resumes it."""
     import os
 
     if out is not None:
         return Path(out)
-    root = (os.environ if env is None else env).get("JUDGE_RESULTS_DIR") or "results"
-    return Path(root) / config.name
+    root = (os.environ if env is None else env).get("JUDGE_RESULTS_DIR")
+    if root:
+        return Path(root) / config.name
+    return config.path.parent / "results" / config.name
 
 
 def answers(

@@ -290,7 +290,7 @@ def validate_command(
     "--out",
     type=click.Path(file_okay=False, path_type=str),
     default=None,
-    help="Results directory of this tournament (default: $JUDGE_RESULTS_DIR/<name>, else results/<name>).",
+    help="Results directory (default: $JUDGE_RESULTS_DIR/<name>, else results/<name> beside the config).",
 )
 @_handle_errors
 def answers_command(config: str, out: str | None) -> None:
@@ -405,7 +405,11 @@ def _run_and_show(config: str, out: str | None, bootstrap: int, seed: int) -> ap
 
 @cli.command("run")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=str))
-@click.option("--out", type=click.Path(file_okay=False, path_type=str), help="Results directory.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Results directory (default: $JUDGE_RESULTS_DIR/<name>, else results/<name> beside the config).",
+)
 @click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @_handle_errors
@@ -415,14 +419,23 @@ def run_command(config: str, out: str | None, bootstrap: int, seed: int) -> None
 
 
 @cli.command("demo")
-@click.option("--out", type=click.Path(file_okay=False, path_type=str), help="Results directory.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Results directory (default: $JUDGE_RESULTS_DIR/demo, else results/demo here).",
+)
 @_handle_errors
 def demo_command(out: str | None) -> None:
     """A small offline tournament on the embedded SmolLM2 model and replayed MT-Bench answers."""
     from judge import api
 
+    import os
+    from pathlib import Path
+
     click.echo(_TINY_JUDGE_NOTE, err=True)
     config = api.demo_config()
+    if out is None:  # not beside the config, which lives inside the installed package
+        out = str(Path(os.environ.get("JUDGE_RESULTS_DIR") or "results") / "demo")
     click.echo(f"config: {config}", err=True)
     result = _run_and_show(str(config), out, 1000, 0)
     if result.leaderboard is not None:

@@ -283,3 +283,17 @@ def test_a_local_model_answers_in_words_with_token_counts(tmp_path, llama_gguf):
     assert result.input_tokens > 0 and result.cost_usd == pytest.approx(
         (result.input_tokens + result.output_tokens) / 1e6
     )
+
+
+def test_results_sit_beside_the_config_so_another_folder_resumes(tmp_path, monkeypatch):
+    monkeypatch.delenv("JUDGE_RESULTS_DIR")
+    config = write_config(tmp_path)
+    first = CliRunner().invoke(cli, ["answers", str(config)])
+    assert first.exit_code == 0, first.output
+    assert (tmp_path / "results" / "echo-demo" / "judge.sqlite").is_file()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    second = CliRunner().invoke(cli, ["answers", str(config)])
+    assert "asked 0, reused 14" in second.stdout  # the same store: nothing is paid again
+    assert not (elsewhere / "results").exists()
