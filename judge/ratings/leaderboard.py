@@ -64,8 +64,9 @@ def leaderboard(
 ) -> pd.DataFrame:
     """Ratings with `level` intervals and ranks, best first.
 
-    The rating is the full-data fit; bootstrap intervals are percentiles of `bootstrap` refits with
-    numpy.random.default_rng(seed). With ci="none" the interval collapses onto the rating, so the rank is the
+    The rating is the full-data fit (for online Elo with bootstrap intervals: the bootstrap median, since one
+    order-dependent Elo pass can fall outside its own interval); bootstrap intervals are percentiles of
+    `bootstrap` refits with numpy.random.default_rng(seed). With ci="none" the interval collapses onto the rating, so the rank is the
     plain ordinal rank.
     """
     if method not in ("bt", "elo"):
@@ -112,7 +113,10 @@ def leaderboard(
             workers=workers,
             **fit_kw,
         )
-        lower, upper = np.quantile(samples.to_numpy(), [tail, 1.0 - tail], axis=0)
+        lower, median, upper = np.quantile(samples.to_numpy(), [tail, 0.5, 1.0 - tail], axis=0)
+        # One pass of online Elo depends on the battle order, so it can fall outside the interval of its own
+        # resamples; the bootstrap median is the rating, as in Chatbot Arena's Elo notebooks.
+        rating = median
     elif ci == "sandwich":
         sd = np.sqrt(np.clip(np.diag(sandwich_covariance(fit, battles, cluster=cluster).to_numpy()), 0, None))
         z = float(norm.ppf(1.0 - tail))
