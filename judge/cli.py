@@ -427,10 +427,10 @@ def run_command(config: str, out: str | None, bootstrap: int, seed: int) -> None
 @_handle_errors
 def demo_command(out: str | None) -> None:
     """A small offline tournament on the embedded SmolLM2 model and replayed MT-Bench answers."""
-    from judge import api
-
     import os
     from pathlib import Path
+
+    from judge import api
 
     click.echo(_TINY_JUDGE_NOTE, err=True)
     config = api.demo_config()

@@ -1,4 +1,4 @@
-"""The demo's yardstick: the packaged MT-Bench expert votes, their board, and a judge's agreement with them."""
+"""The demo's yardstick: the packaged MT-Bench expert votes, their board, a judge's agreement with them."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_expert_board_puts_gpt4_first_and_llama_last():
 def test_agreement_is_counted_on_the_judged_items_only():
     experts = expert_votes()
     questions = [101, 104, 107, 108, 120]
-    ties = compare_with_experts(_judge_votes("tie", questions), experts, bootstrap=0 or 10)
+    ties = compare_with_experts(_judge_votes("tie", questions), experts, bootstrap=10)
     on_items = experts[
         experts["question_id"].astype(str).isin([str(q) for q in questions]) & (experts["turn"] == 1)
     ]

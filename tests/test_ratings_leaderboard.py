@@ -89,13 +89,13 @@ def test_elo_leaderboard() -> None:
     single = leaderboard(battles, method="elo", ci="none")
     expected = online_elo(battles)
     assert single.set_index("model")["rating"].to_dict() == pytest.approx(expected.to_dict())
-    # With bootstrap intervals the rating is the bootstrap median (Arena's notebooks), never outside its interval.
+    # With bootstrap intervals the rating is the bootstrap median (as Arena's notebooks): inside its interval.
     table = leaderboard(battles, method="elo", bootstrap=50)
     assert ((table["ci_lower"] <= table["rating"]) & (table["rating"] <= table["ci_upper"])).all()
 
 
 def test_elo_rating_stays_inside_its_interval_when_one_pass_would_not() -> None:
-    """A log whose order drags one Elo pass far from its resamples (the strong model loses its late battles)."""
+    """A log whose order drags one Elo pass far from its resamples (the best model loses its late battles)."""
     battles = log(n=600)
     late = battles.index >= 450
     strong = (battles["model_a"] == "ace") & late

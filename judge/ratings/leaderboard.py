@@ -66,8 +66,8 @@ def leaderboard(
 
     The rating is the full-data fit (for online Elo with bootstrap intervals: the bootstrap median, since one
     order-dependent Elo pass can fall outside its own interval); bootstrap intervals are percentiles of
-    `bootstrap` refits with numpy.random.default_rng(seed). With ci="none" the interval collapses onto the rating, so the rank is the
-    plain ordinal rank.
+    `bootstrap` refits with numpy.random.default_rng(seed). With ci="none" the interval collapses onto the
+    rating, so the rank is the plain ordinal rank.
     """
     if method not in ("bt", "elo"):
         raise InputError(f"unknown rating method {method!r} (known: bt, elo)")
