@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 from judge._hosts import is_loopback
 from judge._yaml import load_yaml
+from judge.arena.settings import ArenaConfig, read_arena
 from judge.config import (
     ANSWER_FORMATS,
     BUILTIN_SETS,
@@ -47,7 +48,7 @@ def _is_loopback(url: str) -> bool:
 
 
 _TOP: tuple[str, ...] = ("name", "questions", "contestants", "judge", "schedule", "retries", "concurrency")
-_TOP += ("rpm", "timeout", "seed", "prices")
+_TOP += ("rpm", "timeout", "seed", "prices", "arena")
 _MODEL_KEYS: tuple[str, ...] = (
     "provider",
     "model",
@@ -59,7 +60,7 @@ _MODEL_KEYS: tuple[str, ...] = (
 )
 _MODEL_KEYS += ("system", "seed", "concurrency", "rpm", "timeout", "prices", "delay")
 _JUDGE_KEYS = (*_MODEL_KEYS, "template", "combine", "scale", "answer_format", "name", "parse_retries")
-_JUDGE_KEYS += ("max_reason_chars",)
+_JUDGE_KEYS += ("max_reason_chars", "strong_weight")
 _MISSING = object()
 
 
@@ -172,6 +173,7 @@ class Reader:
         questions = self.check(lambda: self.questions(m.get("questions", _MISSING)), None)
         retries = self.check(lambda: self.retries(m.get("retries")), RetryConfig())
         seed = self.check(lambda: self.get(m, "", "seed", "int", 0), 0)
+        arena = self.check(lambda: read_arena(self, m.get("arena")), ArenaConfig())
         if self.problems:
             raise ConfigError.several(self.problems)
         assert judge is not None and schedule is not None and questions is not None
@@ -184,6 +186,7 @@ class Reader:
             schedule=schedule,
             retries=retries,
             seed=seed,
+            arena=arena,
             **top,
         )
 
@@ -368,6 +371,9 @@ class Reader:
             "parse_retries": self.check(lambda: self.positive(m, "judge", "parse_retries", "int", 2, 0), 2),
             "max_reason_chars": self.check(
                 lambda: self.positive(m, "judge", "max_reason_chars", "int", None), None
+            ),
+            "strong_weight": self.check(
+                lambda: self.positive(m, "judge", "strong_weight", "int", None, 1), None
             ),
         }
         notes = self.judge_defaults(fields, options)
