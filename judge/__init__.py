@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         FORMAT_VERSION,
         FORMATS,
         SOURCES,
+        STYLE_COUNT_COLUMNS,
         TIES,
         VERDICTS_AS_SHOWN,
         WINNERS,
@@ -30,11 +31,13 @@ if TYPE_CHECKING:
     )
     from judge.errors import (
         ConfigError,
+        IncompleteRun,
         InputError,
         JudgeError,
         MissingDependency,
         ProviderError,
         RegressionFound,
+        RunLocked,
         StoreError,
     )
     from judge.ratings import BTFit, bootstrap_ratings, fit_bt, leaderboard, leaderboards_by, online_elo
@@ -45,6 +48,7 @@ __all__ = [
     "FORMAT_VERSION",
     "RATE_BY",
     "SOURCES",
+    "STYLE_COUNT_COLUMNS",
     "TIES",
     "VERDICTS_AS_SHOWN",
     "WINNERS",
@@ -52,6 +56,7 @@ __all__ = [
     "Battle",
     "ConfigError",
     "FileCounts",
+    "IncompleteRun",
     "InputError",
     "JudgeError",
     "LoadedBattles",
@@ -59,6 +64,7 @@ __all__ = [
     "ProviderError",
     "RateResult",
     "RegressionFound",
+    "RunLocked",
     "RunResult",
     "StoreError",
     "bootstrap_ratings",
@@ -93,6 +99,7 @@ _HOME = {
         "FORMATS",
         "FORMAT_VERSION",
         "SOURCES",
+        "STYLE_COUNT_COLUMNS",
         "TIES",
         "VERDICTS_AS_SHOWN",
         "WINNERS",
@@ -105,11 +112,13 @@ _HOME = {
     ),
     "judge.errors": (
         "ConfigError",
+        "IncompleteRun",
         "InputError",
         "JudgeError",
         "MissingDependency",
         "ProviderError",
         "RegressionFound",
+        "RunLocked",
         "StoreError",
     ),
 }

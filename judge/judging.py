@@ -61,7 +61,9 @@ class JudgeProgress:
     reused: int = 0
     failed: int = 0
     skipped: int = 0  # an answer the judgement needs is missing (its call failed)
-    parse_failed: int = 0  # of `failed`: answered every time, but no verdict could be read
+    # Of `failed`: answered every time, but no verdict could be read (in this run, or stored by an earlier
+    # one: those are not asked again, and an item without a verdict is a failure however old it is).
+    parse_failed: int = 0
     last: str = ""
 
 
@@ -253,7 +255,11 @@ class Judging:
             parsed = [j for j in stored if j.preference is not None]
             found = self._parse(parsed[0].raw, slot) if parsed else None
             self.judgements[slot] = found
-            self._settle(f"{label} reused", reused=1)
+            if found is None:  # a stored parse failure is not asked again, and still has no verdict
+                self.progress = replace(self.progress, parse_failed=self.progress.parse_failed + 1)
+                self._settle(f"{label} {task.order}: stored parse failure", failed=1)
+            else:
+                self._settle(f"{label} reused", reused=1)
             return
         for attempt in range(len(stored), self.judge.parse_retries + 1):
             key = base_key if attempt == 0 else f"{base_key}#{attempt}"
