@@ -57,7 +57,7 @@ def write_run(path: Path, battles: pd.DataFrame) -> Path:
     path.mkdir(parents=True)
     with (path / "battles.jsonl").open("w", encoding="utf-8") as handle:
         for record in battles.to_dict(orient="records"):
-            present = {key: value for key, value in record.items() if not pd.isna(value)}  # no NaN in JSON
+            present = {k: v for k, v in record.items() if not (isinstance(v, float) and v != v)}  # no NaN
             handle.write(json.dumps(present) + "\n")
     ratings = fit_bt(battles).ratings.sort_values(ascending=False)
     rows = [
