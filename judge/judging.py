@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -91,7 +90,6 @@ class Judging:
         base_dir: Path | None = None,
         seed: int = 0,
         on_progress: Callable[[JudgeProgress], None] = lambda progress: None,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self.judge, self.store, self.run_id, self.runner = judge, store, run_id, runner
         self.questions, self.answers = questions, answers
@@ -102,7 +100,9 @@ class Judging:
         self.judgements: dict[tuple[Pair, int, Order], Preference | None] = {}
         self.shares: dict[tuple[Pair, int, Order], dict[Preference, float]] = {}  # token format only
         self.base_keys: set[str] = set()  # judgements this run asked for or reused (for details.jsonl)
-        self.clock = clock
+        # When each order's verdict was stored: a battle's tstamp is its latest, so a rerun that reuses
+        # every verdict writes the same battle log byte for byte.
+        self.stored_at: dict[tuple[Pair, int, Order], float | None] = {}
         self._templates: dict[str, Template] = {}
         self._base_dir = base_dir
         if judge.template is not None:  # load now: a bad template is an input error before any call
@@ -158,9 +158,9 @@ class Judging:
             winner = combine(self.rule, judged)
         if winner is None:
             return None
-        return to_battle(
-            pair, winner, judge=self.name, turn=turn, category=question.category, tstamp=self.clock()
-        )
+        times = [t for o in self.orders(pair, turn) if (t := self.stored_at.get((pair, turn, o))) is not None]
+        tstamp = max(times, default=None)
+        return to_battle(pair, winner, judge=self.name, turn=turn, category=question.category, tstamp=tstamp)
 
     def all_judgements(self) -> list[Judgement]:
         return [Judgement(pair, turn, order, pref) for (pair, turn, order), pref in self.judgements.items()]
@@ -248,6 +248,8 @@ class Judging:
             parsed = [j for j in stored if j.preference is not None]
             found = self._parse(parsed[0].raw, slot) if parsed else None
             self.judgements[slot] = found
+            if parsed:
+                self.stored_at[slot] = self.store.judgement_time(parsed[0].key)
             if found is None:  # a stored parse failure is not asked again, and still has no verdict
                 self.progress = replace(self.progress, parse_failed=self.progress.parse_failed + 1)
                 self._settle(f"{label} {task.order}: stored parse failure", failed=1)
@@ -285,6 +287,7 @@ class Judging:
             self.store.save_judgement(self.run_id, row, outcome.calls)
             if preference is not None:
                 self.judgements[slot] = preference
+                self.stored_at[slot] = self.store.judgement_time(key)
                 self._settle(f"{label} {task.order}: {preference.name}", judged=1)
                 return
         self.judgements[slot] = None

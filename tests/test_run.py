@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -302,3 +303,31 @@ def test_bar_summary_and_diagnostics_report_the_same_counts(tmp_path):
             assert bar and bar[-1].rstrip().endswith(expected)
             counts = json.loads((out / "diagnostics.json").read_text())
             assert counts["run"]["judgements"]["failed"] == counts["judge"]["parse_failures"] == 1
+
+
+def test_a_rerun_without_calls_rewrites_byte_identical_files(tmp_path):
+    # Battle tstamps used to be the time of writing, so no resumed run ever matched a clean one.
+    config = write_config(tmp_path, "{provider: echo, answer_format: json}")
+    out = tmp_path / "out"
+    api.run(config, out=out, env={}, bootstrap=20)
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith(("judge.sqlite", ".")))
+    first = {name: (out / name).read_bytes() for name in names}
+    reruns = []
+    for _ in range(2):
+        again = api.run(config, out=out, env={}, bootstrap=20)
+        assert calls_of_run(out / "judge.sqlite", again.outcome.judge_run_id) == 0
+        reruns.append({name: (out / name).read_bytes() for name in names})
+    assert reruns[0] == reruns[1]
+    # Against the first run, only diagnostics.json's `run` counts differ: they say what each run did.
+    assert {n: b for n, b in reruns[0].items() if n != "diagnostics.json"} == {
+        n: b for n, b in first.items() if n != "diagnostics.json"
+    }
+    diag = [json.loads(files["diagnostics.json"]) for files in (first, reruns[0])]
+    assert diag[0]["run"]["answers"]["asked"] == diag[1]["run"]["answers"]["reused"] == 4
+    assert {**diag[0], "run": None} == {**diag[1], "run": None}
+    assert "report.html" in names and "battles.jsonl" in names
+    con = sqlite3.connect(out / "judge.sqlite")
+    stored = max(c for (c,) in con.execute("SELECT created_at FROM judgements"))
+    con.close()
+    latest = max(json.loads(line)["tstamp"] for line in first["battles.jsonl"].decode().splitlines())
+    assert abs(latest - datetime.fromisoformat(stored).timestamp()) < 1e-3  # the time verdicts were stored
