@@ -204,7 +204,7 @@ def compare_command(
     as_json: bool,
     markdown_file: str | None,
 ) -> None:
-    """Compare two results directories; exit 1 when a watched model got significantly worse."""
+    """Compare two results directories; exit 1 when a watched model got significantly worse or is missing."""
     import json
     from pathlib import Path
 
@@ -217,9 +217,16 @@ def compare_command(
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else summary)
     if markdown_file:
         Path(markdown_file).write_text(summary, encoding="utf-8")
+    reasons = []
     if result.regressions:
         names = ", ".join(c.model for c in result.regressions)
-        raise RegressionFound(f"regression: {names} significantly worse than in {baseline}")
+        reasons.append(f"regression: {names} significantly worse than in {baseline}")
+    if result.missing:
+        where = {"baseline": baseline, "candidate": candidate}
+        gone = ", ".join(f"{model} (not in {where[run]})" for model, run in result.missing)
+        reasons.append(f"watched model(s) missing: {gone}")
+    if reasons:
+        raise RegressionFound("; ".join(reasons))
 
 
 @cli.command("validate")
