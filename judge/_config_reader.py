@@ -17,6 +17,7 @@ from judge.config import (
     BUILTIN_SETS,
     COMBINE_RULES,
     DEFAULT_LOCAL_MODEL,
+    DEFAULT_MAX_ANSWER_CHARS,
     HOSTED,
     PROVIDERS,
     SCALES,
@@ -279,7 +280,7 @@ class Reader:
             spec if spec is not None else {"provider": "local"},
             "judge",
             (*_MODEL_KEYS, "template", "combine", "scale", "answer_format", "name", "parse_retries")
-            + ("max_reason_chars",),
+            + ("max_reason_chars", "max_answer_chars"),
         )
         if "provider" not in m:
             raise self.fail("judge.provider", "is required", f"known providers: {', '.join(PROVIDERS)}")
@@ -294,6 +295,9 @@ class Reader:
             "name": self.get(m, "judge", "name", "str", None),
             "parse_retries": self.positive(m, "judge", "parse_retries", "int", 2, 0),
             "max_reason_chars": self.positive(m, "judge", "max_reason_chars", "int", None),
+            "max_answer_chars": self.positive(
+                m, "judge", "max_answer_chars", "int", DEFAULT_MAX_ANSWER_CHARS, 100
+            ),
         }
         if options["combine"] == "logprob" and options["answer_format"] != "token":
             raise self.fail(

@@ -436,6 +436,12 @@ def _run_and_show(
             f"head-to-head: {h2h['candidate']} vs {h2h['baseline']}: {h2h['decision']} (win rate {rate}, "
             f"always-valid {h2h['ci_low']:.3f} to {h2h['ci_high']:.3f}, {h2h['judge_calls']} judge calls)"
         )
+    if outcome.answers_cut:
+        click.echo(
+            f"judge: warning: {outcome.answers_cut} answer(s) longer than judge.max_answer_chars "
+            f"({judge['max_answer_chars']}) were cut in the judge's prompts (the cut is marked there)",
+            err=True,
+        )
     _show_failures(outcome.answers.failures + outcome.judge_failures)
     click.echo(f"results in {result.out_dir}/ (" + ", ".join(p.name for p in result.files) + ")")
     _judge_completeness(result.problems, allow_failures, has_battles=bool(outcome.battles))

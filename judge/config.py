@@ -25,6 +25,7 @@ COMBINE_RULES = ("conservative", "score", "single", "logprob")  # judge.verdicts
 TEMPLATES = ("pairwise", "pairwise_reference", "multi_turn", "multi_turn_reference")  # judge.prompts
 SCALES = (3, 5)
 ANSWER_FORMATS = ("marker", "json", "token")
+DEFAULT_MAX_ANSWER_CHARS = 20_000  # about 5,000 tokens; MT-Bench's longest recorded answers are under 6,000
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,9 @@ class JudgeConfig(ModelConfig):
     max_reason_chars: int | None = (
         None  # json format: cap the stated reason (grammar-enforced where supported)
     )
+    # Longer answers are cut in judge prompts (the cut is marked there and counted): a runaway 5 MB answer
+    # would otherwise go whole into every prompt it appears in.
+    max_answer_chars: int = DEFAULT_MAX_ANSWER_CHARS
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,15 @@ from judge.answers import Answer
 from judge.battles import Battle
 from judge.config import JudgeConfig
 from judge.pairings import Pair
-from judge.prompts import RenderedPrompt, Template, TurnText, default_template_name, load_template, render
+from judge.prompts import (
+    RenderedPrompt,
+    Template,
+    TurnText,
+    cut_answer,
+    default_template_name,
+    load_template,
+    render,
+)
 from judge.providers.base import Completion, Request
 from judge.questions import Question
 from judge.runner import Failed, Job, Runner, counted, request_key
@@ -103,6 +111,7 @@ class Judging:
         # When each order's verdict was stored: a battle's tstamp is its latest, so a rerun that reuses
         # every verdict writes the same battle log byte for byte.
         self.stored_at: dict[tuple[Pair, int, Order], float | None] = {}
+        self.cut_answers: set[tuple[str, str, int]] = set()  # (contestant, question, turn) cut in prompts
         self._templates: dict[str, Template] = {}
         self._base_dir = base_dir
         if judge.template is not None:  # load now: a bad template is an input error before any call
@@ -181,6 +190,11 @@ class Judging:
             answer_second = self.answers.get((second, question.question_id, turn))
             if answer_first is None or answer_second is None:
                 return None
+            limit = self.judge.max_answer_chars
+            for model, answer in ((first, answer_first), (second, answer_second)):
+                if len(answer) > limit:
+                    self.cut_answers.add((model, question.question_id, turn))
+            answer_first, answer_second = cut_answer(answer_first, limit), cut_answer(answer_second, limit)
             reference = question.reference[turn - 1] if question.reference else None
             turns.append(TurnText(question.turns[turn - 1], answer_first, answer_second, reference or None))
         has_reference = turns[-1].reference is not None

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from judge import api
 from judge.cli import cli
+from judge.config import load_config
 from tests.fault_server import FaultServer, Step
 
 FAST_RETRIES = "retries: {attempts: 2, initial_wait: 0, max_wait: 0, jitter: 0}\n"
@@ -331,3 +332,26 @@ def test_a_rerun_without_calls_rewrites_byte_identical_files(tmp_path):
     con.close()
     latest = max(json.loads(line)["tstamp"] for line in first["battles.jsonl"].decode().splitlines())
     assert abs(latest - datetime.fromisoformat(stored).timestamp()) < 1e-3  # the time verdicts were stored
+
+
+def test_long_answers_are_cut_in_judge_prompts_marked_counted_and_warned_once(tmp_path):
+    # A 5 MB answer used to go whole into every judge prompt it appeared in.
+    huge = "word " * 1_000_000
+    with FaultServer() as server:
+        server.script(Step.ok(huge), Step.ok("Fine.\nVERDICT: A"), Step.ok("Fine.\nVERDICT: B"))
+        contestants = f'  - {{name: big, provider: openai, model: m, base_url: "{server.openai_url}"}}\n' + (
+            "  - {name: echo-a, provider: echo}\n"
+        )
+        judge = f'{{provider: openai, model: j, base_url: "{server.openai_url}", max_answer_chars: 3000}}'
+        config = write_config(tmp_path, judge, contestants, limit=1)
+        result = run_cli(config, tmp_path / "out")
+        assert result.exit_code == 0, result.output
+        prompts = [r.body["messages"][-1]["content"] for r in server.requests[1:]]
+    assert len(prompts) == 2 and all(len(p) < 3000 + 5000 for p in prompts)
+    assert all("[answer cut for judging: the first 3,000 of 5,000,000 characters]" in p for p in prompts)
+    warning = "judge: warning: 1 answer(s) longer than judge.max_answer_chars (3000) were cut"
+    assert result.stderr.count(warning) == 1
+    judge_diag = json.loads((tmp_path / "out" / "diagnostics.json").read_text())["judge"]
+    assert (judge_diag["answers_cut"], judge_diag["max_answer_chars"]) == (1, 3000)
+    assert load_config(config, {}).judge.max_answer_chars == 3000
+    assert load_config(write_config(tmp_path, "{provider: echo}"), {}).judge.max_answer_chars == 20_000
