@@ -42,6 +42,7 @@ from judge.verdicts import (
     Preference,
     combine,
     combine_shares,
+    games,
     logprob_shares,
     parse_logprobs,
     parse_output,
@@ -101,7 +102,7 @@ class Judging:
     ) -> None:
         self.judge, self.store, self.run_id, self.runner = judge, store, run_id, runner
         self.questions, self.answers = questions, answers
-        self.rule = CombineRule(judge.combine, seed=seed)
+        self.rule = CombineRule(judge.combine, strong_weight=judge.strong_weight, seed=seed)
         self.name = judge_name(judge)
         self.on_progress = on_progress
         self.progress = JudgeProgress(total=0)
@@ -149,27 +150,41 @@ class Judging:
         for pair in batch:
             question = self.questions[pair.question_id]
             for turn in self.turns_of(question):
-                battle = self.battle(pair, turn, question)
-                if battle is not None:
-                    battles.append(battle)
+                battles += self.battles(pair, turn, question)
         return battles
 
-    def battle(self, pair: Pair, turn: int, question: Question) -> Battle | None:
+    def battles(self, pair: Pair, turn: int, question: Question) -> list[Battle]:
+        """The battle-log rows of one judged (question, pair, turn): one battle, or one per game (`score`),
+        none while an order it needs is missing. Each row keeps the per-order verdicts as shown."""
         judged = {
             order: pref
             for order in self.orders(pair, turn)
             if (pref := self.judgements.get((pair, turn, order))) is not None
         }
+        row = partial(to_battle, pair, judge=self.name, turn=turn, category=question.category)
+        if self.rule.name == "score":
+            played = games(self.rule, judged)
+            if played is None:
+                return []
+            return [
+                row(w, tstamp=self.stored_time(pair, turn, (o,)), judged={o: judged[o]}, single=o)
+                for o, w in played
+            ]
         if self.rule.name == "logprob":
             shares = {o: v for o in ORDERS if (v := self.shares.get((pair, turn, o))) is not None}
             winner = combine_shares(self.rule, shares)
         else:
             winner = combine(self.rule, judged)
         if winner is None:
-            return None
-        times = [t for o in self.orders(pair, turn) if (t := self.stored_at.get((pair, turn, o))) is not None]
-        tstamp = max(times, default=None)
-        return to_battle(pair, winner, judge=self.name, turn=turn, category=question.category, tstamp=tstamp)
+            return []
+        single = next(iter(judged)) if self.rule.name == "single" else None
+        return [row(winner, tstamp=self.stored_time(pair, turn), judged=judged, single=single)]
+
+    def stored_time(self, pair: Pair, turn: int, orders: Sequence[Order] | None = None) -> float | None:
+        """When the latest verdict behind a battle was stored: the same on every rerun that reuses it."""
+        wanted = self.orders(pair, turn) if orders is None else orders
+        times = [t for o in wanted if (t := self.stored_at.get((pair, turn, o))) is not None]
+        return max(times, default=None)
 
     def all_judgements(self) -> list[Judgement]:
         return [Judgement(pair, turn, order, pref) for (pair, turn, order), pref in self.judgements.items()]

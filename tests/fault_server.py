@@ -22,6 +22,7 @@ the client gives up; cut short when the server stops), ``drop()`` (headers and h
 ``malformed()`` (200 with a body that is not JSON), ``wrong_shape()`` (200 with JSON missing the answer),
 ``echo_key(status)`` (an error quoting the API key it was sent, as OpenAI's 401 does, in body and headers).
 ``server.gate.clear()`` holds every answer (requests are still received and counted) until ``gate.set()``.
+An ``ok`` step asked with ``stream: true`` on the OpenAI path answers as server-sent chunks.
 """
 
 from __future__ import annotations
@@ -240,6 +241,9 @@ class FaultServer:
                     payload = _error_body(self.path, step.status, step.message)
                     self._send(step.status, json.dumps(payload).encode(), headers)
                     return
+                if body.get("stream") and self.path.endswith("/chat/completions"):
+                    self._stream(step.text, model)
+                    return
                 if self.path.endswith("/messages"):
                     payload = _messages_body(step.text, model)
                 elif self.path.endswith("/chat/completions"):
@@ -248,6 +252,24 @@ class FaultServer:
                     self._send(404, json.dumps(_error_body(self.path, 404, "no such path")).encode(), {})
                     return
                 self._send(200, json.dumps(payload).encode(), {})
+
+            def _stream(self, text: str, model: str) -> None:
+                """An ok step asked with stream=True: the text in chunks of a few characters, as SSE."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for start in range(0, len(text), 7):
+                    delta = {"content": text[start : start + 7]}
+                    chunk = {
+                        "id": "chatcmpl-fault",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": model,
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+                    }
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.close_connection = True
 
             def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
                 self.send_response(status)

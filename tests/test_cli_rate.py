@@ -12,7 +12,18 @@ from judge import api
 from judge.cli import cli
 
 DATA = Path(__file__).parent / "data"
-MODEL_KEYS = ["model", "rating", "ci_lower", "ci_upper", "rank", "battles", "wins", "losses", "ties"]
+MODEL_KEYS = [
+    "model",
+    "rating",
+    "ci_lower",
+    "ci_upper",
+    "rank",
+    "battles",
+    "wins",
+    "losses",
+    "ties",
+    "separated",
+]
 
 
 def run(*args: str | Path):
@@ -23,8 +34,9 @@ def test_json_shape_is_exact_and_sorted() -> None:
     result = run(DATA / "arena_battles.json", DATA / "battles_generic.jsonl", "--bootstrap", "20", "--json")
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
-    assert list(out) == ["method", "n_battles", "bootstrap", "models", "excluded"]
+    assert list(out) == ["method", "n_battles", "bootstrap", "cluster", "models", "excluded"]
     assert (out["method"], out["n_battles"], out["bootstrap"]) == ("bt", 6, 20)
+    assert out["cluster"] in ("battle", "question")
     assert all(list(m) == MODEL_KEYS for m in out["models"])
     ratings = [m["rating"] for m in out["models"]]
     assert ratings == sorted(ratings, reverse=True)
@@ -55,7 +67,7 @@ def test_by_gives_one_object_per_group() -> None:
     assert out["by"] == "turn"
     assert sorted(out["groups"]) == ["1", "2"]
     assert [out["groups"][g]["n_battles"] for g in ("1", "2")] == [4, 2]
-    assert list(out["groups"]["1"]) == ["method", "n_battles", "bootstrap", "models"]
+    assert list(out["groups"]["1"]) == ["method", "n_battles", "bootstrap", "cluster", "models"]
 
 
 def test_by_counts_battles_without_the_field(tmp_path: Path) -> None:

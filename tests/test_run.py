@@ -233,6 +233,27 @@ def test_head_to_head_schedule_reports_its_decision(tmp_path):
     assert on_disk["head_to_head"] == decision
 
 
+def test_positions_round_trip_through_run_battles_file_and_validate(tmp_path):
+    """first_shown and the per-order verdicts go from judging to battles.jsonl and back into validate."""
+    out = tmp_path / "out"
+    for combine in ("score", "conservative"):
+        judge = f"{{provider: echo, answer_format: json, combine: {combine}}}"
+        result = api.run(
+            write_config(tmp_path, judge), out=out / combine, env={}, bootstrap=0, write_html=False
+        )
+        log = out / combine / "battles.jsonl"
+        rows = [json.loads(line) for line in log.read_text().splitlines()]
+        if combine == "score":  # one game per order, each naming who was shown first
+            assert len(rows) == len(result.outcome.battles) >= 4
+            assert {r["first_shown"] for r in rows} == {"echo-a", "echo-b"}
+            assert all((r["verdict_ab"] is None) != (r["verdict_ba"] is None) for r in rows)
+        else:
+            assert all(r["first_shown"] is None and r["verdict_ab"] and r["verdict_ba"] for r in rows)
+        report = api.validate([log], [log], bootstrap=0).to_json()["diagnostics"]["judge"]
+        assert report["first_position"]["n"] > 0 and report["first_position"]["value"] is not None
+        assert report["position_consistency"]["n"] > 0
+
+
 def run_cli(config: Path, out: Path, *extra: str):
     return CliRunner().invoke(cli, ["run", str(config), "--out", str(out), "--bootstrap", "20", *extra])
 
