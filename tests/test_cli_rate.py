@@ -230,7 +230,6 @@ def test_real_llmfao_matches_evalica_bradley_terry(shared_data: Path) -> None:
     assert ours.corr(bt.reindex(ours.index), method="spearman") > 0.999
 
 
-<<<<<<< HEAD
 def test_tables_keep_their_width_in_a_pipe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Off a terminal (pipes, CI logs) a wide table is printed at its natural width, not wrapped at 80."""
     monkeypatch.delenv("COLUMNS", raising=False)
@@ -242,7 +241,8 @@ def test_tables_keep_their_width_in_a_pipe(tmp_path: Path, monkeypatch: pytest.M
     assert result.exit_code == 0, result.stderr
     row = next(line for line in result.stdout.splitlines() if long in line)
     assert len(row) > 80 and all(len(line) == len(row) for line in result.stdout.splitlines()[2:-1])
-=======
+
+
 def test_cluster_auto_names_the_unit_it_resampled(tmp_path: Path) -> None:
     repeated = tmp_path / "judge.jsonl"
     repeated.write_text(
@@ -262,4 +262,3 @@ def test_cluster_auto_names_the_unit_it_resampled(tmp_path: Path) -> None:
         result = run(path, "--bootstrap", "20", "--json")
         assert result.exit_code == 0, result.stderr
         assert json.loads(result.stdout)["cluster"] == unit
->>>>>>> issue-11
