@@ -10,7 +10,7 @@ lines), no request refused, and the live leaderboard's ratings equal to `judge r
 
 The server shares the two cores with the simulated voters; the load average is printed with the table.
 
-Run:  .venv/bin/python benchmarks/arena.py [--voters 50] [--battles 10] [--delay 0.2] [--json]
+Run:  .venv/bin/python benchmarks/arena.py [--voters 50] [--battles 10] [--delay 0.2] [--bootstrap 100] [--json]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ contestants:
   - {{name: alpha, provider: echo, model: a, delay: {delay}}}
   - {{name: bravo, provider: echo, model: b, delay: {delay}}}
   - {{name: charlie, provider: echo, model: c, delay: {delay}}}
-arena: {{prompts_per_minute: 10000, bootstrap: 100}}
+arena: {{prompts_per_minute: 10000, bootstrap: {bootstrap}}}
 """
 PROMPTS = ("What is a prime number?", "Explain recursion.", "Write a haiku about rain.", "¿Qué hora es?")
 CHOICES = ("a", "b", "tie", "bothbad", "a", "b", "a")
@@ -123,12 +123,13 @@ def main() -> None:
     parser.add_argument("--voters", type=int, default=50)
     parser.add_argument("--battles", type=int, default=10)
     parser.add_argument("--delay", type=float, default=0.2)
+    parser.add_argument("--bootstrap", type=int, default=100, help="rounds behind the live intervals")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         config = root / "arena.yaml"
-        config.write_text(CONFIG.format(delay=args.delay))
+        config.write_text(CONFIG.format(delay=args.delay, bootstrap=args.bootstrap))
         out = root / "out"
         proc, url = start_server(config, out)
         try:

@@ -54,7 +54,7 @@ def serve(config: Path, out: Path, **kwargs) -> ArenaServer:
 
 @pytest.fixture
 def arena(tmp_path: Path) -> Iterator[ArenaServer]:
-    with serve(write_config(tmp_path), tmp_path / "out") as server:
+    with serve(write_config(tmp_path, delay=0.1), tmp_path / "out") as server:  # pieces 10 ms apart
         yield server
 
 

@@ -297,9 +297,18 @@ class Arena:
         finished = False
         try:
             pending, error = 2, None
+            backlog: list[tuple[str, str, str]] = []
             while pending:
-                side, kind, text = await queue.get()
+                if not backlog:
+                    backlog.append(await queue.get())
+                    while not queue.empty():
+                        backlog.append(queue.get_nowait())
+                side, kind, text = backlog.pop(0)
                 if kind == "delta":
+                    # Pieces that piled up while the page was being written go out as one event per side:
+                    # under load the loop then pays per write, not per token.
+                    while backlog and backlog[0][:2] == (side, "delta"):
+                        text += backlog.pop(0)[2]
                     texts[side] += text
                     yield "delta", {"side": side, "text": text}
                 elif kind == "done":
