@@ -19,7 +19,8 @@ Usage::
 (the anthropic SDK appends ``/v1/messages`` itself). Steps: ``ok(text)``, ``rate_limited(retry_after)``,
 ``server_error(status)``, ``error(status, message)`` (e.g. 401, 400), ``hang(seconds)`` (answer nothing until
 the client gives up; cut short when the server stops), ``drop()`` (headers and half a body, then close),
-``malformed()`` (200 with a body that is not JSON), ``wrong_shape()`` (200 with JSON missing the answer).
+``malformed()`` (200 with a body that is not JSON), ``wrong_shape()`` (200 with JSON missing the answer),
+``echo_key(status)`` (an error quoting the API key it was sent, as OpenAI's 401 does, in body and headers).
 An ``ok`` step asked with ``stream: true`` on the OpenAI path answers as server-sent chunks.
 """
 
@@ -37,7 +38,7 @@ from typing import Any
 class Step:
     """What the server does for one request."""
 
-    action: str = "ok"  # ok | status | hang | drop | malformed | wrong_shape
+    action: str = "ok"  # ok | status | echo_key | hang | drop | malformed | wrong_shape
     text: str = "ok"
     status: int = 200
     message: str = ""
@@ -60,6 +61,11 @@ class Step:
     @staticmethod
     def error(status: int, message: str = "error") -> Step:
         return Step("status", status=status, message=message)
+
+    @staticmethod
+    def echo_key(status: int = 401) -> Step:
+        """An error that quotes the API key the client sent, in the body and in response headers."""
+        return Step("echo_key", status=status)
 
     @staticmethod
     def hang(seconds: float = 5.0) -> Step:
@@ -213,6 +219,17 @@ class FaultServer:
                     return
                 if step.action == "wrong_shape":
                     self._send(200, json.dumps({"id": "x", "unexpected": True}).encode(), {})
+                    return
+                if step.action == "echo_key":
+                    sent = self.headers.get("x-api-key") or self.headers.get("Authorization", "")
+                    key = sent.removeprefix("Bearer ")
+                    message = f"Incorrect API key provided: {key}. Your header was 'Authorization: {sent}'."
+                    payload = _error_body(self.path, step.status, message)
+                    headers = {
+                        "WWW-Authenticate": f'Bearer error="invalid_token", key="{key}"',
+                        "X-Echo-Key": key,
+                    }
+                    self._send(step.status, json.dumps(payload).encode(), headers)
                     return
                 if step.action == "status":
                     headers = {} if step.retry_after is None else {"Retry-After": step.retry_after}
