@@ -323,3 +323,28 @@ def test_the_command_line_serves_until_interrupted_and_reports_bad_configs(tmp_p
     assert "arena_battles.jsonl" in stdout and "Traceback" not in stderr
     bad = CliRunner().invoke(cli, ["arena", str(write_config(tmp_path, "  sampler: clever\n"))])
     assert bad.exit_code == 2 and "arena.sampler" in bad.output
+
+
+def test_a_key_a_server_echoes_never_reaches_the_page_or_the_store(tmp_path: Path) -> None:
+    from tests.fault_server import FaultServer, Step
+
+    key = "sk-arena-secret-0123456789"
+    with FaultServer() as fault:
+        fault.script(Step.error(401, f"Incorrect API key provided: {key}"))
+        config = CONFIG.replace(
+            "  - {name: model-mike, provider: echo, model: x3, delay: DELAY}",
+            f"  - {{name: model-mike, provider: openai, model: x3, base_url: '{fault.openai_url}',"
+            " api_key_env: ARENA_TEST_KEY}",
+        ).replace("  - {name: model-kilo, provider: echo, model: x1, delay: DELAY}\n", "")
+        server = api.arena_server(
+            write_config(tmp_path, config=config), out=tmp_path / "out", port=0, env={"ARENA_TEST_KEY": key}
+        )
+        with server:
+            server.start()
+            client = browser(server)
+            reply = client.turn("hello")
+            assert reply.event("end")["void"] is True
+            assert key not in json.dumps(reply.events) and "[redacted]" in json.dumps(reply.events)
+        with Store.open(server.out_dir / DB_NAME) as store:
+            [(_, void)] = store.arena_battles("void")
+        assert key not in (void.error or "") and "auth" in (void.error or "")
