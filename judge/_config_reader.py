@@ -23,6 +23,7 @@ from judge.config import (
     BUILTIN_SETS,
     COMBINE_RULES,
     DEFAULT_LOCAL_MODEL,
+    DEFAULT_MAX_ANSWER_CHARS,
     HOSTED,
     JUDGE_MAX_TOKENS,
     PROVIDERS,
@@ -60,7 +61,7 @@ _MODEL_KEYS: tuple[str, ...] = (
 )
 _MODEL_KEYS += ("system", "seed", "concurrency", "rpm", "timeout", "prices", "delay")
 _JUDGE_KEYS = (*_MODEL_KEYS, "template", "combine", "scale", "answer_format", "name", "parse_retries")
-_JUDGE_KEYS += ("max_reason_chars", "strong_weight")
+_JUDGE_KEYS += ("max_reason_chars", "max_answer_chars", "strong_weight")
 _MISSING = object()
 
 
@@ -371,6 +372,10 @@ class Reader:
             "parse_retries": self.check(lambda: self.positive(m, "judge", "parse_retries", "int", 2, 0), 2),
             "max_reason_chars": self.check(
                 lambda: self.positive(m, "judge", "max_reason_chars", "int", None), None
+            ),
+            "max_answer_chars": self.check(
+                lambda: self.positive(m, "judge", "max_answer_chars", "int", DEFAULT_MAX_ANSWER_CHARS, 100),
+                DEFAULT_MAX_ANSWER_CHARS,
             ),
             "strong_weight": self.check(
                 lambda: self.positive(m, "judge", "strong_weight", "int", None, 1), None

@@ -53,12 +53,14 @@ def compare(
     ci: float = 0.95,
 ) -> Comparison:
     """Compare two results directories (see judge.compare); the caller decides what a regression means."""
-    from judge.compare import compare_battles
+    import dataclasses
+
+    from judge.compare import compare_battles, scale_notes
     from judge.report import load_run_dir
 
     baseline = load_run_dir(baseline_dir, details=False)
     candidate = load_run_dir(candidate_dir, details=False)
-    return compare_battles(
+    result = compare_battles(
         baseline.battles,
         candidate.battles,
         baseline_ranks={row.model: row.rank for row in baseline.leaderboard.rows},
@@ -69,6 +71,8 @@ def compare(
         seed=seed,
         ci=ci,
     )
+    notes = scale_notes({"baseline": baseline.judge, "candidate": candidate.judge})
+    return dataclasses.replace(result, notes=notes)
 
 
 def validate(

@@ -371,7 +371,7 @@ def compare_command(
     as_json: bool,
     markdown_file: str | None,
 ) -> None:
-    """Compare two results directories; exit 1 when a watched model got significantly worse."""
+    """Compare two results directories; exit 1 when a watched model got significantly worse or is missing."""
     import json
     from pathlib import Path
 
@@ -384,9 +384,16 @@ def compare_command(
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else summary)
     if markdown_file:
         Path(markdown_file).write_text(summary, encoding="utf-8")
+    reasons = []
     if result.regressions:
         names = ", ".join(c.model for c in result.regressions)
-        raise RegressionFound(f"regression: {names} significantly worse than in {baseline}")
+        reasons.append(f"regression: {names} significantly worse than in {baseline}")
+    if result.missing:
+        where = {"baseline": baseline, "candidate": candidate}
+        gone = ", ".join(f"{model} (not in {where[run]})" for model, run in result.missing)
+        reasons.append(f"watched model(s) missing: {gone}")
+    if reasons:
+        raise RegressionFound("; ".join(reasons))
 
 
 @cli.command("validate")
@@ -605,6 +612,12 @@ def _run_and_show(
         click.echo(
             f"head-to-head: {h2h['candidate']} vs {h2h['baseline']}: {h2h['decision']} (win rate {rate}, "
             f"always-valid {h2h['ci_low']:.3f} to {h2h['ci_high']:.3f}, {h2h['judge_calls']} judge calls)"
+        )
+    if outcome.answers_cut:
+        click.echo(
+            f"judge: warning: {outcome.answers_cut} answer(s) longer than judge.max_answer_chars "
+            f"({judge['max_answer_chars']}) were cut in the judge's prompts (the cut is marked there)",
+            err=True,
         )
     _show_failures(outcome.answers.failures + outcome.judge_failures)
     click.echo(f"results in {result.out_dir}/ (" + ", ".join(p.name for p in result.files) + ")")

@@ -45,6 +45,7 @@ class TournamentOutcome:
     seconds: float
     answer_seconds: float  # of `seconds`, the answer stage
     decision: dict[str, Any] | None  # head-to-head: the decision, its interval and the calls it took
+    answers_cut: int = 0  # answers longer than judge.max_answer_chars, cut in the prompts they appeared in
 
 
 async def run_tournament(
@@ -116,6 +117,7 @@ async def run_tournament(
         seconds=clock() - started,
         answer_seconds=answered - started,
         decision=_decision(schedule, state, orders * turns),
+        answers_cut=len(judging.cut_answers),
     )
 
 
@@ -230,6 +232,8 @@ def diagnostics(
             "tie_rate": _finite(stats.tie_rate),
             "battle_tie_rate": _finite(ties / len(decided)) if decided else None,
             "parse_failures": stats.parse_failures,
+            "max_answer_chars": config.judge.max_answer_chars,
+            "answers_cut": outcome.answers_cut,
             # This run's calls that failed for good; stats.parse_failures also counts reused outputs.
             "failed_calls": outcome.judging.failed - outcome.judging.parse_failed,
             **spend(judge),

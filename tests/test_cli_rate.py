@@ -253,3 +253,24 @@ def test_by_groups_sort_naturally(tmp_path: Path) -> None:
     log.write_text("".join(json.dumps(r) + "\n" for r in rows))
     result = api.rate([log], by="judge", bootstrap=0, ci="none")
     assert list(result.groups) == ["judge-1", "judge-2", "judge-10"]
+
+
+def test_cluster_auto_names_the_unit_it_resampled(tmp_path: Path) -> None:
+    repeated = tmp_path / "judge.jsonl"
+    repeated.write_text(
+        "".join(
+            json.dumps({"question_id": f"q{k // 2}", "model_a": "x", "model_b": "y", "winner": w}) + "\n"
+            for k, w in enumerate(["model_a", "model_b", "tie", "model_a"])
+        )
+    )
+    unique = tmp_path / "arena.jsonl"
+    unique.write_text(
+        "".join(
+            json.dumps({"question_id": f"q{k}", "model_a": "x", "model_b": "y", "winner": w}) + "\n"
+            for k, w in enumerate(["model_a", "model_b", "tie"])
+        )
+    )
+    for path, unit in ((repeated, "question"), (unique, "battle")):
+        result = run(path, "--bootstrap", "20", "--json")
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["cluster"] == unit
