@@ -26,6 +26,7 @@ from judge.config import (
     DEFAULT_MAX_ANSWER_CHARS,
     HOSTED,
     JUDGE_MAX_TOKENS,
+    LOCAL_TIMEOUT,
     PROVIDERS,
     SCALES,
     TEMPLATES,
@@ -82,6 +83,7 @@ class Reader:
         self.path, self.lines, self.env = path, lines, env
         self.base = path.resolve().parent
         self.problems: list[ConfigError] = []
+        self.timeout_given = True  # whether the config sets a top-level timeout (tournament() reads it)
 
     def check(self, read: Callable[[], T], fallback: T) -> T:
         """The value `read` returns, or `fallback` after noting its ConfigError, so checking goes on."""
@@ -156,6 +158,7 @@ class Reader:
             "rpm": self.check(lambda: self.positive(m, "", "rpm", "num", None, low=0.001), None),
             "timeout": self.check(lambda: self.positive(m, "", "timeout", "num", 120.0, low=0.001), 120.0),
         }
+        self.timeout_given = "timeout" in m
         prices: dict[str, Prices] = {}
         listed = m.get("prices") or {}
         table = self.check(lambda: self.mapping(listed, "prices", tuple(listed)), empty)
@@ -286,11 +289,19 @@ class Reader:
             ),
             "rpm": self.check(lambda: self.positive(m, at, "rpm", "num", top["rpm"], low=0.001), top["rpm"]),
             "timeout": self.check(
-                lambda: self.positive(m, at, "timeout", "num", top["timeout"], low=0.001), top["timeout"]
+                lambda: self.positive(m, at, "timeout", "num", self.timeout_for(provider, top), low=0.001),
+                top["timeout"],
             ),
             "prices": price if price is not None else prices.get(model or ""),
             "delay": self.check(lambda: self.positive(m, at, "delay", "num", 0.0, 0), 0.0),
         }
+
+    def timeout_for(self, provider: str | None, top: dict[str, Any]) -> float:
+        """The default call timeout: the config's, else longer for the embedded model, which shares the
+        machine's cores: on a busy machine its calls are slow, and a timed-out call is only computed again."""
+        if provider == "local" and not self.timeout_given:
+            return LOCAL_TIMEOUT
+        return float(top["timeout"])
 
     def provider(self, m: dict[str, Any], at: str) -> str:
         provider: str = self.get(m, at, "provider", "str")

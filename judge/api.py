@@ -213,7 +213,7 @@ def rate(
     frame = frame[has_value].reset_index(drop=True)
     sizes = frame[by].astype("string").value_counts().to_dict()
     boards = leaderboards_by(frame, by, **options)
-    groups = {str(name): board for name, board in boards.items()}
+    groups = {str(name): boards[name] for name in sorted(boards, key=_natural)}  # judge-2 before judge-10
     return RateResult(
         method,
         rounds,
@@ -226,6 +226,13 @@ def rate(
         excluded=excluded,
         cluster=unit,
     )
+
+
+def _natural(name: object) -> list[tuple[int, int | str]]:
+    """Sort key reading runs of digits as numbers: "judge-2" before "judge-10", "turn 9" before "turn 10"."""
+    import re
+
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", str(name)) if part]
 
 
 def rate_json(result: RateResult) -> dict[str, object]:

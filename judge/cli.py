@@ -424,6 +424,7 @@ def validate_command(
     import json
 
     from judge import api
+    from judge.validate import MIN_MATCHED_ITEMS
     from judge.validate.view import render_validation
 
     report = api.validate(
@@ -441,6 +442,10 @@ def validate_command(
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
         _console().print(render_validation(report))
+        matched = report.to_json()["votes"]["matched_items"]
+        if report.comparison == "judge-human" and matched < MIN_MATCHED_ITEMS:
+            least = f"minimum {MIN_MATCHED_ITEMS} for a verdict; the JSON verdict says so too"
+            click.echo(f"judge: warning: only {matched} item(s) in both logs ({least})", err=True)
 
 
 @cli.command("answers")

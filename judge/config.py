@@ -26,6 +26,7 @@ COMBINE_RULES = ("conservative", "score", "sum", "single", "logprob")  # judge.v
 TEMPLATES = ("pairwise", "pairwise_reference", "multi_turn", "multi_turn_reference", "compact")
 SCALES = (3, 5)
 ANSWER_FORMATS = ("marker", "json", "token")
+LOCAL_TIMEOUT = 900.0  # seconds per call to the embedded model when the config sets no timeout
 JUDGE_MAX_TOKENS = 1024  # a judge's reply is bounded unless its config says otherwise (token format: 1)
 DEFAULT_MAX_ANSWER_CHARS = 20_000  # about 5,000 tokens; MT-Bench's longest recorded answers are under 6,000
 

@@ -243,6 +243,18 @@ def test_tables_keep_their_width_in_a_pipe(tmp_path: Path, monkeypatch: pytest.M
     assert len(row) > 80 and all(len(line) == len(row) for line in result.stdout.splitlines()[2:-1])
 
 
+def test_by_groups_sort_naturally(tmp_path: Path) -> None:
+    log = tmp_path / "b.jsonl"
+    rows = [
+        {"model_a": "x", "model_b": "y", "winner": w, "judge": j}
+        for j in ("judge-10", "judge-2", "judge-1")
+        for w in ("model_a", "model_b", "tie")
+    ]
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = api.rate([log], by="judge", bootstrap=0, ci="none")
+    assert list(result.groups) == ["judge-1", "judge-2", "judge-10"]
+
+
 def test_cluster_auto_names_the_unit_it_resampled(tmp_path: Path) -> None:
     repeated = tmp_path / "judge.jsonl"
     repeated.write_text(
