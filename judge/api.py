@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypedDict
 
+from judge.errors import BatchesPending
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     from judge.compare import Comparison
     from judge.config import TournamentConfig
     from judge.judging import JudgeProgress
-    from judge.store import StoredJudgement, Usage
+    from judge.store import BatchRecord, StoredJudgement, Usage
     from judge.tournament import TournamentOutcome
     from judge.validate import ValidationReport
     from judge.vote import VoteServer
@@ -303,10 +305,12 @@ def run(
     write_html: bool = True,
     on_answers: Callable[[AnswerProgress], None] | None = None,
     on_judging: Callable[[JudgeProgress], None] | None = None,
+    no_wait: bool = False,
 ) -> RunResult:
     """Run a whole tournament (answers, judging, ratings, files); a rerun pays only for what is missing.
 
     The config, question set and judge template are checked in full before anything is written.
+    `no_wait`: submit provider batches and raise BatchesPending instead of waiting for them.
     """
     import asyncio
     import os
@@ -328,32 +332,42 @@ def run(
         load_template(config.judge.template, base_dir=config.path.parent)
     out_dir = tournament_dir(config, out, env)
 
+    name = judge_name(config.judge)
+    replicas: dict[str, list[dict[str, object]]] = {}
+
     async def play() -> tuple[TournamentOutcome, list[StoredJudgement], dict[str, Usage]]:
         async with ProviderHub(cache_dir=env.get("JUDGE_CACHE_DIR")) as hub:
             for model in (*config.contestants, config.judge):  # a bad replay file or GGUF stops here
                 hub.get(model.endpoint())
             with Store.open(out_dir / DB_NAME) as store:
-                outcome = await run_tournament(
-                    config,
-                    questions,
-                    store,
-                    hub.get,
-                    on_answers=on_answers or (lambda progress: None),
-                    on_judging=on_judging or (lambda progress: None),
-                )
+                try:
+                    outcome = await run_tournament(
+                        config,
+                        questions,
+                        store,
+                        hub.get,
+                        on_answers=on_answers or (lambda progress: None),
+                        on_judging=on_judging or (lambda progress: None),
+                        no_wait=no_wait,
+                    )
+                except* BatchesPending as group:
+                    raise _first(group) from None
                 stored = [j for j in store.judgements() if j.base_key in outcome.judgement_keys]
                 usage = store.usage_by_subject()
+            named = [(c.name, c.endpoint()) for c in config.contestants] + [(name, config.judge.endpoint())]
+            for who, endpoint in named:
+                if (counts := hub.replica_counts(endpoint)) is not None:
+                    replicas[who] = counts
         return outcome, stored, usage
 
     outcome, stored, usage = asyncio.run(play())
-    name = judge_name(config.judge)
     texts = answer_table(outcome.answers.answers)
     by_id = {q.question_id: q for q in questions}
     files = [
         outputs.write_battles(out_dir, outcome.battles),
         outputs.write_details(out_dir, outputs.details_rows(by_id, texts, stored, outcome.battles)),
     ]
-    diag = diagnostics(config, outcome, usage, name)
+    diag = diagnostics(config, outcome, usage, name, replicas)
     files.append(outputs.write_diagnostics(out_dir, diag))
     board = None
     if outcome.battles:
@@ -372,6 +386,49 @@ def run(
     else:
         outputs.remove_boards(out_dir)
     return RunResult(config.name, out_dir, outcome, board, diag, tuple(files))
+
+
+@dataclass(frozen=True)
+class Status:
+    """`judge status`: what a tournament's database holds, read without calling any model."""
+
+    db_path: Path
+    answers: int
+    judgements: int
+    batches: int
+    open_batches: tuple[BatchRecord, ...]
+    items: dict[str, int]  # batch requests per state
+    usage: dict[str, Usage]
+
+
+def status(results_dir: str | Path) -> Status:
+    """Open provider batches, counts and the cost so far of the tournament in RESULTS_DIR (or its child)."""
+    from judge.errors import InputError
+    from judge.store import DB_NAME, Store
+
+    root = Path(results_dir)
+    found = [root / DB_NAME] if (root / DB_NAME).is_file() else sorted(root.glob(f"*/{DB_NAME}"))
+    if len(found) != 1:
+        what = "no results database" if not found else f"{len(found)} results databases"
+        raise InputError(f"{root}: {what} ({DB_NAME})", hint="give a tournament's results directory")
+    with Store.open(found[0]) as store:
+        rows = store.row_counts()
+        return Status(
+            db_path=found[0],
+            answers=rows["answers"],
+            judgements=rows["judgements"],
+            batches=rows["batches"],
+            open_batches=tuple(store.batches(open_only=True)),
+            items=store.batch_item_states(),
+            usage=store.usage_by_subject(),
+        )
+
+
+def _first(group: BaseExceptionGroup[BatchesPending]) -> BatchesPending:
+    """The first BatchesPending in a (possibly nested) group: a run stops at the first open batch."""
+    for exc in group.exceptions:
+        return exc if isinstance(exc, BatchesPending) else _first(exc)
+    raise AssertionError("an empty exception group")
 
 
 def demo_config() -> Path:

@@ -325,7 +325,9 @@ _TINY_JUDGE_NOTE = (
 )
 
 
-def _run_and_show(config: str, out: str | None, bootstrap: int, seed: int) -> api.RunResult:
+def _run_and_show(
+    config: str, out: str | None, bootstrap: int, seed: int, no_wait: bool = False
+) -> api.RunResult:
     """Run a tournament with live progress bars on stderr; print the leaderboard and where the files are."""
     from rich.console import Console
 
@@ -344,7 +346,13 @@ def _run_and_show(config: str, out: str | None, bootstrap: int, seed: int) -> ap
             bar.update(judging, total=p.total, completed=p.done, note=counts, visible=True)
 
         result = api.run(
-            config, out=out, bootstrap=bootstrap, seed=seed, on_answers=show_answers, on_judging=show_judging
+            config,
+            out=out,
+            bootstrap=bootstrap,
+            seed=seed,
+            on_answers=show_answers,
+            on_judging=show_judging,
+            no_wait=no_wait,
         )
     console = Console(highlight=False)
     outcome = result.outcome
@@ -363,10 +371,17 @@ def _run_and_show(config: str, out: str | None, bootstrap: int, seed: int) -> ap
         f"judge {judge['name']}: position consistency {shown} "
         f"(share of pairs whose two orders agree), parse failures {judge.get('parse_failures', 0)}"
     )
-    cost = judge.get("cost_usd")
+    cost, batch_cost = judge.get("cost_usd"), judge.get("batch_cost_usd")
     click.echo(
         f"judge calls {judge['calls']}, tokens {judge['input_tokens']} in / {judge['output_tokens']} out"
         + ("" if cost is None else f", cost ${cost:.4f}")
+        + ("" if not judge.get("batch_calls") else f" ({judge['batch_calls']} batch calls")
+        + (
+            ""
+            if not judge.get("batch_calls") or batch_cost is None
+            else f", ${batch_cost:.4f} at batch prices"
+        )
+        + (")" if judge.get("batch_calls") else "")
         + f"; total time {outcome.seconds:.1f} s"
     )
     h2h = outcome.decision
@@ -386,10 +401,47 @@ def _run_and_show(config: str, out: str | None, bootstrap: int, seed: int) -> ap
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), help="Results directory.")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--no-wait", is_flag=True, help="Submit provider batches and exit; rerun the same command to collect."
+)
 @_handle_errors
-def run_command(config: str, out: str | None, bootstrap: int, seed: int) -> None:
+def run_command(config: str, out: str | None, bootstrap: int, seed: int, no_wait: bool) -> None:
     """Run a tournament: answers, position-swapped judging, ratings, report. Reruns reuse what is stored."""
-    _run_and_show(config, out, bootstrap, seed)
+    from judge.errors import BatchesPending
+
+    try:
+        _run_and_show(config, out, bootstrap, seed, no_wait)
+    except BatchesPending as exc:
+        click.echo(f"judge: {exc.message}; {exc.hint}")
+
+
+@cli.command("status")
+@click.argument("results_dir", type=click.Path(file_okay=False, exists=True, path_type=str))
+@_handle_errors
+def status_command(results_dir: str) -> None:
+    """What a tournament's results directory holds: open provider batches, calls and cost so far."""
+    from judge import api
+
+    status = api.status(results_dir)
+    click.echo(f"{status.db_path}: {status.answers} answers, {status.judgements} judge outputs")
+    for b in status.open_batches:
+        counts = ", ".join(f"{k} {v}" for k, v in (b.counts or {}).items())
+        click.echo(
+            f"open batch {b.batch_id} ({b.provider} {b.model}): {b.provider_status}, {b.requests} requests"
+            + (f" [{counts}]" if counts else "")
+            + f", created {b.created_at}"
+        )
+    click.echo(f"batches: {status.batches} created, {len(status.open_batches)} open")
+    if status.items:
+        click.echo("batch requests: " + ", ".join(f"{k} {v}" for k, v in status.items.items()))
+    for who, u in status.usage.items():
+        line = f"{who}: {u.calls} calls, {u.input_tokens} in / {u.output_tokens} out tokens"
+        if u.cost_usd is not None:
+            line += f", ${u.cost_usd:.4f}"
+        if u.batch_calls:
+            batch_cost = "" if u.batch_cost_usd is None else f", ${u.batch_cost_usd:.4f}"
+            line += f" (batch: {u.batch_calls} calls{batch_cost})"
+        click.echo(line)
 
 
 @cli.command("demo")

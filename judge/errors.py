@@ -7,6 +7,7 @@
         MissingDependency       an optional package is not installed
       StoreError                schema too new, locked, corrupt          exit 4
       RegressionFound           `judge compare` found a drop             exit 1
+      BatchesPending            --no-wait left provider batches open     exit 0
 
 Anything else that escapes is a bug and keeps its traceback.
 """
@@ -86,3 +87,9 @@ class RegressionFound(JudgeError):
     """`judge compare` found a watched model significantly worse."""
 
     exit_code = 1
+
+
+class BatchesPending(JudgeError):
+    """`judge run --no-wait` submitted provider batches (or found them open): rerun the command to collect."""
+
+    exit_code = 0

@@ -127,7 +127,9 @@ class Judging:
         self.progress = replace(self.progress, total=self.progress.total + len(tasks))
         # Prepare (render, hash, look up) only a little ahead of the calls in flight: preparing thousands of
         # tasks up front would hold the event loop while the first answers wait to be read.
-        ahead = asyncio.Semaphore(2 * self.judge.concurrency)
+        # A batch judge takes the whole round at once: it goes out as one provider batch.
+        batched = self.judge.batch
+        ahead = asyncio.Semaphore(2 * self.judge.concurrency if batched is None else batched.max_requests)
 
         async def judge(task: _Task) -> None:
             async with ahead:
