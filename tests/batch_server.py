@@ -84,6 +84,9 @@ class BatchServer:
     def __init__(self, *, polls_to_end: int = 1, delay_s: float = 0.0) -> None:
         self.polls_to_end = polls_to_end
         self.delay_s = delay_s  # live calls only
+        self.die_after: int | None = None  # live calls answered before the server dies (a crashed replica)
+        self.dead = False
+        self._stopped = False
         self.hold = threading.Event()  # while set, batches stay in progress
         self.plan: deque[str] = deque()
         self.submitted: list[str] = []
@@ -120,7 +123,9 @@ class BatchServer:
 
     def stop(self) -> None:
         """Stop listening: later connections are refused (a replica that died)."""
-        if self._thread.is_alive():
+        with self._lock:
+            stopping, self._stopped = not self._stopped, True
+        if stopping and self._thread.is_alive():
             self._httpd.shutdown()
             self._httpd.server_close()
             self._thread.join(timeout=5)
@@ -284,6 +289,9 @@ class BatchServer:
     def _live(self, raw: bytes, make: Any) -> tuple[int, Any]:
         with self._lock:
             self.live_calls += 1
+            if self.die_after is not None and self.live_calls >= self.die_after and not self.dead:
+                self.dead = True
+                threading.Thread(target=self.stop, daemon=True).start()
         if self.delay_s:
             time.sleep(self.delay_s)
         return 200, make(json.loads(raw or b"{}"))
@@ -358,6 +366,9 @@ class BatchServer:
                 pass
 
             def _serve(self, method: str) -> None:
+                if server.dead:  # a crashed replica: drop the connection without an answer
+                    self.close_connection = True
+                    return
                 if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                     raw = self._chunked()
                 else:
