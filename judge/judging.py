@@ -9,10 +9,9 @@ never paid twice.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -118,24 +117,31 @@ class Judging:
 
     async def judge_batch(self, batch: Sequence[Pair]) -> list[Battle]:
         """Judge every order of every turn of the batch (reusing what is stored); return the new battles."""
-        tasks = [
-            _Task(pair, turn, order, self.questions[pair.question_id])
-            for pair in batch
-            for turn in self.turns_of(self.questions[pair.question_id])
-            for order in self.orders(pair, turn)
-        ]
-        self.progress = replace(self.progress, total=self.progress.total + len(tasks))
-        # Prepare (render, hash, look up) only a little ahead of the calls in flight: preparing thousands of
-        # tasks up front would hold the event loop while the first answers wait to be read.
-        # A batch judge takes the whole round at once: it goes out as one provider batch.
-        batched = self.judge.batch
-        ahead = asyncio.Semaphore(2 * self.judge.concurrency if batched is None else batched.max_requests)
 
-        async def judge(task: _Task) -> None:
-            async with ahead:
+        def tasks() -> Iterator[_Task]:
+            for pair in batch:
+                question = self.questions[pair.question_id]
+                for turn in self.turns_of(question):
+                    for order in self.orders(pair, turn):
+                        yield _Task(pair, turn, order, question)
+
+        count = sum(
+            len(self.orders(p, t)) for p in batch for t in self.turns_of(self.questions[p.question_id])
+        )
+        self.progress = replace(self.progress, total=self.progress.total + count)
+        # A fixed set of workers takes tasks one by one from a generator: preparing (render, hash, look up)
+        # only a little ahead of the calls in flight keeps the event loop free for reading answers, and a
+        # round of a million calls costs no more memory than one of a thousand. A batch judge takes the whole
+        # round at once: it goes out as one provider batch.
+        batched = self.judge.batch
+        width = 2 * self.judge.concurrency if batched is None else batched.max_requests
+        todo = tasks()
+
+        async def worker() -> None:
+            for task in todo:
                 await self._judge(task)
 
-        await self.runner.gather(judge(task) for task in tasks)
+        await self.runner.gather(worker() for _ in range(min(width, count)))
         battles = []
         for pair in batch:
             question = self.questions[pair.question_id]
