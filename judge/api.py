@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from judge.compare import Comparison
     from judge.config import TournamentConfig
     from judge.judging import JudgeProgress
-    from judge.store import BatchRecord, StoredJudgement, Usage
+    from judge.store import BatchRecord, Usage
     from judge.tournament import TournamentOutcome
     from judge.validate import ValidationReport
     from judge.vote import VoteServer
@@ -335,7 +335,7 @@ def run(
     name = judge_name(config.judge)
     replicas: dict[str, list[dict[str, object]]] = {}
 
-    async def play() -> tuple[TournamentOutcome, list[StoredJudgement], dict[str, Usage]]:
+    async def play() -> tuple[TournamentOutcome, dict[str, Usage]]:
         async with ProviderHub(cache_dir=env.get("JUDGE_CACHE_DIR")) as hub:
             for model in (*config.contestants, config.judge):  # a bad replay file or GGUF stops here
                 hub.get(model.endpoint())
@@ -352,21 +352,23 @@ def run(
                     )
                 except* BatchesPending as group:
                     raise _first(group) from None
-                stored = [j for j in store.judgements() if j.base_key in outcome.judgement_keys]
                 usage = store.usage_by_subject()
             named = [(c.name, c.endpoint()) for c in config.contestants] + [(name, config.judge.endpoint())]
             for who, endpoint in named:
                 if (counts := hub.replica_counts(endpoint)) is not None:
                     replicas[who] = counts
-        return outcome, stored, usage
+        return outcome, usage
 
-    outcome, stored, usage = asyncio.run(play())
+    outcome, usage = asyncio.run(play())
     texts = answer_table(outcome.answers.answers)
     by_id = {q.question_id: q for q in questions}
-    files = [
-        outputs.write_battles(out_dir, outcome.battles),
-        outputs.write_details(out_dir, outputs.details_rows(by_id, texts, stored, outcome.battles)),
-    ]
+    files = [outputs.write_battles(out_dir, outcome.battles)]
+    with Store.open(out_dir / DB_NAME) as store:  # streamed: the store's cursor -> rows -> lines on disk
+        keys = outcome.judgement_keys
+        stored = (j for j in store.judgements_by_slot() if j.base_key in keys)
+        files.append(
+            outputs.write_details(out_dir, outputs.details_rows(by_id, texts, stored, outcome.battles))
+        )
     diag = diagnostics(config, outcome, usage, name, replicas)
     files.append(outputs.write_diagnostics(out_dir, diag))
     board = None

@@ -302,6 +302,16 @@ class Store:
             sql, args = sql + " WHERE base_key = ?", (base_key,)
         return [StoredJudgement(*row) for row in self._db.execute(sql + " ORDER BY judgement_id", args)]
 
+    def judgements_by_slot(self) -> Iterator[StoredJudgement]:
+        """Every stored judge output grouped by (question, pair, turn), attempts in order: read from a cursor,
+        so a million of them never sit in memory at once."""
+        cursor = self._db.execute(
+            f"SELECT {_JUDGEMENT_COLUMNS} FROM judgements "
+            "ORDER BY question_id, model_a, model_b, turn, judgement_id"
+        )
+        for row in cursor:
+            yield StoredJudgement(*row)
+
     def save_judgement(self, run_id: int, judgement: StoredJudgement, calls: Sequence[Call] = ()) -> bool:
         """Store one judge output and its calls in one transaction; False if its key was stored."""
         with self._tx() as db:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +31,22 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _atomic_write_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Write rows one JSON line at a time (a million-battle file is never one string), then rename."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n")
+    os.replace(tmp, path)
+
+
 def _jsonl(rows: Iterable[Mapping[str, Any]]) -> str:
     return "".join(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n" for row in rows)
 
 
 def write_battles(out_dir: Path, battles: Sequence[Battle]) -> Path:
     path = out_dir / BATTLES_FILE
-    _atomic_write(path, _jsonl(b.to_record() for b in battles))
+    _atomic_write_jsonl(path, (b.to_record() for b in battles))
     return path
 
 
@@ -73,19 +82,38 @@ def details_rows(
     answers: Mapping[tuple[str, str, int], str],
     judgements: Iterable[StoredJudgement],
     battles: Sequence[Battle],
-) -> list[dict[str, Any]]:
-    """One row per judged (question, pair, turn): the texts the judge saw and its output for each order."""
+) -> Iterator[dict[str, Any]]:
+    """One row per judged (question, pair, turn): the texts the judge saw and its output for each order.
+
+    `judgements` come grouped by (question, pair, turn), attempts in order (Store.judgements_by_slot), so
+    rows stream out one group at a time.
+    """
     winners = {(b.question_id, b.model_a, b.model_b, b.turn): b.winner for b in battles}
-    grouped: dict[tuple[str, str, str, int], dict[str, StoredJudgement]] = {}
+    slot: tuple[str, str, str, int] | None = None
+    orders: dict[str, StoredJudgement] = {}
     for j in judgements:  # the last stored attempt of each order wins (a parsed one ends the retries)
-        grouped.setdefault((j.question_id, j.model_a, j.model_b, j.turn), {})[j.order] = j
-    rows = []
-    for (question_id, model_a, model_b, turn), orders in grouped.items():
-        question = questions.get(question_id)
-        if question is None:  # judged in an earlier run with another question selection
-            continue
+        here = (j.question_id, j.model_a, j.model_b, j.turn)
+        if here != slot:
+            if slot is not None:
+                yield from _detail_row(questions, answers, winners, slot, orders)
+            slot, orders = here, {}
+        orders[j.order] = j
+    if slot is not None:
+        yield from _detail_row(questions, answers, winners, slot, orders)
+
+
+def _detail_row(
+    questions: Mapping[str, Question],
+    answers: Mapping[tuple[str, str, int], str],
+    winners: Mapping[tuple[str, str, str, int | None], str],
+    slot: tuple[str, str, str, int],
+    orders: Mapping[str, StoredJudgement],
+) -> Iterator[dict[str, Any]]:
+    question_id, model_a, model_b, turn = slot
+    question = questions.get(question_id)
+    if question is not None:  # None: judged in an earlier run with another question selection
         turns = range(1, turn + 1)
-        rows.append(
+        yield (
             {
                 "question_id": question_id,
                 "category": question.category,
@@ -102,10 +130,9 @@ def details_rows(
                 "winner": winners.get((question_id, model_a, model_b, turn)),
             }
         )
-    return rows
 
 
 def write_details(out_dir: Path, rows: Iterable[Mapping[str, Any]]) -> Path:
     path = out_dir / DETAILS_FILE
-    _atomic_write(path, _jsonl(rows))
+    _atomic_write_jsonl(path, rows)
     return path
