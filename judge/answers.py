@@ -17,6 +17,7 @@ from judge.batches import BatchQueue
 from judge.config import ContestantConfig, TournamentConfig
 from judge.providers.base import Endpoint, Message, Provider, Request
 from judge.questions import Question
+from judge.redaction import NO_SECRETS, Redactor
 from judge.runner import Failed, Job, Outcome, Runner, Sleep, counted, request_key
 from judge.store import Failure, Store, StoredAnswer
 
@@ -164,6 +165,7 @@ async def collect_answers(
     sleep: Sleep = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
     no_wait: bool = False,
+    redact: Redactor = NO_SECRETS,
 ) -> AnswersResult:
     """Ask every contestant every question not already answered in `store`; failures are stored as data.
 
@@ -174,7 +176,7 @@ async def collect_answers(
     total = len(config.contestants) * sum(len(q.turns) for q in questions)
     collector = _Collector(store, run_id, total, on_progress)
     batches = BatchQueue(store, run_id, providers, no_wait=no_wait)
-    runner = Runner(providers, config.retries, sleep=sleep, clock=clock, batches=batches)
+    runner = Runner(providers, config.retries, sleep=sleep, clock=clock, redact=redact, batches=batches)
     status = "interrupted"
     try:
         await runner.gather(collector.ask(runner, c, q) for c in config.contestants for q in questions)

@@ -7,13 +7,15 @@ half-written file behind.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from judge.battles import Battle
+from judge.errors import StoreError
 from judge.questions import Question
 from judge.report.rundir import (
     BATTLES_FILE,
@@ -25,19 +27,48 @@ from judge.report.rundir import (
 from judge.store import StoredJudgement
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
+    """Write through a temporary name and rename, so a reader never sees half a file; a write the disk
+    refuses (full, read-only) leaves no temporary file and becomes a one-line StoreError."""
+    _through_tmp(path, lambda handle: handle.write(text))
+
+
+def _through_tmp(path: Path, write: Callable[[TextIO], object]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        reason = "disk full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else (exc.strerror or str(exc))
+        raise StoreError(
+            f"{path}: {reason}: cannot write",
+            hint="free some space and run the same command again: it rewrites the files from the store",
+        ) from exc
+
+
+RESULT_FILES = (
+    BATTLES_FILE,
+    DETAILS_FILE,
+    DIAGNOSTICS_FILE,
+    LEADERBOARD_FILE,
+    BY_CATEGORY_FILE,
+    "report.html",
+)
+
+
+def remove_set(out_dir: Path) -> None:
+    """Delete every result file: after a failed write, none rather than a set that does not belong together
+    (the store keeps everything, so the same command rewrites them for free)."""
+    for name in RESULT_FILES:
+        (out_dir / name).unlink(missing_ok=True)
 
 
 def _atomic_write_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
-    """Write rows one JSON line at a time (a million-battle file is never one string), then rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n")
-    os.replace(tmp, path)
+    """atomic_write, one JSON line at a time: a million-battle file is never one string in memory."""
+    lines = (json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n" for row in rows)
+    _through_tmp(path, lambda handle: handle.writelines(lines))
 
 
 def _jsonl(rows: Iterable[Mapping[str, Any]]) -> str:
@@ -52,7 +83,7 @@ def write_battles(out_dir: Path, battles: Sequence[Battle]) -> Path:
 
 def write_json(out_dir: Path, name: str, data: Mapping[str, Any]) -> Path:
     path = out_dir / name
-    _atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     return path
 
 
