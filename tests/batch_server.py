@@ -61,6 +61,17 @@ def chat_body(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def chat_events(body: dict[str, Any]) -> bytes:
+    """The same answer as server-sent events (stream: true), in two pieces."""
+    text = answer_text(body)
+    events = []
+    for piece in (text[: len(text) // 2], text[len(text) // 2 :]):
+        delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [delta]}
+        events.append(f"data: {json.dumps(chunk)}\n\n")
+    return ("".join(events) + "data: [DONE]\n\n").encode()
+
+
 def messages_body(body: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": "msg_fake",
@@ -272,6 +283,8 @@ class BatchServer:
             self.paths[f"{method} {path}"] += 1
             self.log.append((time.monotonic(), method, path))
         if method == "POST" and parts[-2:] == ["chat", "completions"]:
+            if json.loads(raw or b"{}").get("stream"):
+                return self._live(raw, chat_events)
             return self._live(raw, chat_body)
         if method == "POST" and parts == ["v1", "messages"]:
             return self._live(raw, messages_body)
@@ -383,6 +396,8 @@ class BatchServer:
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 kind = "application/octet-stream" if isinstance(payload, bytes) else "application/json"
+                if isinstance(payload, bytes) and payload.startswith(b"data: "):
+                    kind = "text/event-stream"
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

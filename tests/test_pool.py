@@ -143,3 +143,24 @@ def test_every_replica_out_is_a_transient_failure_with_retry_after():
             raise AssertionError("expected every replica to be out")
 
     asyncio.run(go())
+
+
+def test_a_pool_streams_from_a_healthy_replica(tmp_path):
+    from judge.providers.base import stream_text
+
+    with BatchServer() as dead, BatchServer() as alive:
+        dead.stop()
+        endpoint = Endpoint(
+            "openai", "m", dead.openai_url, "k", replicas=(dead.openai_url, alive.openai_url), timeout_s=5
+        )
+        from judge.providers import ProviderHub
+
+        async def go() -> str:
+            async with ProviderHub() as hub:
+                provider = hub.get(endpoint)
+                pieces = [p async for p in stream_text(provider, Request("m", (Message("user", "hi"),)))]
+                counts = hub.replica_counts(endpoint)
+            assert counts is not None and counts[0]["cooldowns"] == 1 and counts[1]["ok"] == 1
+            return "".join(pieces)
+
+        assert asyncio.run(go()).startswith("answer ")

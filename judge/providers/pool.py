@@ -11,10 +11,18 @@ healthy one, so a dead replica costs a run no retries; only when every replica i
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
-from judge.providers.base import CallFailed, Completion, Endpoint, ErrorKind, Provider, Request
+from judge.providers.base import (
+    CallFailed,
+    Completion,
+    Endpoint,
+    ErrorKind,
+    Provider,
+    Request,
+    stream_text,
+)
 
 STRIKES = 3  # consecutive 5xx answers that take a replica out
 
@@ -95,11 +103,7 @@ class PoolProvider:
         """Ask the least busy healthy replica; on a replica's failure ask the next one at once."""
         tried: set[int] = set()
         last: CallFailed | None = None
-        while (replica := self._pick(tried)) is not None:
-            tried.add(self.replicas.index(replica))
-            replica.calls += 1
-            replica.in_flight += 1
-            replica.peak_in_flight = max(replica.peak_in_flight, replica.in_flight)
+        while (replica := self._start(tried)) is not None:
             try:
                 completion = await replica.provider.complete(request)
             except CallFailed as exc:
@@ -109,14 +113,52 @@ class PoolProvider:
                 continue
             finally:
                 replica.in_flight -= 1
-            replica.ok += 1
-            replica.strikes = 0
-            replica.streak = 0
+            self._succeeded(replica)
             return completion
+        raise self._none_left(last)
+
+    async def stream(self, request: Request) -> AsyncIterator[str]:
+        """The answer in pieces from the least busy healthy replica; a replica failing before its first
+        piece is routed around like a failed call, one failing part-way through fails the stream."""
+        tried: set[int] = set()
+        last: CallFailed | None = None
+        while (replica := self._start(tried)) is not None:
+            begun = False
+            try:
+                async for piece in stream_text(replica.provider, request):
+                    begun = True
+                    yield piece
+            except CallFailed as exc:
+                if not self._failed(replica, exc) or begun:
+                    raise
+                last = exc
+                continue
+            finally:
+                replica.in_flight -= 1
+            self._succeeded(replica)
+            return
+        raise self._none_left(last)
+
+    def _start(self, tried: set[int]) -> Replica | None:
+        replica = self._pick(tried)
+        if replica is not None:
+            tried.add(self.replicas.index(replica))
+            replica.calls += 1
+            replica.in_flight += 1
+            replica.peak_in_flight = max(replica.peak_in_flight, replica.in_flight)
+        return replica
+
+    @staticmethod
+    def _succeeded(replica: Replica) -> None:
+        replica.ok += 1
+        replica.strikes = 0
+        replica.streak = 0
+
+    def _none_left(self, last: CallFailed | None) -> CallFailed:
         if last is not None:
-            raise last
+            return last
         soonest = min(r.out_until for r in self.replicas) - self._clock()
-        raise CallFailed(
+        return CallFailed(
             ErrorKind.TRANSIENT,
             f"all {len(self.replicas)} replicas are cooling down after failures",
             retry_after=max(0.0, soonest),
