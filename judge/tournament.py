@@ -95,7 +95,10 @@ async def run_tournament(
     orders = 1 if config.judge.combine == "single" else 2
     turns = max((len(q.turns) for q in questions), default=1)
     prices = config.judge.prices  # a budget in dollars needs a per-call estimate: a long prompt, a full reply
-    usd_per_call = None if prices is None else prices.cost(2000, config.judge.max_tokens or 500)
+    batched = config.judge.batch is not None
+    usd_per_call = (
+        None if prices is None else prices.cost(2000, config.judge.max_tokens or 500, batch=batched)
+    )
     schedule = with_costs(schedule, calls_per_pair=orders * turns, usd_per_call=usd_per_call)
     contestants = tuple(c.name for c in config.contestants)
     state = ScheduleState(contestants, tuple(by_id))

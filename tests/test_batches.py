@@ -210,3 +210,37 @@ def test_config_rejects_batch_where_it_cannot_work(tmp_path):
     )
     result = CliRunner().invoke(cli, ["run", str(path)])
     assert result.exit_code == 2 and "has no batch API" in result.output
+
+
+U1, U2 = "http://127.0.0.1:1/v1", "http://127.0.0.1:2/v1"
+M = "name: a, provider: openai, model: m"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (f"{{{M}, base_url: ['{U1}', 'ftp://x']}}", "base_url[1]"),
+        (f"{{{M}, base_url: ['{U1}', '{U1}']}}", "listed twice"),
+        (f"{{{M}, base_url: []}}", "empty list"),
+        (f"{{{M}, base_url: '{U1}', batch: {{max_requests: 60000}}}}", "at most 50,000"),
+        (f"{{{M}, base_url: '{U1}', batch: {{window: 1h}}}}", "window"),
+        (f"{{{M}, base_url: ['{U1}', '{U2}'], batch: true}}", "pool"),
+        (f"{{{M}, base_url: '{U1}', prices: {{input: 1, output: 2, batch_discount: 2}}}}", "between 0 and 1"),
+    ],
+)
+def test_config_checks_pools_batches_and_batch_prices(tmp_path, line, message):
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "name: t\nquestions: {path: mt_bench, limit: 1}\ncontestants:\n"
+        f"  - {line}\n  - {{name: b, provider: echo}}\njudge: {{provider: echo, answer_format: json}}\n"
+    )
+    result = CliRunner().invoke(cli, ["run", str(path)])
+    assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_batch_prices_default_to_half_and_can_be_given():
+    from judge.config import Prices
+
+    assert Prices(2.0, 8.0).cost(1000, 100, batch=True) == pytest.approx(Prices(2.0, 8.0).cost(1000, 100) / 2)
+    explicit = Prices(2.0, 8.0, batch_input=0.5, batch_output=1.0)
+    assert explicit.cost(1_000_000, 1_000_000, batch=True) == pytest.approx(1.5)
