@@ -91,6 +91,9 @@ def test_a_whole_tournament_in_batches(tmp_path):
         a = result.diagnostics["contestants"]["a"]
         assert a["batch_calls"] == 3 and a["batch_cost_usd"] == pytest.approx(3 * (200 + 80) / 1e6 / 2)
 
+        page = api.report(out).read_text(encoding="utf-8")
+        assert "(batch: 6 calls, $" in page  # batch spend shown apart in the report's cost table
+
         again = api.run(config, out=out, env={}, bootstrap=0, write_html=False)
         assert again.outcome.answers.progress.reused == 6 and again.outcome.judging.reused == 6
         assert len(server.submitted) == 12  # the rerun submitted nothing
