@@ -12,7 +12,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from judge.api import RATE_BY, RateResult, RunResult, demo_config, parse_anchor, rate, rate_json, run
+    from judge.api import (
+        RATE_BY,
+        RateResult,
+        RunResult,
+        demo_config,
+        load_config,
+        parse_anchor,
+        rate,
+        rate_json,
+        run,
+    )
     from judge.battles import (
         BATTLE_COLUMNS,
         FORMAT_VERSION,
@@ -20,6 +30,7 @@ if TYPE_CHECKING:
         SOURCES,
         STYLE_COUNT_COLUMNS,
         TIES,
+        VERDICTS_AS_SHOWN,
         WINNERS,
         Battle,
         FileCounts,
@@ -29,6 +40,7 @@ if TYPE_CHECKING:
         to_frame,
     )
     from judge.errors import (
+        BatchesPending,
         ConfigError,
         IncompleteRun,
         InputError,
@@ -49,8 +61,10 @@ __all__ = [
     "SOURCES",
     "STYLE_COUNT_COLUMNS",
     "TIES",
+    "VERDICTS_AS_SHOWN",
     "WINNERS",
     "BTFit",
+    "BatchesPending",
     "Battle",
     "ConfigError",
     "FileCounts",
@@ -71,6 +85,7 @@ __all__ = [
     "leaderboard",
     "leaderboards_by",
     "load_battles",
+    "load_config",
     "normalize_frame",
     "parse_anchor",
     "rate",
@@ -86,6 +101,7 @@ _HOME = {
         "RateResult",
         "RunResult",
         "demo_config",
+        "load_config",
         "parse_anchor",
         "rate",
         "rate_json",
@@ -99,6 +115,7 @@ _HOME = {
         "SOURCES",
         "STYLE_COUNT_COLUMNS",
         "TIES",
+        "VERDICTS_AS_SHOWN",
         "WINNERS",
         "Battle",
         "FileCounts",
@@ -108,6 +125,7 @@ _HOME = {
         "to_frame",
     ),
     "judge.errors": (
+        "BatchesPending",
         "ConfigError",
         "IncompleteRun",
         "InputError",

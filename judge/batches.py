@@ -172,6 +172,7 @@ class BatchQueue:
                     if not exc.kind.retryable:
                         raise
                 if self._no_wait:
+                    await self._drained()  # submit every queued request before leaving
                     raise BatchesPending(
                         f"batch {batch_id} is still open at the provider",
                         hint="run the same command again to collect it (judge status DIR shows progress)",
@@ -186,6 +187,11 @@ class BatchQueue:
             self._wake(batch_id, None)
         finally:
             self._pollers.pop(batch_id, None)
+
+    async def _drained(self) -> None:
+        """Wait until no queue is left to send (another endpoint's batch may still be gathering)."""
+        while busy := [t for t in self._flushers.values() if not t.done()]:
+            await asyncio.wait(busy)
 
     def _wake(self, batch_id: str, exc: BaseException | None) -> None:
         for futures in self._waiting.pop(batch_id, {}).values():

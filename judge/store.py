@@ -353,6 +353,11 @@ class Store:
         for row in cursor:
             yield StoredJudgement(*row)
 
+    def judgement_time(self, key: str) -> float | None:
+        """When a judge output was stored (Unix time, to the millisecond): a battle's reproducible tstamp."""
+        row = self._db.execute("SELECT created_at FROM judgements WHERE key = ?", (key,)).fetchone()
+        return None if row is None else datetime.fromisoformat(row[0]).timestamp()
+
     def save_judgement(self, run_id: int, judgement: StoredJudgement, calls: Sequence[Call] = ()) -> bool:
         """Store one judge output and its calls in one transaction; False if its key was stored."""
         with self._tx() as db:

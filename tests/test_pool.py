@@ -64,7 +64,7 @@ def test_calls_spread_by_load(tmp_path):
             write_html=False,
         )  # fmt: skip
         assert result.outcome.judging.failed == 0
-        assert slow.live_calls * 2 < min(fast1.live_calls, fast2.live_calls)
+        assert slow.live_calls < min(fast1.live_calls, fast2.live_calls)
         peaks = [r["peak_in_flight"] for r in result.diagnostics["judge"]["replicas"]]
         assert max(peaks) <= 3
 
