@@ -26,8 +26,8 @@ COMBINE_RULES = ("conservative", "score", "sum", "single", "logprob")  # judge.v
 TEMPLATES = ("pairwise", "pairwise_reference", "multi_turn", "multi_turn_reference", "compact")
 SCALES = (3, 5)
 ANSWER_FORMATS = ("marker", "json", "token")
-DEFAULT_MAX_ANSWER_CHARS = 20_000  # about 5,000 tokens; MT-Bench's longest recorded answers are under 6,000
 JUDGE_MAX_TOKENS = 1024  # a judge's reply is bounded unless its config says otherwise (token format: 1)
+DEFAULT_MAX_ANSWER_CHARS = 20_000  # about 5,000 tokens; MT-Bench's longest recorded answers are under 6,000
 
 
 @dataclass(frozen=True)
@@ -113,10 +113,10 @@ class JudgeConfig(ModelConfig):
     max_reason_chars: int | None = (
         None  # json format: cap the stated reason (grammar-enforced where supported)
     )
+    notes: tuple[str, ...] = field(default=(), compare=False)  # settings chosen for this judge, to announce
     # Longer answers are cut in judge prompts (the cut is marked there and counted): a runaway 5 MB answer
     # would otherwise go whole into every prompt it appears in.
     max_answer_chars: int = DEFAULT_MAX_ANSWER_CHARS
-    notes: tuple[str, ...] = field(default=(), compare=False)  # settings chosen for this judge, to announce
 
 
 @dataclass(frozen=True)

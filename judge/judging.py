@@ -112,12 +112,12 @@ class Judging:
         self.judgements: dict[tuple[Pair, int, Order], Preference | None] = {}
         self.shares: dict[tuple[Pair, int, Order], dict[Preference, float]] = {}  # token format only
         self.base_keys: set[str] = set()  # judgements this run asked for or reused (for details.jsonl)
+        self.readable = self.unreadable = 0  # judge outputs this run asked for, by whether a verdict was read
+        self.unusable: str | None = None  # set once the judge has shown it cannot produce the verdict format
         # When each order's verdict was stored: a battle's tstamp is its latest, so a rerun that reuses
         # every verdict writes the same battle log byte for byte.
         self.stored_at: dict[tuple[Pair, int, Order], float | None] = {}
         self.cut_answers: set[tuple[str, str, int]] = set()  # (contestant, question, turn) cut in prompts
-        self.readable = self.unreadable = 0  # judge outputs this run asked for, by whether a verdict was read
-        self.unusable: str | None = None  # set once the judge has shown it cannot produce the verdict format
         self._templates: dict[str, Template] = {}
         self._base_dir = base_dir
         if judge.template is not None:  # load now: a bad template is an input error before any call

@@ -241,6 +241,12 @@ class FaultServer:
                     payload = _error_body(self.path, step.status, step.message)
                     self._send(step.status, json.dumps(payload).encode(), headers)
                     return
+                if self.path.endswith("/moderations"):  # flags any input that mentions "forbidden"
+                    flagged = "forbidden" in str(body.get("input", ""))
+                    result = {"flagged": flagged, "categories": {"violence": flagged}, "category_scores": {}}
+                    payload = {"id": "modr-fault", "model": model, "results": [result]}
+                    self._send(200, json.dumps(payload).encode(), {})
+                    return
                 if body.get("stream") and self.path.endswith("/chat/completions"):
                     self._stream(step.text, model)
                     return
