@@ -3,14 +3,19 @@ invariance to input order, and the errors for logs that can not be combined."""
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from itertools import combinations
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 from judge.battles import normalize_frame
+from judge.cli import cli
 from judge.errors import InputError
 from judge.ratings import fit_bt
 from judge.ratings.ppi import match_samples, ppi_leaderboard, rank_sets
@@ -188,3 +193,50 @@ def test_question_clusters_widen_nothing_when_questions_are_items() -> None:
     item = ppi_leaderboard(human, judge, lam=0.5)
     question = ppi_leaderboard(human, judge, lam=0.5, cluster="question")
     pd.testing.assert_frame_equal(item.board, question.board)
+
+
+def test_validate_says_what_the_judge_votes_are_worth(tmp_path: Path) -> None:
+    human, judge = synthetic(np.random.default_rng(8), questions=80, human_share=0.3, agree=0.9)
+    human.to_csv(tmp_path / "human.csv", index=False)
+    judge.to_csv(tmp_path / "judge.csv", index=False)
+    args = ["validate", "--human", str(tmp_path / "human.csv"), "--judge", str(tmp_path / "judge.csv")]
+    result = CliRunner().invoke(cli, [*args, "--bootstrap", "20"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())  # rich wraps long lines
+    worth = re.search(r"these ([\d,]+) judge votes are worth about ([\d,]+) human votes", text)
+    assert worth is not None, result.output
+    assert int(worth.group(1).replace(",", "")) == len(judge)
+    assert int(worth.group(2).replace(",", "")) > len(human)
+    report = json.loads(CliRunner().invoke(cli, [*args, "--bootstrap", "20", "--json"]).output)
+    assert report["ppi"]["lambda"] > 0.3
+
+
+def test_rate_ppi_command(tmp_path: Path) -> None:
+    human, judge = synthetic(np.random.default_rng(9), questions=40, human_share=0.3, agree=0.8)
+    human.to_csv(tmp_path / "human.csv", index=False)
+    half = len(judge) // 2
+    judge.iloc[:half].to_csv(tmp_path / "judge1.csv", index=False)
+    judge.iloc[half:].to_csv(tmp_path / "judge2.csv", index=False)
+    args = ["rate", "--ppi", "--human", str(tmp_path / "human.csv")]
+    args += ["--judge", str(tmp_path / "judge1.csv"), "--judge", str(tmp_path / "judge2.csv")]
+    result = CliRunner().invoke(cli, [*args, "--json", "--bootstrap", "50"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["method"] == "ppi" and out["bootstrap"] == 50
+    assert set(out["ppi"]) >= {
+        "lambda",
+        "human_items",
+        "judge_items",
+        "paired_items",
+        "effective_human_votes",
+    }
+    assert out["ppi"]["judge_items"] == len(judge)
+    assert sorted(m["model"] for m in out["models"]) == ["a", "b", "c", "d"]
+    assert all(m["rank_set"][0] <= m["rank"] <= m["rank_set"][1] for m in out["models"])
+    table = CliRunner().invoke(cli, [*args, "--ci", "sandwich"])
+    assert table.exit_code == 0 and "rank set" in table.stdout and "human votes alone" in table.stdout
+    unseen = tmp_path / "unseen.csv"
+    frame([("1", "a", "zz", "model_a")]).to_csv(unseen, index=False)
+    bad = CliRunner().invoke(cli, [*args, "--judge", str(unseen)])
+    assert bad.exit_code == 2 and "never voted on: zz" in bad.output
+    assert CliRunner().invoke(cli, ["rate", "--human", str(tmp_path / "human.csv")]).exit_code == 2

@@ -223,7 +223,7 @@ def _cli(*args: str):
 
 
 TOP_KEYS = {"format_version", "comparison", "by", "agreement", "human_agreement", "rank", "diagnostics"}
-TOP_KEYS |= {"votes", "verdict"}
+TOP_KEYS |= {"votes", "verdict", "ppi"}
 RANK_KEYS = {"models", "spearman", "kendall", "separability_human", "separability_judge", "agreement_with_ci"}
 RANK_KEYS |= {"brier", "brier_votes"}
 HUMAN_ROWS = [
@@ -250,6 +250,14 @@ def test_cli_json_has_the_documented_shape(tmp_path: Path) -> None:
     assert set(report["rank"]) == RANK_KEYS
     assert report["votes"] == {"human": 5, "judge": 2, "matched_items": 2}
     assert report["diagnostics"]["judge"]["longer_answer"]["value"] is None
+    assert set(report["ppi"]) == {
+        "human_votes",
+        "judge_votes",
+        "lambda",
+        "effective_human_votes",
+        "judge_votes_worth",
+        "note",
+    }
 
 
 def test_cli_table_ends_with_the_verdict(tmp_path: Path) -> None:

@@ -19,8 +19,8 @@ code; for lambda <= 1 every pair's weight stays >= 0, so the objective stays con
 
 Intervals: the sandwich H^-1 (M_h + lambda^2 M_j) H^-1 with M_h the covariance of each human unit's
 score minus lambda times its judge-predicted score and M_j that of the judge units' scores, the two samples
-taken as independent (the judge sample contains the paired items, which makes this slightly conservative);
-or a bootstrap that resamples human units and judge units separately at the fitted lambda. A unit is an item,
+taken as independent (their covariance through the paired items is of order V / N and vanishes at the tuned
+lambda); or a bootstrap that resamples human units and judge units separately at the fitted lambda. A unit is an item,
 or with cluster="question" all items of one question. Rank-sets follow Chatzi et al. 2024 ("Prediction-Powered
 Ranking of Large Language Models"): a simultaneous confidence ellipsoid for the ratings, and each model's
 ranks between 1 + (models surely above it) and K - (models surely below it).

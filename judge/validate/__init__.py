@@ -16,6 +16,7 @@ from judge.ratings import leaderboard
 from judge.validate.agreement import Agreement, GroupBy, human_agreement, judge_agreement
 from judge.validate.biases import Diagnostics, diagnose
 from judge.validate.ranks import RankAgreement, brier_score, rank_agreement
+from judge.validate.worth import JudgeWorth, judge_worth
 
 FORMAT_VERSION: Final = 1
 TOLERANCE: Final = 0.05  # agreement rates closer than this count as "about as often"
@@ -36,6 +37,7 @@ class ValidationReport:
     human_votes: int
     judge_votes: int
     verdict: str
+    worth: JudgeWorth | None = None  # what the judge's votes add under PPI; None without a judge side
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +57,7 @@ class ValidationReport:
                 "matched_items": self.agreement.overall.items,
             },
             "verdict": self.verdict,
+            "ppi": None if self.worth is None else self.worth.to_json(),
         }
 
 
@@ -113,6 +116,7 @@ def validate_battles(
         human_votes=len(human),
         judge_votes=len(judge),
         verdict=verdict(versus, baseline, rank),
+        worth=judge_worth(human, judge),
     )
 
 

@@ -17,6 +17,8 @@ def render_validation(report: ValidationReport) -> RenderableType:
         parts.append(_rank_table(report))
     parts.append(_diagnostics_table(report))
     parts.append(Text(report.verdict, style="bold"))
+    if report.worth is not None:
+        parts.append(Text(report.worth.sentence()))
     return Group(*parts)
 
 
