@@ -40,7 +40,7 @@ def _is_loopback(url: str) -> bool:
 
 
 _TOP: tuple[str, ...] = ("name", "questions", "contestants", "judge", "schedule", "retries", "concurrency")
-_TOP += ("rpm", "timeout", "seed", "prices")
+_TOP += ("rpm", "timeout", "seed", "prices", "human")
 _MODEL_KEYS: tuple[str, ...] = (
     "provider",
     "model",
@@ -148,8 +148,29 @@ class Reader:
             schedule=schedule,
             retries=self.retries(m.get("retries")),
             seed=self.get(m, "", "seed", "int", 0),
+            human=self.human(m.get("human")),
             **top,
         )
+
+    def human(self, spec: Any) -> tuple[Path, ...]:
+        """Human vote logs (one path or a list), relative to the config file; each must exist."""
+        if spec is None:
+            return ()
+        paths = [spec] if isinstance(spec, str) else spec
+        if not isinstance(paths, list) or not paths:
+            raise self.fail(
+                "human", "must be a file or a list of files of human votes", "e.g. human: votes.csv"
+            )
+        out = []
+        for i, raw in enumerate(paths):
+            at = f"human[{i}]" if isinstance(spec, list) else "human"
+            if not isinstance(raw, str) or not raw.strip():
+                raise self.fail(at, f"must be a file path, got {_kind(raw)} {raw!r}")
+            path = (self.base / raw).resolve()
+            if not path.is_file():
+                raise self.fail(at, f"no such file: {raw}", "paths are relative to the config file")
+            out.append(path)
+        return tuple(out)
 
     def check_contestants(self, contestants: tuple[ContestantConfig, ...]) -> None:
         if len(contestants) < 2:

@@ -416,6 +416,10 @@ def run(
     questions = select_questions(load_questions(config.questions.path), config.questions, config.seed)
     if config.judge.template is not None:
         load_template(config.judge.template, base_dir=config.path.parent)
+    if config.human:
+        from judge.battles import load_battles
+
+        load_battles(config.human)  # a malformed vote file stops the run before anything is paid
     out_dir = tournament_dir(config, out, env)
 
     async def play() -> tuple[TournamentOutcome, list[StoredJudgement], dict[str, Usage]]:
@@ -457,11 +461,38 @@ def run(
         except InputError:  # e.g. no battle has a category
             by_category = None
         files += outputs.write_leaderboards(out_dir, rate_json(overall), by_category)
+        if config.human:
+            files += _human_boards(config.human, files[0], out_dir, bootstrap=bootstrap, seed=seed)
+        else:
+            outputs.remove_human_boards(out_dir)
         if write_html:
             files.append(report(out_dir))
     else:
         outputs.remove_boards(out_dir)
     return RunResult(config.name, out_dir, outcome, board, diag, tuple(files))
+
+
+def _human_boards(
+    human: Sequence[Path], battles_file: Path, out_dir: Path, *, bootstrap: int, seed: int
+) -> list[Path]:
+    """leaderboard_human.json (the humans alone), leaderboard_ppi.json (humans + this run's judge votes)."""
+    from judge.errors import InputError
+    from judge.report import outputs
+
+    ci: Literal["bootstrap", "none"] = "bootstrap" if bootstrap > 0 else "none"
+    try:
+        humans = rate(human, bootstrap=bootstrap, seed=seed, ci=ci)
+        ppi = rate_ppi(
+            human,
+            [battles_file],
+            ci="bootstrap" if bootstrap > 0 else "sandwich",
+            bootstrap=max(bootstrap, 1),
+            seed=seed,
+        )
+    except InputError as exc:
+        outputs.remove_human_boards(out_dir)
+        raise InputError(f"human votes: {exc.message}", hint=exc.hint) from exc
+    return outputs.write_human_boards(out_dir, rate_json(humans), rate_ppi_json(ppi))
 
 
 def demo_config() -> Path:

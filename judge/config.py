@@ -147,6 +147,7 @@ class TournamentConfig:
     rpm: float | None = None
     timeout: float = 120.0
     seed: int = 0
+    human: tuple[Path, ...] = ()  # human vote logs on the same questions: judge run adds PPI ratings
 
     def contestant(self, name: str) -> ContestantConfig:
         return next(c for c in self.contestants if c.name == name)

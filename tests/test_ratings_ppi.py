@@ -103,6 +103,8 @@ def test_two_models_worked_by_hand() -> None:
     # Scores at p: a human A-win scores 1 - p, a B-win -p; the judge predicts A on all four human items.
     u = [(1 - p) - 0.5 * (1 - p)] * 3 + [-p - 0.5 * (1 - p)]
     human_meat = sum((x - np.mean(u)) ** 2 for x in u) * 4 / 3
+    # HC3: each human item has leverage (1 - 0.5) * p (1 - p) / (4 p (1 - p)) = 1/8, so its score counts 8/7.
+    human_meat *= (8 / 7) ** 2
     t = [1 - p] * 6 + [-p] * 2
     judge_meat = sum((x - np.mean(t)) ** 2 for x in t) * 8 / 7
     meat = human_meat + 0.5**2 * (4 / 8) ** 2 * judge_meat
