@@ -242,3 +242,25 @@ def test_rate_ppi_command(tmp_path: Path) -> None:
     bad = CliRunner().invoke(cli, [*args, "--judge", str(unseen)])
     assert bad.exit_code == 2 and "never voted on: zz" in bad.output
     assert CliRunner().invoke(cli, ["rate", "--human", str(tmp_path / "human.csv")]).exit_code == 2
+
+
+def test_llmfao_crowd_with_the_gpt4_judge(shared_data: Path) -> None:
+    """Real votes: 500 crowd votes plus a judge's votes on the crowd's items (GPT-4, then GPT-3.5).
+
+    The crowd is noisy (39% ties), so a judge can predict little of a single vote: lambda stays small and
+    the judge is worth tens of human votes, not hundreds (docs/design/ppi.md)."""
+    from judge.battles import load_battles
+
+    crowd = load_battles(shared_data / "llmfao" / "crowd-comparisons.csv").frame
+    keep = np.random.default_rng(0).choice(len(crowd), size=500, replace=False)
+    human = crowd.iloc[np.sort(keep)].reset_index(drop=True)
+    models = set(human["model_a"]) | set(human["model_b"])
+    for name in ("gpt4-crowd-comparisons.csv", "gpt3-crowd-comparisons.csv"):
+        judge = load_battles(shared_data / "llmfao" / name).frame
+        judge = judge[(judge["model_a"].isin(models) & judge["model_b"].isin(models)).to_numpy(dtype=bool)]
+        result = ppi_leaderboard(human, judge.reset_index(drop=True))
+        s = result.summary()
+        assert s["human_votes"] == 500 and s["judge_items"] == len(judge)
+        assert (result.board["ci_lower"] < result.board["rating"]).all()
+        assert 0 < s["lambda"] < 0.5
+        assert 450 < s["effective_human_votes"] < 1000

@@ -14,8 +14,9 @@ votes on paired items (items both voted on). An item is a question, an unordered
 `judge validate` matches them. lambda = 0 is the humans' fit; a judge that agrees with the humans earns a
 lambda near N / (N + V), which is the pooled fit of both logs. lambda is power-tuned (PPI++): the value in [0,
 1] that minimises the trace of the ratings' sandwich covariance. The log-likelihood is linear in the counts,
-so the whole objective is one Bradley-Terry fit on signed, weighted pair counts, solved by the same Newton
-code; for lambda <= 1 every pair's weight stays >= 0, so the objective stays concave.
+so the whole objective is one Bradley-Terry fit on signed, weighted pair counts (negative cells cut at zero,
+see _proper), solved by the same Newton code; for lambda <= 1 every pair's weight stays >= 0, so the objective
+stays concave.
 
 Intervals: the sandwich H^-1 (M_h + lambda^2 M_j) H^-1 with M_h the covariance of each human unit's score
 minus lambda times its judge-predicted score and M_j that of the judge units' scores, the two samples taken as
@@ -186,11 +187,23 @@ def _pair_table(pair: IntArray, counts: FloatArray, n_pairs: int) -> FloatArray:
 
 
 def _objective_counts(s: Samples, lam: float) -> FloatArray:
-    """The signed, weighted pair counts whose Bradley-Terry log-likelihood is the PPI objective."""
+    """The weighted pair counts whose Bradley-Terry log-likelihood is the PPI objective (see _proper)."""
     n_pairs = len(s.des.i)
     human = _pair_table(s.human_pair, s.human_counts - lam * s.human_pred, n_pairs)
     judge = _pair_table(s.judge_pair, s.judge_shares, n_pairs)
-    return human + lam * s.paired_votes / len(s.judge_pair) * judge
+    return _proper(human + lam * s.paired_votes / len(s.judge_pair) * judge)
+
+
+def _proper(counts: FloatArray) -> FloatArray:
+    """Pair counts with no negative outcome cell.
+
+    The correction subtracts the judge's verdicts on the human items; with few human votes on a pair it can
+    take more wins (or losses) away than the pair has, and a pair with more than all of its games won pulls
+    its models apart without bound (on 500 LLMFAO crowd votes one model ran off to +2,800 Elo, and the
+    centring spread its variance over every model). Cutting such cells at zero keeps every pair a proper
+    likelihood; it binds only when a pair's human votes are few, and never at lambda = 0 or for a judge that
+    agrees with the humans."""
+    return np.maximum(counts, 0.0)
 
 
 def _fit(s: Samples, counts: FloatArray, prior: float) -> tuple[FloatArray, FloatArray]:
@@ -335,7 +348,7 @@ def bootstrap_ppi(fit: PPIFit, *, rounds: int, rng: np.random.Generator) -> Floa
             wh = rng.multinomial(n_h, np.full(n_h, 1.0 / n_h), size=size).astype(np.float64)
             wj = rng.multinomial(n_j, np.full(n_j, 1.0 / n_j), size=size).astype(np.float64)
             scale = lam * (wh @ paired) / len(s.judge_pair)
-            counts = np.asarray((human.T @ wh.T).T) + scale[:, None] * np.asarray((judge.T @ wj.T).T)
+            counts = _proper(np.asarray((human.T @ wh.T).T) + scale[:, None] * np.asarray((judge.T @ wj.T).T))
             start_params = np.tile(fit.params, (size, 1))
             sol = maximise_near(
                 s.des, "half", fit.prior, counts.reshape(size, n_pairs, 3), start_params, inverse
