@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from judge._hosts import is_loopback
+from judge.arena.settings import read_arena
 from judge.config import (
     ANSWER_FORMATS,
     BUILTIN_SETS,
@@ -40,7 +41,7 @@ def _is_loopback(url: str) -> bool:
 
 
 _TOP: tuple[str, ...] = ("name", "questions", "contestants", "judge", "schedule", "retries", "concurrency")
-_TOP += ("rpm", "timeout", "seed", "prices", "human")
+_TOP += ("rpm", "timeout", "seed", "prices", "arena", "human")
 _MODEL_KEYS: tuple[str, ...] = (
     "provider",
     "model",
@@ -149,6 +150,7 @@ class Reader:
             retries=self.retries(m.get("retries")),
             seed=self.get(m, "", "seed", "int", 0),
             human=self.human(m.get("human")),
+            arena=read_arena(self, m.get("arena")),
             **top,
         )
 
@@ -300,7 +302,7 @@ class Reader:
             spec if spec is not None else {"provider": "local"},
             "judge",
             (*_MODEL_KEYS, "template", "combine", "scale", "answer_format", "name", "parse_retries")
-            + ("max_reason_chars",),
+            + ("max_reason_chars", "strong_weight"),
         )
         if "provider" not in m:
             raise self.fail("judge.provider", "is required", f"known providers: {', '.join(PROVIDERS)}")
@@ -315,6 +317,7 @@ class Reader:
             "name": self.get(m, "judge", "name", "str", None),
             "parse_retries": self.positive(m, "judge", "parse_retries", "int", 2, 0),
             "max_reason_chars": self.positive(m, "judge", "max_reason_chars", "int", None),
+            "strong_weight": self.positive(m, "judge", "strong_weight", "int", None, 1),
         }
         if options["combine"] == "logprob" and options["answer_format"] != "token":
             raise self.fail(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,6 +104,27 @@ class StoredVote:
 
 
 @dataclass(frozen=True)
+class StoredArenaBattle:
+    """One finished arena battle: voted (choice and winner set) or void (error set); pair canonical."""
+
+    battle_id: str
+    voter: str
+    question_id: str
+    model_a: str
+    model_b: str
+    shown_a: str
+    turns: int
+    conversation: str  # JSON list of {"user", "model_a", "model_b"}
+    status: str  # voted | void
+    choice: str | None
+    winner: str | None
+    error: str | None
+    category: str
+    language: str | None
+    tstamp: float
+
+
+@dataclass(frozen=True)
 class CallTotals:
     calls: int
     input_tokens: int
@@ -176,13 +197,25 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+        """One write transaction; a write the disk refuses (full, I/O error) becomes a StoreError."""
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    with suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            raise self._write_error(exc) from exc
+
+    def _write_error(self, exc: sqlite3.OperationalError) -> StoreError:
+        hint = "free some space (or fix the disk) and run the same command again: nothing stored is lost"
+        if getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or "full" in str(exc):
+            return StoreError(f"{self.path}: disk full: cannot write the results database", hint=hint)
+        return StoreError(f"{self.path}: cannot write the results database ({exc})", hint=hint)
 
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -220,6 +253,14 @@ class Store:
                 (stage, tournament, config_path, _now()),
             )
         return int(cur.lastrowid or 0)
+
+    def mark_interrupted(self) -> int:
+        """Mark runs still `running` as interrupted (call with the results lock held); how many there were."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'", (_now(),)
+            )
+        return cur.rowcount
 
     def finish_run(self, run_id: int, status: str, summary: Mapping[str, Any]) -> None:
         with self._tx() as db:
@@ -304,6 +345,29 @@ class Store:
             sql, args = sql + " WHERE voter = ?", (voter,)
         return [StoredVote(*row) for row in self._db.execute(sql + " ORDER BY vote_id", args)]
 
+    # arena battles
+
+    def save_arena_battle(self, battle: StoredArenaBattle) -> bool:
+        """Store a finished arena battle, conversation and all, in one transaction; False if already there."""
+        with self._tx() as db:
+            cur = db.execute(
+                f"INSERT INTO arena_battles ({_ARENA_COLUMNS}, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (battle_id) DO NOTHING",
+                (*_values(battle), _now()),
+            )
+        return cur.rowcount == 1
+
+    def arena_battles(
+        self, status: str | None = "voted", *, after: int = 0
+    ) -> list[tuple[int, StoredArenaBattle]]:
+        """Finished arena battles (by default the voted ones) with their rowid, oldest first, past `after`."""
+        sql = f"SELECT rowid, {_ARENA_COLUMNS} FROM arena_battles WHERE rowid > ?"
+        args: tuple[Any, ...] = (after,)
+        if status is not None:
+            sql, args = sql + " AND status = ?", (after, status)
+        rows = self._db.execute(sql + " ORDER BY rowid", args)
+        return [(int(row[0]), StoredArenaBattle(*row[1:])) for row in rows]
+
     # failures and calls
 
     def save_failure(self, run_id: int, failure: Failure, calls: Sequence[Call] = ()) -> None:
@@ -376,8 +440,13 @@ _JUDGEMENT_COLUMNS = (
 
 _VOTE_COLUMNS = "voter, question_id, model_a, model_b, turn, shown_a, choice, winner, category, tstamp"
 
+_ARENA_COLUMNS = (
+    "battle_id, voter, question_id, model_a, model_b, shown_a, turns, conversation, status, choice, winner, "
+    "error, category, language, tstamp"
+)
 
-def _values(row: StoredJudgement | StoredVote) -> tuple[Any, ...]:
+
+def _values(row: StoredJudgement | StoredVote | StoredArenaBattle) -> tuple[Any, ...]:
     """A row's fields in order; unlike dataclasses.astuple, without deep-copying every value."""
     return tuple(getattr(row, f.name) for f in fields(row))
 

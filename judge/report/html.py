@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from judge.ratings import battle_count_matrix, predicted_win_matrix, win_fraction_matrix
 from judge.report import charts
+from judge.report.outputs import atomic_write
 from judge.report.rundir import Leaderboard, ReportData, load_run_dir
 
 REPORT_FILE = "report.html"
@@ -40,9 +41,7 @@ def write_report(run_dir: str | Path) -> Path:
     root = Path(run_dir)
     html = render_report(load_run_dir(root))
     target = root / REPORT_FILE
-    partial = target.with_suffix(".html.partial")
-    partial.write_text(html, encoding="utf-8")
-    partial.replace(target)
+    atomic_write(target, html)
     return target
 
 
@@ -89,14 +88,16 @@ def _ppi_rows(data: ReportData) -> dict[str, Any] | None:
 def _board_rows(board: Leaderboard) -> list[dict[str, Any]]:
     if not board.rows:
         return []
-    low = min(row.ci_lower for row in board.rows)
-    high = max(row.ci_upper for row in board.rows)
+    ends = [v for row in board.rows for v in (row.ci_lower, row.rating, row.ci_upper) if math.isfinite(v)]
+    low, high = min(ends), max(ends)
     pad = (high - low) * 0.05 or 10.0
+    low, high = low - pad, high + pad
     return [
         {
             "row": row,
+            # An open end (a separated model's) is drawn to the edge of the scale.
             "bar": charts.interval_bar(
-                row.rating, row.ci_lower, row.ci_upper, low=low - pad, high=high + pad
+                row.rating, max(row.ci_lower, low), min(row.ci_upper, high), low=low, high=high
             ),
         }
         for row in board.rows
