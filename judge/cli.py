@@ -318,9 +318,6 @@ def _style_table(style: dict[str, Any]) -> Table:
             f"{c['ci_lower']:.4f} to {c['ci_upper']:.4f}",
             f"{c['elo_2x']:+.1f} Elo",
         )
-    if separated:
-        table.caption = "† never lost or never won: rated from its own record, interval open on one side"
-        table.caption_justify = "left"
     return table
 
 

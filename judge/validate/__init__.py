@@ -17,8 +17,8 @@ from judge.ratings import leaderboard
 from judge.validate.agreement import Agreement, GroupBy, human_agreement, judge_agreement
 from judge.validate.biases import Diagnostics, diagnose
 from judge.validate.ranks import RankAgreement, brier_score, rank_agreement
-from judge.validate.worth import JudgeWorth, judge_worth
 from judge.validate.uncertainty import Interval, agreement_intervals, rank_intervals
+from judge.validate.worth import JudgeWorth, judge_worth
 
 FORMAT_VERSION: Final = 1
 TOLERANCE: Final = 0.05  # agreement rates closer than this count as "about as often"
