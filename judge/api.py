@@ -606,7 +606,7 @@ def _human_boards(
         ppi = rate_ppi(
             human,
             [battles_file],
-            ci="bootstrap" if bootstrap > 0 else "sandwich",
+            ci="sandwich",  # the percentile bootstrap undercovers on sparse human votes
             bootstrap=max(bootstrap, 1),
             seed=seed,
         )

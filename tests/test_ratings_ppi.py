@@ -224,7 +224,11 @@ def test_rate_ppi_command(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, [*args, "--json", "--bootstrap", "50"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert out["method"] == "ppi" and out["bootstrap"] == 50
+    assert out["method"] == "ppi" and out["bootstrap"] == 0 and out["ppi"]["ci"] == "sandwich"
+    boot = json.loads(
+        CliRunner().invoke(cli, [*args, "--json", "--bootstrap", "50", "--ci", "bootstrap"]).stdout
+    )
+    assert boot["bootstrap"] == 50 and boot["ppi"]["ci"] == "bootstrap"
     assert set(out["ppi"]) >= {
         "lambda",
         "human_items",
