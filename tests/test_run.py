@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from judge import api
+from judge._config_reader import load_config
 from judge.cli import cli
-from judge.config import load_config
 from judge.errors import ProviderError
 from judge.judging import UNUSABLE_AFTER
 from tests.fault_server import FaultServer, Step
