@@ -563,7 +563,11 @@ def run(
 
     timer = _Laps()
     with held:
-        outcome, store, usage, interrupted = asyncio.run(play())
+        try:
+            outcome, store, usage, interrupted = asyncio.run(play())
+        except StoreError:
+            outputs.remove_set(out_dir)  # the files of an earlier run no longer match a store that moved on
+            raise
         timer.add("answers", outcome.answer_seconds)
         timer.add("judging", outcome.seconds - outcome.answer_seconds)
         # Streamed from the store's cursor to details.jsonl: a big run's outputs never sit in memory at once.

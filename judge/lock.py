@@ -79,11 +79,11 @@ def hold(
                     told = True
                 time.sleep(poll_s)
         me = Holder(os.getpid(), socket.gethostname(), datetime.now(UTC).isoformat(timespec="seconds"), what)
-        try:
+        # Who holds it is a courtesy for the next run's message; the flock is the lock. A full disk must not
+        # stop the run here, before the writes that know how to fail cleanly.
+        with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(me.__dict__).encode("utf-8"), 0)
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot write the results lock ({exc.strerror or exc})") from exc
         try:
             yield me
         finally:

@@ -50,7 +50,7 @@ DRIVER = textwrap.dedent(
     steps.append(run())  # the store fills up while answers arrive
     os.remove(ballast)
     steps.append(run())  # room again: resumes, pays only for what was not stored
-    fill(150_000)
+    fill(600_000)  # the store (with its WAL) fits, the report and boards do not
     steps.append(run())  # the store fits, the result files do not
     print(json.dumps(steps))
     """
