@@ -12,7 +12,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from judge.api import RATE_BY, RateResult, RunResult, demo_config, parse_anchor, rate, rate_json, run
+    from judge.api import (
+        RATE_BY,
+        RateResult,
+        RunResult,
+        demo_config,
+        load_config,
+        parse_anchor,
+        rate,
+        rate_json,
+        run,
+    )
     from judge.battles import (
         BATTLE_COLUMNS,
         FORMAT_VERSION,
@@ -30,6 +40,7 @@ if TYPE_CHECKING:
         to_frame,
     )
     from judge.errors import (
+        BatchesPending,
         ConfigError,
         IncompleteRun,
         InputError,
@@ -53,6 +64,7 @@ __all__ = [
     "VERDICTS_AS_SHOWN",
     "WINNERS",
     "BTFit",
+    "BatchesPending",
     "Battle",
     "ConfigError",
     "FileCounts",
@@ -73,6 +85,7 @@ __all__ = [
     "leaderboard",
     "leaderboards_by",
     "load_battles",
+    "load_config",
     "normalize_frame",
     "parse_anchor",
     "rate",
@@ -88,6 +101,7 @@ _HOME = {
         "RateResult",
         "RunResult",
         "demo_config",
+        "load_config",
         "parse_anchor",
         "rate",
         "rate_json",
@@ -111,6 +125,7 @@ _HOME = {
         "to_frame",
     ),
     "judge.errors": (
+        "BatchesPending",
         "ConfigError",
         "IncompleteRun",
         "InputError",

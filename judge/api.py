@@ -6,10 +6,13 @@ A notebook calling these runs the same code as the command line.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypedDict
+
+from judge._config_reader import load_config as load_config  # public as judge.load_config
+from judge.errors import BatchesPending
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -21,12 +24,13 @@ if TYPE_CHECKING:
     from judge.battles import FileCounts
     from judge.compare import Comparison
     from judge.config import TournamentConfig
+    from judge.demo.experts import ExpertComparison
     from judge.judging import JudgeProgress
     from judge.lock import Holder
     from judge.questions import Question
     from judge.ratings.ppi import PPIResult
     from judge.redaction import Redactor
-    from judge.store import Store, StoredJudgement, Usage
+    from judge.store import BatchRecord, Store, StoredJudgement, Usage
     from judge.tournament import TournamentOutcome
     from judge.validate import ValidationReport
     from judge.vote import VoteServer
@@ -50,12 +54,14 @@ def compare(
     ci: float = 0.95,
 ) -> Comparison:
     """Compare two results directories (see judge.compare); the caller decides what a regression means."""
-    from judge.compare import compare_battles
+    import dataclasses
+
+    from judge.compare import compare_battles, scale_notes
     from judge.report import load_run_dir
 
     baseline = load_run_dir(baseline_dir, details=False)
     candidate = load_run_dir(candidate_dir, details=False)
-    return compare_battles(
+    result = compare_battles(
         baseline.battles,
         candidate.battles,
         baseline_ranks={row.model: row.rank for row in baseline.leaderboard.rows},
@@ -66,6 +72,8 @@ def compare(
         seed=seed,
         ci=ci,
     )
+    notes = scale_notes({"baseline": baseline.judge, "candidate": candidate.judge})
+    return dataclasses.replace(result, notes=notes)
 
 
 def validate(
@@ -206,7 +214,7 @@ def rate(
     frame = frame[has_value].reset_index(drop=True)
     sizes = frame[by].astype("string").value_counts().to_dict()
     boards = leaderboards_by(frame, by, **options)
-    groups = {str(name): board for name, board in boards.items()}
+    groups = {str(name): boards[name] for name in sorted(boards, key=_natural)}  # judge-2 before judge-10
     return RateResult(
         method,
         rounds,
@@ -219,6 +227,13 @@ def rate(
         excluded=excluded,
         cluster=unit,
     )
+
+
+def _natural(name: object) -> list[tuple[int, int | str]]:
+    """Sort key reading runs of digits as numbers: "judge-2" before "judge-10", "turn 9" before "turn 10"."""
+    import re
+
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", str(name)) if part]
 
 
 def rate_json(result: RateResult) -> dict[str, object]:
@@ -379,13 +394,16 @@ def rate_ppi_json(result: PpiRateResult) -> dict[str, object]:
 def tournament_dir(
     config: TournamentConfig, out: str | Path | None = None, env: Mapping[str, str] | None = None
 ) -> Path:
-    """A tournament's results directory: OUT if given, else $JUDGE_RESULTS_DIR/<name>, else results/<name>."""
+    """A tournament's results directory: OUT if given, else $JUDGE_RESULTS_DIR/<name>, else results/<name>
+    beside the config file (like its other paths), so a run started from another folder resumes it."""
     import os
 
     if out is not None:
         return Path(out)
-    root = (os.environ if env is None else env).get("JUDGE_RESULTS_DIR") or "results"
-    return Path(root) / config.name
+    root = (os.environ if env is None else env).get("JUDGE_RESULTS_DIR")
+    if root:
+        return Path(root) / config.name
+    return config.path.parent / "results" / config.name
 
 
 @contextlib.contextmanager
@@ -427,7 +445,6 @@ def answers(
     import os
 
     from judge.answers import collect_answers
-    from judge.config import load_config
     from judge.providers import ProviderHub
     from judge.questions import load_questions, select_questions
 
@@ -465,6 +482,7 @@ class RunResult:
     files: tuple[Path, ...]
     problems: tuple[str, ...] = ()  # why the run is incomplete (judge.tournament.problems); empty if not
     interrupted: int = 0  # earlier runs found still `running` (killed) and marked interrupted
+    phases: tuple[tuple[str, float], ...] = ()  # (stage, wall seconds): model fetch, answers, ... report
 
 
 def run(
@@ -479,19 +497,21 @@ def run(
     on_judging: Callable[[JudgeProgress], None] | None = None,
     wait: bool = False,
     on_wait: Callable[[Holder | None], None] | None = None,
+    no_wait: bool = False,
 ) -> RunResult:
     """Run a whole tournament (answers, judging, ratings, files); a rerun pays only for what is missing.
 
     The config, question set and judge template are checked in full before anything is written. The results
     directory stays locked until every file is written (RunLocked if another run holds it, unless `wait`).
     A failed write (disk full) is a StoreError: no model is called after it, and no result file is left
-    that does not belong with the others.
+    that does not belong with the others. `no_wait`: submit provider batches and raise BatchesPending
+    instead of waiting for them.
     """
     import asyncio
     import os
 
-    from judge.config import load_config
     from judge.errors import StoreError
+    from judge.judging import judge_name
     from judge.prompts import load_template
     from judge.providers import ProviderHub
     from judge.questions import load_questions, select_questions
@@ -506,37 +526,64 @@ def run(
     out_dir = tournament_dir(config, out, env)
 
     held = contextlib.ExitStack()  # the lock outlives play(): it is released after the files are written
+    replicas: dict[str, list[dict[str, object]]] = {}
 
-    async def play() -> tuple[TournamentOutcome, list[StoredJudgement], dict[str, Usage], int]:
+    async def play() -> tuple[TournamentOutcome, Store, dict[str, Usage], int]:
         async with ProviderHub(cache_dir=env.get("JUDGE_CACHE_DIR")) as hub:
             for model in (*config.contestants, config.judge):  # a bad replay file or GGUF stops here
                 hub.get(model.endpoint())
+            await hub.prepare(model.endpoint() for model in (*config.contestants, config.judge))
+            timer.lap("model fetch")
             what = f"judge run {config.path}"
             store, interrupted = held.enter_context(_locked_store(out_dir, what, wait, on_wait))
-            outcome = await run_tournament(
-                config,
-                questions,
-                store,
-                hub.get,
-                on_answers=on_answers or (lambda progress: None),
-                on_judging=on_judging or (lambda progress: None),
-                redact=config_redactor(config, env),
-            )
-            stored = [j for j in store.judgements() if j.base_key in outcome.judgement_keys]
+            try:
+                outcome = await run_tournament(
+                    config,
+                    questions,
+                    store,
+                    hub.get,
+                    on_answers=on_answers or (lambda progress: None),
+                    on_judging=on_judging or (lambda progress: None),
+                    redact=config_redactor(config, env),
+                    no_wait=no_wait,
+                )
+            except* BatchesPending as group:
+                raise _first(group) from None
             usage = store.usage_by_subject()
-        return outcome, stored, usage, interrupted
+            names = [(c.name, c.endpoint()) for c in config.contestants]
+            for who, endpoint in [*names, (judge_name(config.judge), config.judge.endpoint())]:
+                if (counts := hub.replica_counts(endpoint)) is not None:
+                    replicas[who] = counts
+        return outcome, store, usage, interrupted
 
+    timer = _Laps()
     with held:
-        outcome, stored, usage, interrupted = asyncio.run(play())
+        outcome, store, usage, interrupted = asyncio.run(play())
+        timer.add("answers", outcome.answer_seconds)
+        timer.add("judging", outcome.seconds - outcome.answer_seconds)
+        # Streamed from the store's cursor to details.jsonl: a big run's outputs never sit in memory at once.
+        keys = outcome.judgement_keys
+        stored = (j for j in store.judgements_by_slot() if j.base_key in keys)
         try:
             board, diag, files = _write_results(
-                config, questions, out_dir, outcome, stored, usage, bootstrap, seed, write_html
+                config,
+                questions,
+                out_dir,
+                outcome,
+                stored,
+                usage,
+                bootstrap,
+                seed,
+                write_html,
+                timer,
+                replicas,
             )
         except StoreError:
             outputs.remove_set(out_dir)
             raise
     found = problems(config, outcome)
-    return RunResult(config.name, out_dir, outcome, board, diag, tuple(files), found, interrupted)
+    laps = tuple(timer.laps)
+    return RunResult(config.name, out_dir, outcome, board, diag, tuple(files), found, interrupted, laps)
 
 
 def _write_results(
@@ -544,11 +591,13 @@ def _write_results(
     questions: Sequence[Question],
     out_dir: Path,
     outcome: TournamentOutcome,
-    stored: Sequence[StoredJudgement],
+    stored: Iterable[StoredJudgement],
     usage: Mapping[str, Usage],
     bootstrap: int,
     seed: int,
     write_html: bool,
+    timer: _Laps,
+    replicas: Mapping[str, list[dict[str, object]]],
 ) -> tuple[pd.DataFrame | None, dict[str, object], list[Path]]:
     """The results directory's files from a finished run: battles, details, diagnostics, boards, report."""
     from judge.errors import InputError
@@ -563,7 +612,7 @@ def _write_results(
         outputs.write_battles(out_dir, outcome.battles),
         outputs.write_details(out_dir, outputs.details_rows(by_id, texts, stored, outcome.battles)),
     ]
-    diag = diagnostics(config, outcome, usage, name)
+    diag = diagnostics(config, outcome, usage, name, replicas)
     files.append(outputs.write_diagnostics(out_dir, diag))
     board = None
     if outcome.battles:
@@ -577,11 +626,85 @@ def _write_results(
         except InputError:  # e.g. no battle has a category
             by_category = None
         files += outputs.write_leaderboards(out_dir, rate_json(overall), by_category)
+        timer.lap("rating")
         if write_html:
             files.append(report(out_dir))
+            timer.lap("report")
     else:
         outputs.remove_boards(out_dir)
     return board, diag, files
+
+
+class _Laps:
+    """Wall time per stage of a run: lap(name) closes a stage at now; add() books one timed elsewhere."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._now = time.perf_counter
+        self._last = self._now()
+        self.laps: list[tuple[str, float]] = []
+
+    def lap(self, name: str) -> None:
+        now = self._now()
+        self.laps.append((name, now - self._last))
+        self._last = now
+
+    def add(self, name: str, seconds: float) -> None:
+        self.laps.append((name, seconds))
+        self._last = self._now()
+
+
+def demo_experts(result: RunResult, *, bootstrap: int = 1000, seed: int = 0) -> ExpertComparison:
+    """The demo run's board and votes beside the MT-Bench experts' on the same models and items."""
+    from judge.battles import load_battles
+    from judge.demo.experts import compare_with_experts, expert_votes
+
+    battles = load_battles([result.out_dir / "battles.jsonl"], format="generic").frame
+    return compare_with_experts(battles, expert_votes(), bootstrap=bootstrap, seed=seed)
+
+
+@dataclass(frozen=True)
+class Status:
+    """`judge status`: what a tournament's database holds, read without calling any model."""
+
+    db_path: Path
+    answers: int
+    judgements: int
+    batches: int
+    open_batches: tuple[BatchRecord, ...]
+    items: dict[str, int]  # batch requests per state
+    usage: dict[str, Usage]
+
+
+def status(results_dir: str | Path) -> Status:
+    """Open provider batches, counts and the cost so far of the tournament in RESULTS_DIR (or its child)."""
+    from judge.errors import InputError
+    from judge.store import DB_NAME, Store
+
+    root = Path(results_dir)
+    found = [root / DB_NAME] if (root / DB_NAME).is_file() else sorted(root.glob(f"*/{DB_NAME}"))
+    if len(found) != 1:
+        what = "no results database" if not found else f"{len(found)} results databases"
+        raise InputError(f"{root}: {what} ({DB_NAME})", hint="give a tournament's results directory")
+    with Store.open(found[0]) as store:
+        rows = store.row_counts()
+        return Status(
+            db_path=found[0],
+            answers=rows["answers"],
+            judgements=rows["judgements"],
+            batches=rows["batches"],
+            open_batches=tuple(store.batches(open_only=True)),
+            items=store.batch_item_states(),
+            usage=store.usage_by_subject(),
+        )
+
+
+def _first(group: BaseExceptionGroup[BatchesPending]) -> BatchesPending:
+    """The first BatchesPending in a (possibly nested) group: a run stops at the first open batch."""
+    for exc in group.exceptions:
+        return exc if isinstance(exc, BatchesPending) else _first(exc)
+    raise AssertionError("an empty exception group")
 
 
 def demo_config() -> Path:
@@ -645,7 +768,6 @@ def arena_server(
 
     from judge.arena.board import load_judge_side
     from judge.arena.server import ArenaServer
-    from judge.config import load_config
 
     environ = os.environ if env is None else env
     config = load_config(config_path, environ)
@@ -668,7 +790,6 @@ def arena_export(config_path: str | Path, path: str | Path, *, out: str | Path |
     import os
 
     from judge.arena.server import export_records
-    from judge.config import load_config
 
     config = load_config(config_path, os.environ)
     records = export_records(tournament_dir(config, out))

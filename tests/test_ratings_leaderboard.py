@@ -86,9 +86,27 @@ def test_anchor_pins_the_model_and_its_interval() -> None:
 
 def test_elo_leaderboard() -> None:
     battles = log()
-    table = leaderboard(battles, method="elo", bootstrap=50)
+    single = leaderboard(battles, method="elo", ci="none")
     expected = online_elo(battles)
-    assert table.set_index("model")["rating"].to_dict() == pytest.approx(expected.to_dict())
+    assert single.set_index("model")["rating"].to_dict() == pytest.approx(expected.to_dict())
+    # With bootstrap intervals the rating is the bootstrap median (as Arena's notebooks): inside its interval.
+    table = leaderboard(battles, method="elo", bootstrap=50)
+    assert ((table["ci_lower"] <= table["rating"]) & (table["rating"] <= table["ci_upper"])).all()
+
+
+def test_elo_rating_stays_inside_its_interval_when_one_pass_would_not() -> None:
+    """A log whose order drags one Elo pass far from its resamples (the best model loses its late battles)."""
+    battles = log(n=600)
+    late = battles.index >= 450
+    strong = (battles["model_a"] == "ace") & late
+    battles.loc[strong, "winner"] = "model_b"
+    models = sorted(set(battles["model_a"]))
+    one_pass = online_elo(battles, k=16).reindex(models)
+    table = leaderboard(battles, method="elo", k=16, bootstrap=100).set_index("model").reindex(models)
+    inside = (table["ci_lower"] <= table["rating"]) & (table["rating"] <= table["ci_upper"])
+    assert inside.all()
+    outside = (one_pass < table["ci_lower"]) | (one_pass > table["ci_upper"])
+    assert outside.any()  # the case this guards against really occurs in this log
     pinned = leaderboard(battles, method="elo", ci="none", anchor=("ace", 1200.0)).set_index("model")
     assert pinned.loc["ace", "rating"] == pytest.approx(1200.0)
 

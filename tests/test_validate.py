@@ -375,3 +375,16 @@ def test_no_bootstrap_means_no_separability(tmp_path: Path) -> None:
     assert rank is not None
     assert rank.separability_human is None and rank.agreement_with_ci is None
     assert rank.spearman is not None
+
+
+def test_thin_overlap_warns_and_gives_no_verdict(tmp_path: Path) -> None:
+    from judge.validate import MIN_MATCHED_ITEMS
+
+    human = _write_csv(tmp_path / "human.csv", HUMAN_ROWS)
+    judge = _write_csv(
+        tmp_path / "judge.csv", [("q1", "y", "x", "model_b", "j"), ("q3", "x", "z", "model_b", "j")]
+    )
+    result = _cli("validate", "--human", str(human), "--judge", str(judge), "--bootstrap", "20")
+    assert result.exit_code == 0, result.output
+    assert f"judge: warning: only 2 item(s) in both logs (minimum {MIN_MATCHED_ITEMS}" in result.stderr
+    assert "too thin to say" in result.stdout and "So the judge agrees" not in result.stdout

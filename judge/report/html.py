@@ -176,6 +176,10 @@ def _cost_rows(data: ReportData) -> list[list[str]]:
 
 
 def _spend_row(name: str, role: str, stats: Mapping[str, Any], *, count: str, failures: str) -> list[str]:
+    cost = "$" + _number(stats.get("cost_usd"), 4)
+    if stats.get("batch_calls"):  # provider batches are billed at their own (lower) price: shown apart
+        batch = "$" + _number(stats.get("batch_cost_usd"), 4)
+        cost += f" (batch: {_number(stats.get('batch_calls'))} calls, {batch})"
     return [
         name,
         role,
@@ -183,7 +187,7 @@ def _spend_row(name: str, role: str, stats: Mapping[str, Any], *, count: str, fa
         _number(stats.get(failures)),
         _number(stats.get("input_tokens")),
         _number(stats.get("output_tokens")),
-        "$" + _number(stats.get("cost_usd"), 4),
+        cost,
         _number(stats.get("seconds"), 1),
     ]
 

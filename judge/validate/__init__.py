@@ -21,6 +21,9 @@ from judge.validate.uncertainty import Interval, agreement_intervals, rank_inter
 
 FORMAT_VERSION: Final = 1
 TOLERANCE: Final = 0.05  # agreement rates closer than this count as "about as often"
+# Fewer items in both logs than this and no verdict is given: with 30 items a 95% interval on an agreement
+# rate near 60% is about +-18 points, as wide as the gap between a good judge and a coin.
+MIN_MATCHED_ITEMS: Final = 30
 _SCALE: Final = 400.0
 _BASE: Final = 10.0
 
@@ -118,7 +121,9 @@ def validate_battles(
         judge_diagnostics=diagnose(judge, human=human, self_name=self_name),
         human_votes=len(human),
         judge_votes=len(judge),
-        verdict=verdict(versus, baseline, rank),
+        verdict=verdict(versus, baseline, rank)
+        if versus.overall.items >= MIN_MATCHED_ITEMS
+        else thin_overlap(versus.overall.items),
         intervals=_intervals(versus, rank, human, judge, bootstrap, seed, level),
     )
 
@@ -211,6 +216,15 @@ def verdict(versus: Agreement | None, baseline: Agreement | None, rank: RankAgre
             f"(Spearman {rank.spearman:.2f}, Kendall {_num(rank.kendall)})."
         )
     return " ".join(parts)
+
+
+def thin_overlap(items: int) -> str:
+    """The verdict (and warning) when too few items appear in both logs to say anything."""
+    return (
+        f"Only {items} item(s) appear in both the human and the judge logs, fewer than the "
+        f"{MIN_MATCHED_ITEMS} a verdict needs: the figures above are too thin to say whether the judge votes "
+        "like humans."
+    )
 
 
 _SHORT: Final = {
