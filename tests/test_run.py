@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from judge import api
+from judge import api, load_config
 from judge.cli import cli
-from judge.config import load_config
 from judge.errors import ProviderError
 from judge.judging import UNUSABLE_AFTER
 from tests.fault_server import FaultServer, Step
