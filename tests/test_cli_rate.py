@@ -173,7 +173,8 @@ def test_malformed_file_kinds(tmp_path: Path, name: str, text: str, reason: str)
 BAD_FIELDS = [
     ("negative turn", '"turn": -3', "2: turn must be a positive integer, not -3"),
     ("zero turn", '"turn": 0', "2: turn must be a positive integer, not 0"),
-    ("NaN turn", '"turn": NaN', "2: not valid JSON: NaN is not a JSON number"),
+    ("NaN turn", '"turn": NaN', "2: turn must be a positive integer, not nan"),
+    ("infinite turn", '"turn": Infinity', "2: turn must be a positive integer, not inf"),
     ("numeric model", '"model_b": 7', "2: model_b must be a non-empty string (a model name), not 7"),
     ("list model", '"model_b": ["y"]', "2: model_b must be a non-empty string (a model name), not ['y']"),
 ]
