@@ -451,12 +451,15 @@ def run(
     import asyncio
     import os
 
+    from judge.answer_style import with_style
+    from judge.battles import to_frame
     from judge.config import load_config
     from judge.errors import InputError
     from judge.judging import answer_table, judge_name
     from judge.prompts import load_template
     from judge.providers import ProviderHub
     from judge.questions import load_questions, select_questions
+    from judge.ratings.style import varying_features
     from judge.report import outputs
     from judge.store import DB_NAME, Store
     from judge.tournament import diagnostics, run_tournament
@@ -468,7 +471,7 @@ def run(
         load_template(config.judge.template, base_dir=config.path.parent)
     out_dir = tournament_dir(config, out, env)
 
-    async def play() -> tuple[TournamentOutcome, list[StoredJudgement], dict[str, Usage]]:
+    async def play() -> tuple[TournamentOutcome, list[StoredJudgement], dict[str, Usage], dict[str, int]]:
         async with ProviderHub(cache_dir=env.get("JUDGE_CACHE_DIR")) as hub:
             for model in (*config.contestants, config.judge):  # a bad replay file or GGUF stops here
                 hub.get(model.endpoint())
@@ -483,14 +486,19 @@ def run(
                 )
                 stored = [j for j in store.judgements() if j.base_key in outcome.judgement_keys]
                 usage = store.usage_by_subject()
-        return outcome, stored, usage
+                # Reported completion tokens per answer key (the successful call's), for the length feature.
+                tokens = {
+                    c.key: c.output_tokens for c in store.calls() if c.ok and c.output_tokens is not None
+                }
+        return outcome, stored, usage, tokens
 
-    outcome, stored, usage = asyncio.run(play())
+    outcome, stored, usage, tokens = asyncio.run(play())
     name = judge_name(config.judge)
     texts = answer_table(outcome.answers.answers)
     by_id = {q.question_id: q for q in questions}
+    battles = with_style(outcome.battles, outcome.answers.answers, tokens)
     files = [
-        outputs.write_battles(out_dir, outcome.battles),
+        outputs.write_battles(out_dir, battles),
         outputs.write_details(out_dir, outputs.details_rows(by_id, texts, stored, outcome.battles)),
     ]
     diag = diagnostics(config, outcome, usage, name)
@@ -498,15 +506,29 @@ def run(
     board = None
     if outcome.battles:
         ci: Literal["bootstrap", "none"] = "bootstrap" if bootstrap > 0 else "none"  # --bootstrap 0
-        overall = rate(files[0], format="generic", bootstrap=bootstrap, seed=seed, ci=ci)
+        baseline = config.schedule.baseline if config.schedule.kind == "baseline" else None
+        overall = rate(files[0], format="generic", bootstrap=bootstrap, seed=seed, ci=ci, baseline=baseline)
         board = overall.leaderboard
+        features = varying_features(to_frame(battles))
+        style_board = None
+        if "length" in features:  # markdown alone (or nothing that varies) makes no style board
+            styled = rate(
+                files[0],
+                format="generic",
+                bootstrap=bootstrap,
+                seed=seed,
+                ci=ci,
+                style=features,
+                baseline=baseline,
+            )
+            style_board = rate_json(styled)
         try:
             by_category = rate_json(
                 rate(files[0], format="generic", bootstrap=bootstrap, seed=seed, by="category", ci=ci)
             )
         except InputError:  # e.g. no battle has a category
             by_category = None
-        files += outputs.write_leaderboards(out_dir, rate_json(overall), by_category)
+        files += outputs.write_leaderboards(out_dir, rate_json(overall), by_category, style_board)
         if write_html:
             files.append(report(out_dir))
     else:

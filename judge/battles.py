@@ -24,7 +24,8 @@ WINNERS: Final = ("model_a", "model_b", "tie", "tie (bothbad)")
 TIES: Final = ("tie", "tie (bothbad)")
 SOURCES: Final = ("human", "judge")
 
-# Optional style counts of the two answers (summed over the assistant turns judged), for style control.
+# Optional style counts of the two answers (summed over the assistant turns judged), for style control: a
+# frame has them after BATTLE_COLUMNS only when its input did (an Arena dump with conv_metadata, a judge run).
 STYLE_COUNT_COLUMNS: Final = (
     "tokens_a",
     "tokens_b",
@@ -47,7 +48,6 @@ BATTLE_COLUMNS: Final = (
     "language",
     "turn",
     "tstamp",
-    *STYLE_COUNT_COLUMNS,
 )
 
 
@@ -84,17 +84,21 @@ class Battle:
 
 
 def to_frame(battles: list[Battle]) -> pd.DataFrame:
-    """Battles as a DataFrame with exactly BATTLE_COLUMNS (the rating engine's input)."""
-    frame = pd.DataFrame([b.to_record() for b in battles], columns=list(BATTLE_COLUMNS))
-    return normalize_frame(frame)
+    """Battles as a DataFrame with BATTLE_COLUMNS (plus the style counts when any battle has them)."""
+    records = [b.to_record() for b in battles]
+    styled = any("tokens_a" in r or "headers_a" in r for r in records)
+    columns = [*BATTLE_COLUMNS, *(STYLE_COUNT_COLUMNS if styled else ())]
+    return normalize_frame(pd.DataFrame(records, columns=columns))
 
 
 def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Give a battle frame the canonical columns and dtypes (question_id and names as str, turn as Int64)."""
-    out = frame.reindex(columns=list(BATTLE_COLUMNS))
+    """Give a battle frame the canonical columns and dtypes (question_id and names as str, turn as Int64);
+    style count columns stay (as Int64) when the frame has any of them."""
+    styled = any(c in frame.columns for c in STYLE_COUNT_COLUMNS)
+    out = frame.reindex(columns=[*BATTLE_COLUMNS, *(STYLE_COUNT_COLUMNS if styled else ())])
     for column in ("question_id", "model_a", "model_b", "winner", "judge", "source", "category", "language"):
         out[column] = out[column].astype("string")
-    for column in ("turn", *STYLE_COUNT_COLUMNS):
+    for column in ("turn", *(STYLE_COUNT_COLUMNS if styled else ())):
         out[column] = pd.to_numeric(out[column]).astype("Int64")
     out["tstamp"] = pd.to_numeric(out["tstamp"]).astype("Float64")
     return out.reset_index(drop=True)
@@ -120,7 +124,7 @@ _MTBENCH_CATEGORIES: Final = (
 )
 _MTBENCH_JUDGE: Final = r"^(?:expert|author)_\d+$"
 _NUMBER_COLUMNS: Final = ("turn", "tstamp", *STYLE_COUNT_COLUMNS)
-_TEXT_COLUMNS: Final = tuple(c for c in BATTLE_COLUMNS if c not in _NUMBER_COLUMNS)
+_TEXT_COLUMNS: Final = tuple(c for c in BATTLE_COLUMNS if c not in ("turn", "tstamp"))
 _LLMFAO_WINNERS: Final = {"left": "model_a", "right": "model_b", "tie": "tie"}
 _REQUIRED: Final = {
     "arena": ("question_id", "model_a", "model_b", "winner", "anony"),
@@ -129,7 +133,7 @@ _REQUIRED: Final = {
     "generic": ("model_a", "model_b", "winner"),
 }
 _KNOWN_COLUMNS: Final = frozenset(
-    (*BATTLE_COLUMNS, "anony", "prompt", "left", "right", "worker", "conv_metadata")
+    (*BATTLE_COLUMNS, *STYLE_COUNT_COLUMNS, "anony", "prompt", "left", "right", "worker", "conv_metadata")
 )
 # Chatbot Arena's conv_metadata keys for each style count (a count may be a dict of sub-counts: summed).
 _ARENA_STYLE_KEYS: Final = {
@@ -229,11 +233,14 @@ def _load_file(path: Path, fmt: str | None, include_non_anony: bool) -> tuple[pd
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    """Only BATTLE_COLUMNS, absent ones as typed NA (normalize_frame on an object column of NAs is slow)."""
-    dtypes = {c: "Int64" if c in _NUMBER_COLUMNS else "string" for c in BATTLE_COLUMNS}
+    """BATTLE_COLUMNS (absent ones as typed NA: normalize_frame on an object column of NAs is slow), plus all
+    style count columns when the file has any."""
+    styled = any(c in frame.columns for c in STYLE_COUNT_COLUMNS)
+    wanted = (*BATTLE_COLUMNS, *(STYLE_COUNT_COLUMNS if styled else ()))
+    dtypes = {c: "Int64" if c in _NUMBER_COLUMNS else "string" for c in wanted}
     dtypes["tstamp"] = "Float64"
     columns = {}
-    for c in BATTLE_COLUMNS:
+    for c in wanted:
         if c not in frame.columns:
             columns[c] = pd.Series(pd.NA, index=frame.index, dtype=dtypes[c])
         elif c in STYLE_COUNT_COLUMNS:
@@ -291,9 +298,14 @@ def _map_format(raw: pd.DataFrame, fmt: str) -> tuple[pd.DataFrame, list[_Check]
         names = pd.Series(_MTBENCH_CATEGORIES, dtype="string")
         frame["category"] = names.reindex(block.astype("Int64")).to_numpy()
     if fmt == "arena" and "conv_metadata" in frame.columns:
-        for column, key in _ARENA_STYLE_KEYS.items():
-            if column not in frame.columns:
-                frame[column] = [_style_count(meta, key) for meta in frame["conv_metadata"]]
+        counts = {
+            column: [_style_count(meta, key) for meta in frame["conv_metadata"]]
+            for column, key in _ARENA_STYLE_KEYS.items()
+            if column not in frame.columns
+        }
+        if any(v is not None for values in counts.values() for v in values):  # a dump with style metadata
+            for column, values in counts.items():
+                frame[column] = values
     if fmt == "arena":
         original = frame["anony"]
         if pd.api.types.is_bool_dtype(original):

@@ -110,6 +110,22 @@ def check_features(features: Sequence[str]) -> tuple[str, ...]:
     return chosen
 
 
+def varying_features(battles: pd.DataFrame) -> tuple[str, ...]:
+    """The style features every battle has and that are not the same in every battle (the fittable ones)."""
+    found = []
+    for feature in STYLE_FEATURES:
+        columns = STYLE_COLUMNS[feature]
+        if not all(c in battles.columns for c in columns) or len(battles) == 0:
+            continue
+        left, right = (_numbers(battles[c]) for c in columns)
+        if left.isna().any() or right.isna().any():
+            continue
+        ratio = (left - right) / (left + right + 1.0)
+        if float(ratio.std(ddof=0)) > 0:
+            found.append(feature)
+    return tuple(found)
+
+
 def style_rows(battles: pd.DataFrame, features: Sequence[str] = STYLE_FEATURES) -> StyleRows:
     """Check the log and build the covariates; a battle without a needed count is an InputError."""
     chosen = check_features(features)
