@@ -74,8 +74,11 @@ def validate(
     judge_model: str | None = None,
     bootstrap: int = 1000,
     seed: int = 0,
+    style: Sequence[str] | None = None,
 ) -> ValidationReport:
-    """Load human (and judge) battle logs and compare them (see judge.validate and docs/validate.md)."""
+    """Load human (and judge) battle logs and compare them (see judge.validate and docs/validate.md).
+
+    style: also compare the style-controlled boards (needs a judge log)."""
     from judge.battles import load_battles
     from judge.errors import InputError
     from judge.validate import validate_battles
@@ -91,8 +94,10 @@ def validate(
         lengths = load_answer_lengths(answers)
         human_frame = attach_lengths(human_frame, lengths)
         judge_frame = None if judge_frame is None else attach_lengths(judge_frame, lengths)
+    if style is not None and judge_frame is None:
+        raise InputError("--style compares the judge's and the humans' boards: give --judge FILE too")
     return validate_battles(
-        human_frame, judge_frame, by=by, bootstrap=bootstrap, seed=seed, self_name=judge_model
+        human_frame, judge_frame, by=by, bootstrap=bootstrap, seed=seed, self_name=judge_model, style=style
     )
 
 
