@@ -116,6 +116,26 @@ def with_style(
     return out
 
 
+def with_shown_style(battle: Battle, answer_a: Sequence[str], answer_b: Sequence[str]) -> Battle:
+    """A battle with the style counts of the texts shown for each side (all turns up to the one voted on),
+    lengths as words plus punctuation (no token counts travel with shown texts)."""
+    a = sum((count_style(t) for t in answer_a[1:]), count_style(answer_a[0])) if answer_a else None
+    b = sum((count_style(t) for t in answer_b[1:]), count_style(answer_b[0])) if answer_b else None
+    if a is None or b is None:
+        return battle
+    return dataclasses.replace(
+        battle,
+        tokens_a=a.words,
+        tokens_b=b.words,
+        headers_a=a.headers,
+        headers_b=b.headers,
+        lists_a=a.lists,
+        lists_b=b.lists,
+        bold_a=a.bold,
+        bold_b=b.bold,
+    )
+
+
 def _summed(
     counts: Mapping[tuple[str, str, int], StyleCounts],
     last_turn: Mapping[tuple[str, str], int],
