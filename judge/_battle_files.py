@@ -36,7 +36,7 @@ _DTYPES: Final = {
 
 
 def number_message(column: str, value: object) -> str:
-    """The complaint about a bad turn (from 1), tstamp (a number) or style count (a whole number >= 0)."""
+    """The complaint about a bad turn (a positive integer), tstamp (a number) or style count (>= 0)."""
     kind = {"turn": "a positive integer", "tstamp": "a number"}.get(column, "a whole number >= 0")
     return f"{column} must be {kind}, not {show(value)}"
 

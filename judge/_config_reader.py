@@ -281,7 +281,7 @@ class Reader:
             spec if spec is not None else {"provider": "local"},
             "judge",
             (*_MODEL_KEYS, "template", "combine", "scale", "answer_format", "name", "parse_retries")
-            + ("max_reason_chars",),
+            + ("max_reason_chars", "strong_weight"),
         )
         if "provider" not in m:
             raise self.fail("judge.provider", "is required", f"known providers: {', '.join(PROVIDERS)}")
@@ -296,6 +296,7 @@ class Reader:
             "name": self.get(m, "judge", "name", "str", None),
             "parse_retries": self.positive(m, "judge", "parse_retries", "int", 2, 0),
             "max_reason_chars": self.positive(m, "judge", "max_reason_chars", "int", None),
+            "strong_weight": self.positive(m, "judge", "strong_weight", "int", None, 1),
         }
         if options["combine"] == "logprob" and options["answer_format"] != "token":
             raise self.fail(

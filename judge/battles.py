@@ -24,8 +24,7 @@ WINNERS: Final = ("model_a", "model_b", "tie", "tie (bothbad)")
 TIES: Final = ("tie", "tie (bothbad)")
 SOURCES: Final = ("human", "judge")
 
-# Optional style counts of the two answers (summed over the assistant turns judged), for style control: a
-# frame has them after BATTLE_COLUMNS only when its input did (an Arena dump with conv_metadata, a judge run).
+# Optional style counts of the two answers (summed over the assistant turns judged), for style control.
 STYLE_COUNT_COLUMNS: Final = (
     "tokens_a",
     "tokens_b",
@@ -48,7 +47,15 @@ BATTLE_COLUMNS: Final = (
     "language",
     "turn",
     "tstamp",
+    "first_shown",
+    "verdict_ab",
+    "verdict_ba",
+    *STYLE_COUNT_COLUMNS,
 )
+# Position columns (optional): first_shown names the model shown first when a battle is one presentation
+# (a human vote, one game, a single-order judgement); verdict_ab / verdict_ba hold the judge's verdict as
+# shown (A>B, A=B, B>>A, ...) with model_a first and with model_b first.
+VERDICTS_AS_SHOWN: Final = ("A>>B", "A>B", "A=B", "B>A", "B>>A")
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,9 @@ class Battle:
     language: str | None = None
     turn: int | None = None
     tstamp: float | None = None
+    first_shown: str | None = None  # the model shown first, when the battle is a single presentation
+    verdict_ab: str | None = None  # the verdict as shown with model_a first (one of VERDICTS_AS_SHOWN)
+    verdict_ba: str | None = None  # ... with model_b first
     tokens_a: int | None = None
     tokens_b: int | None = None
     headers_a: int | None = None
@@ -84,21 +94,29 @@ class Battle:
 
 
 def to_frame(battles: list[Battle]) -> pd.DataFrame:
-    """Battles as a DataFrame with BATTLE_COLUMNS (plus the style counts when any battle has them)."""
-    records = [b.to_record() for b in battles]
-    styled = any("tokens_a" in r or "headers_a" in r for r in records)
-    columns = [*BATTLE_COLUMNS, *(STYLE_COUNT_COLUMNS if styled else ())]
-    return normalize_frame(pd.DataFrame(records, columns=columns))
+    """Battles as a DataFrame with exactly BATTLE_COLUMNS (the rating engine's input)."""
+    frame = pd.DataFrame([b.to_record() for b in battles], columns=list(BATTLE_COLUMNS))
+    return normalize_frame(frame)
 
 
 def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Give a battle frame the canonical columns and dtypes (question_id and names as str, turn as Int64);
-    style count columns stay (as Int64) when the frame has any of them."""
-    styled = any(c in frame.columns for c in STYLE_COUNT_COLUMNS)
-    out = frame.reindex(columns=[*BATTLE_COLUMNS, *(STYLE_COUNT_COLUMNS if styled else ())])
-    for column in ("question_id", "model_a", "model_b", "winner", "judge", "source", "category", "language"):
+    """Give a battle frame the canonical columns and dtypes (question_id and names as str, turn as Int64)."""
+    out = frame.reindex(columns=list(BATTLE_COLUMNS))
+    for column in (
+        "question_id",
+        "model_a",
+        "model_b",
+        "winner",
+        "judge",
+        "source",
+        "category",
+        "language",
+        "first_shown",
+        "verdict_ab",
+        "verdict_ba",
+    ):
         out[column] = out[column].astype("string")
-    for column in ("turn", *(STYLE_COUNT_COLUMNS if styled else ())):
+    for column in ("turn", *STYLE_COUNT_COLUMNS):
         out[column] = pd.to_numeric(out[column]).astype("Int64")
     out["tstamp"] = pd.to_numeric(out["tstamp"]).astype("Float64")
     return out.reset_index(drop=True)
@@ -124,7 +142,7 @@ _MTBENCH_CATEGORIES: Final = (
 )
 _MTBENCH_JUDGE: Final = r"^(?:expert|author)_\d+$"
 _NUMBER_COLUMNS: Final = ("turn", "tstamp", *STYLE_COUNT_COLUMNS)
-_TEXT_COLUMNS: Final = tuple(c for c in BATTLE_COLUMNS if c not in ("turn", "tstamp"))
+_TEXT_COLUMNS: Final = tuple(c for c in BATTLE_COLUMNS if c not in _NUMBER_COLUMNS)
 _LLMFAO_WINNERS: Final = {"left": "model_a", "right": "model_b", "tie": "tie"}
 _REQUIRED: Final = {
     "arena": ("question_id", "model_a", "model_b", "winner", "anony"),
@@ -133,7 +151,7 @@ _REQUIRED: Final = {
     "generic": ("model_a", "model_b", "winner"),
 }
 _KNOWN_COLUMNS: Final = frozenset(
-    (*BATTLE_COLUMNS, *STYLE_COUNT_COLUMNS, "anony", "prompt", "left", "right", "worker", "conv_metadata")
+    (*BATTLE_COLUMNS, "anony", "prompt", "left", "right", "worker", "conv_metadata")
 )
 # Chatbot Arena's conv_metadata keys for each style count (a count may be a dict of sub-counts: summed).
 _ARENA_STYLE_KEYS: Final = {
@@ -233,14 +251,11 @@ def _load_file(path: Path, fmt: str | None, include_non_anony: bool) -> tuple[pd
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    """BATTLE_COLUMNS (absent ones as typed NA: normalize_frame on an object column of NAs is slow), plus all
-    style count columns when the file has any."""
-    styled = any(c in frame.columns for c in STYLE_COUNT_COLUMNS)
-    wanted = (*BATTLE_COLUMNS, *(STYLE_COUNT_COLUMNS if styled else ()))
-    dtypes = {c: "Int64" if c in _NUMBER_COLUMNS else "string" for c in wanted}
+    """Only BATTLE_COLUMNS, absent ones as typed NA (normalize_frame on an object column of NAs is slow)."""
+    dtypes = {c: "Int64" if c in _NUMBER_COLUMNS else "string" for c in BATTLE_COLUMNS}
     dtypes["tstamp"] = "Float64"
     columns = {}
-    for c in wanted:
+    for c in BATTLE_COLUMNS:
         if c not in frame.columns:
             columns[c] = pd.Series(pd.NA, index=frame.index, dtype=dtypes[c])
         elif c in STYLE_COUNT_COLUMNS:
@@ -284,6 +299,7 @@ def _map_format(raw: pd.DataFrame, fmt: str) -> tuple[pd.DataFrame, list[_Check]
                 "winner": mapped.fillna("model_a"),  # placeholder; the check below reports bad values
                 "judge": raw["worker"] if has_worker else None,
                 "source": "human" if has_worker else "judge",
+                "first_shown": raw["left"],  # LLMFAO shows `left` first
             }
         )
         bad = mapped.isna().to_numpy(dtype=bool, na_value=True)
@@ -307,6 +323,7 @@ def _map_format(raw: pd.DataFrame, fmt: str) -> tuple[pd.DataFrame, list[_Check]
             for column, values in counts.items():
                 frame[column] = values
     if fmt == "arena":
+        frame["first_shown"] = frame["model_a"]  # Chatbot Arena shows model_a on the left
         original = frame["anony"]
         if pd.api.types.is_bool_dtype(original):
             bad = original.isna().to_numpy(dtype=bool)
@@ -346,6 +363,18 @@ def _row_checks(frame: pd.DataFrame) -> list[_Check]:
     bad_winner = ~winner.isin(WINNERS).to_numpy(dtype=bool, na_value=False)
     choices = ", ".join(WINNERS)
     checks.append((bad_winner, lambda i: f"winner must be one of {choices}, not {_show(winner.iloc[i])}"))
+    if "first_shown" in text:
+        shown = text["first_shown"]
+        bad_shown = (shown.notna() & (shown != a) & (shown != b)).to_numpy(dtype=bool, na_value=False)
+        checks.append(
+            (bad_shown, lambda i: f"first_shown must be model_a or model_b, not {_show(shown.iloc[i])}")
+        )
+    for column in ("verdict_ab", "verdict_ba"):
+        if column in text:
+            values = text[column]
+            bad = (values.notna() & ~values.isin(VERDICTS_AS_SHOWN)).to_numpy(dtype=bool, na_value=False)
+            allowed = ", ".join(VERDICTS_AS_SHOWN)
+            checks.append((bad, _bad_verdict(column, values, allowed)))
     if "source" in text:
         source = text["source"]
         bad_source = (source.notna() & ~source.isin(SOURCES)).to_numpy(dtype=bool, na_value=False)
@@ -361,7 +390,8 @@ def _row_checks(frame: pd.DataFrame) -> list[_Check]:
             number = pd.to_numeric(values.where(values.map(_is_plain_number)), errors="coerce")
             wrong = (number.isna() & values.notna()).to_numpy(dtype=bool)
         if integer:  # a turn counts from 1, a style count from 0
-            whole = number.notna() & (number % 1 == 0) & (number >= (1 if column == "turn" else 0))
+            least = 0 if column in STYLE_COUNT_COLUMNS else 1
+            whole = number.notna() & (number % 1 == 0) & (number >= least)
             wrong = wrong | (number.notna() & ~whole).to_numpy(dtype=bool, na_value=False)
         checks.append((wrong, _bad_number(column, values)))
     return checks
@@ -380,6 +410,10 @@ def _style_count(meta: object, key: str) -> object:
 
 def _is_plain_number(value: object) -> bool:
     return isinstance(value, int | float | str) and not isinstance(value, bool)
+
+
+def _bad_verdict(column: str, values: pd.Series, allowed: str) -> Callable[[int], str]:
+    return lambda i: f"{column} must be one of {allowed}, not {_show(values.iloc[i])}"
 
 
 def _fixed(message: str) -> Callable[[int], str]:

@@ -22,6 +22,7 @@ from judge.pairings.sequential import HeadToHead
 from judge.pairings.state import advance, innermost, with_costs
 from judge.providers.base import Endpoint, Provider
 from judge.questions import Question
+from judge.redaction import NO_SECRETS, Redactor
 from judge.runner import Runner, Sleep
 from judge.store import Failure, Store, Usage
 from judge.verdicts import Judgement, VerdictStats, verdict_stats
@@ -54,14 +55,17 @@ async def run_tournament(
     on_judging: Callable[[JudgeProgress], None] = lambda progress: None,
     sleep: Sleep = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
+    redact: Redactor = NO_SECRETS,
 ) -> TournamentOutcome:
     """Collect answers, then judge the schedule's batches until it has nothing more to ask."""
     started = clock()
-    answers = await collect_answers(config, questions, store, providers, on_progress=on_answers, sleep=sleep)
+    answers = await collect_answers(
+        config, questions, store, providers, on_progress=on_answers, sleep=sleep, redact=redact
+    )
     texts = answer_table(answers.answers)
     by_id = {q.question_id: q for q in questions}
     run_id = store.start_run(STAGE, config.name, str(config.path))
-    runner = Runner(providers, config.retries, sleep=sleep, clock=clock)
+    runner = Runner(providers, config.retries, sleep=sleep, clock=clock, redact=redact)
     judging = Judging(
         config.judge,
         store,
@@ -128,6 +132,59 @@ def _decision(schedule: Schedule, state: ScheduleState, calls_per_pair: int) -> 
     }
 
 
+def problems(config: TournamentConfig, outcome: TournamentOutcome) -> tuple[str, ...]:
+    """Why a run is not complete, in the order a user would fix them; empty when every item was decided.
+
+    A nightly job must not pass on a leaderboard that silently lost a contestant or half its verdicts, so
+    each of these makes `judge run` exit non-zero unless partial runs are accepted explicitly.
+    """
+    a, j = outcome.answers.progress, outcome.judging
+    found = []
+    if a.failed or a.skipped:
+        found.append(
+            f"{a.failed} answer(s) failed after retries" + (f", {a.skipped} not asked" if a.skipped else "")
+        )
+    answered = {answer.contestant for answer in outcome.answers.answers}
+    silent = [c.name for c in config.contestants if c.name not in answered]
+    if silent:
+        found.append(f"no answers from {', '.join(silent)}")
+    if j.failed:
+        unreadable = f" ({j.parse_failed} unreadable)" if j.parse_failed else ""
+        found.append(f"{j.failed} judgement(s) failed{unreadable}")
+    if j.skipped:
+        found.append(f"{j.skipped} judgement(s) not made for want of an answer")
+    if not outcome.battles:
+        found.append("no battle was decided")
+    else:
+        rated = {b.model_a for b in outcome.battles} | {b.model_b for b in outcome.battles}
+        unrated = [c.name for c in config.contestants if c.name not in rated and c.name in answered]
+        if unrated:
+            found.append(f"not on the leaderboard (no decided battle): {', '.join(unrated)}")
+    return tuple(found)
+
+
+def counts(outcome: TournamentOutcome) -> dict[str, dict[str, int]]:
+    """The run's counts as the progress bars and the summary show them (diagnostics.json's `run` section)."""
+    a, j = outcome.answers.progress, outcome.judging
+    return {
+        "answers": {
+            "total": a.total,
+            "asked": a.asked,
+            "reused": a.reused,
+            "failed": a.failed,
+            "skipped": a.skipped,
+        },
+        "judgements": {
+            "total": j.total,
+            "made": j.judged,
+            "reused": j.reused,
+            "failed": j.failed,
+            "unreadable": j.parse_failed,
+            "skipped": j.skipped,
+        },
+    }
+
+
 def diagnostics(
     config: TournamentConfig, outcome: TournamentOutcome, usage: Mapping[str, Usage], judge: str
 ) -> dict[str, Any]:
@@ -151,7 +208,9 @@ def diagnostics(
     answers_per = {c.name: 0 for c in config.contestants}
     for a in outcome.answers.answers:
         answers_per[a.contestant] = answers_per.get(a.contestant, 0) + 1
+    found = problems(config, outcome)
     out: dict[str, Any] = {
+        "run": {"complete": not found, "problems": list(found), **counts(outcome)},
         "judge": {
             "name": judge,
             "model": config.judge.model,

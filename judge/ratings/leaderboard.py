@@ -119,8 +119,8 @@ def leaderboard(
     The rating is the full-data fit; bootstrap intervals are percentiles of `bootstrap` refits with
     numpy.random.default_rng(seed). With ci="none" the interval collapses onto the rating, so the rank is the
     plain ordinal rank. cluster="auto" resamples questions when question ids repeat (resolve_cluster).
-    A separated model (never lost or never won) is flagged and placed as the module docstring says (without
-    style or baseline; those fit every model with the prior, flagged).
+    A separated model (never lost or never won) is flagged and placed as the module docstring says (with
+    style or baseline it is flagged and fitted with the prior).
 
     style: style features to control for (judge.ratings.style); the ratings are then style-controlled and
     table.attrs["style"] holds {"features": [...], "coefficients": {name: {value, ci_lower, ci_upper,
@@ -145,7 +145,7 @@ def leaderboard(
         "init_rating": init_rating, "k": k, "workers": workers,
     }  # fmt: skip
     separated = separated_models(battles)
-    if method == "bt" and separated.any() and style is None and baseline is None:
+    if method == "bt" and style is None and baseline is None and separated.any():
         board = _peeled(battles, separated, options)
         if board is not None:
             return board

@@ -7,9 +7,10 @@ the two leaderboards differ only in who voted.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
+import numpy as np
 import pandas as pd
 
 from judge.errors import InputError
@@ -17,6 +18,7 @@ from judge.ratings import leaderboard
 from judge.validate.agreement import Agreement, GroupBy, human_agreement, judge_agreement
 from judge.validate.biases import Diagnostics, diagnose
 from judge.validate.ranks import RankAgreement, brier_score, rank_agreement
+from judge.validate.uncertainty import Interval, agreement_intervals, rank_intervals
 
 FORMAT_VERSION: Final = 1
 TOLERANCE: Final = 0.05  # agreement rates closer than this count as "about as often"
@@ -37,6 +39,8 @@ class ValidationReport:
     human_votes: int
     judge_votes: int
     verdict: str
+    # Bootstrap intervals (over items for agreement, over questions for rank correlations) and kappa.
+    intervals: dict[str, Interval] = field(default_factory=dict)
     style_rank: RankAgreement | None = None  # the same comparison of style-controlled boards (--style)
     style_features: tuple[str, ...] = ()
 
@@ -63,6 +67,7 @@ class ValidationReport:
                 "matched_items": self.agreement.overall.items,
             },
             "verdict": self.verdict,
+            "intervals": {name: value.to_json() for name, value in self.intervals.items()},
         }
 
 
@@ -103,6 +108,7 @@ def validate_battles(
             human_votes=len(human),
             judge_votes=0,
             verdict=verdict(None, baseline, None),
+            intervals=_intervals(between_humans, None, human, None, bootstrap, seed, level),
         )
     if judge.empty:
         raise InputError("the judge battle log has no votes")
@@ -128,6 +134,7 @@ def validate_battles(
         human_votes=len(human),
         judge_votes=len(judge),
         verdict=verdict(versus, baseline, rank) + _style_sentence(rank, style_rank),
+        intervals=_intervals(versus, rank, human, judge, bootstrap, seed, level),
         style_rank=style_rank,
         style_features=() if style is None else tuple(style),
     )
@@ -185,6 +192,35 @@ def borrow_style(target: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
         for name, pair in _STYLE_SIDES.items():
             mine = out[pair[k]] if pair[k] in out.columns else pd.Series(pd.NA, index=out.index)
             out[pair[k]] = mine.astype("Float64").fillna(pd.Series(found[name].to_numpy(), index=out.index))
+    return out
+
+
+def _intervals(
+    agreement: Agreement,
+    rank: RankAgreement | None,
+    human: pd.DataFrame,
+    judge: pd.DataFrame | None,
+    bootstrap: int,
+    seed: int,
+    level: float,
+) -> dict[str, Interval]:
+    """Overall agreement (with and without ties), Cohen's kappa and the rank correlations, with intervals."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, Interval] = {}
+    if agreement.pairs is not None and len(agreement.pairs):
+        out.update(agreement_intervals(agreement.pairs, rounds=bootstrap, rng=rng, level=level))
+    if rank is not None and judge is not None:
+        out.update(
+            rank_intervals(
+                human,
+                judge,
+                spearman=rank.spearman,
+                kendall=rank.kendall,
+                rounds=bootstrap,
+                rng=rng,
+                level=level,
+            )
+        )
     return out
 
 
