@@ -450,7 +450,7 @@ _LUT: Final = np.where(_EDGES[:-1] == _EDGES[1:], _EDGES[:-1], -99).astype(np.fl
 
 
 def poisson_minus_one(rng: np.random.Generator, shape: tuple[int, int]) -> npt.NDArray[np.float32]:
-    """Poisson(1) - 1 draws as float32 (the centred bootstrap weights), about ten times numpy's speed."""
+    """Poisson(1) - 1 draws as float32 (the centred bootstrap weights), 3-4x faster than rng.poisson."""
     bits = np.frombuffer(rng.bytes(2 * shape[0] * shape[1]), dtype=np.uint16).reshape(shape)
     out = _LUT[bits]
     odd = np.flatnonzero(out.ravel() < -50)
