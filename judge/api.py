@@ -493,8 +493,10 @@ def run(
     that does not belong with the others.
     """
     import asyncio
+    import dataclasses
     import os
 
+    from judge.answer_style import with_style
     from judge.config import load_config
     from judge.errors import StoreError
     from judge.prompts import load_template
@@ -537,9 +539,12 @@ def run(
 
     with held:
         outcome, stored, usage, tokens, interrupted = asyncio.run(play())
+        # The battles as written: with the style counts of the answers judged.
+        styled = with_style(outcome.battles, outcome.answers.answers, tokens)
+        outcome = dataclasses.replace(outcome, battles=tuple(styled))
         try:
             board, diag, files = _write_results(
-                config, questions, out_dir, outcome, stored, usage, tokens, bootstrap, seed, write_html
+                config, questions, out_dir, outcome, stored, usage, bootstrap, seed, write_html
             )
         except StoreError:
             outputs.remove_set(out_dir)
@@ -555,13 +560,11 @@ def _write_results(
     outcome: TournamentOutcome,
     stored: Sequence[StoredJudgement],
     usage: Mapping[str, Usage],
-    tokens: Mapping[str, int],
     bootstrap: int,
     seed: int,
     write_html: bool,
 ) -> tuple[pd.DataFrame | None, dict[str, object], list[Path]]:
     """The results directory's files from a finished run: battles, details, diagnostics, boards, report."""
-    from judge.answer_style import with_style
     from judge.battles import to_frame
     from judge.errors import InputError
     from judge.judging import answer_table, judge_name
@@ -572,7 +575,7 @@ def _write_results(
     name = judge_name(config.judge)
     texts = answer_table(outcome.answers.answers)
     by_id = {q.question_id: q for q in questions}
-    battles = with_style(outcome.battles, outcome.answers.answers, tokens)
+    battles = list(outcome.battles)
     files = [
         outputs.write_battles(out_dir, battles),
         outputs.write_details(out_dir, outputs.details_rows(by_id, texts, stored, outcome.battles)),
