@@ -12,7 +12,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from judge.api import RATE_BY, RateResult, RunResult, demo_config, parse_anchor, rate, rate_json, run
+    from judge.api import (
+        RATE_BY,
+        RateResult,
+        RunResult,
+        demo_config,
+        load_config,
+        parse_anchor,
+        rate,
+        rate_json,
+        run,
+    )
     from judge.battles import (
         BATTLE_COLUMNS,
         FORMAT_VERSION,
@@ -73,6 +83,7 @@ __all__ = [
     "leaderboard",
     "leaderboards_by",
     "load_battles",
+    "load_config",
     "normalize_frame",
     "parse_anchor",
     "rate",
@@ -88,6 +99,7 @@ _HOME = {
         "RateResult",
         "RunResult",
         "demo_config",
+        "load_config",
         "parse_anchor",
         "rate",
         "rate_json",

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypedDict
 
+from judge._config_reader import load_config as load_config  # public as judge.load_config
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from judge.battles import FileCounts
     from judge.compare import Comparison
     from judge.config import TournamentConfig
+    from judge.demo.experts import ExpertComparison
     from judge.judging import JudgeProgress
     from judge.lock import Holder
     from judge.questions import Question
@@ -50,12 +53,14 @@ def compare(
     ci: float = 0.95,
 ) -> Comparison:
     """Compare two results directories (see judge.compare); the caller decides what a regression means."""
-    from judge.compare import compare_battles
+    import dataclasses
+
+    from judge.compare import compare_battles, scale_notes
     from judge.report import load_run_dir
 
     baseline = load_run_dir(baseline_dir, details=False)
     candidate = load_run_dir(candidate_dir, details=False)
-    return compare_battles(
+    result = compare_battles(
         baseline.battles,
         candidate.battles,
         baseline_ranks={row.model: row.rank for row in baseline.leaderboard.rows},
@@ -66,6 +71,8 @@ def compare(
         seed=seed,
         ci=ci,
     )
+    notes = scale_notes({"baseline": baseline.judge, "candidate": candidate.judge})
+    return dataclasses.replace(result, notes=notes)
 
 
 def validate(
@@ -384,13 +391,16 @@ def rate_ppi_json(result: PpiRateResult) -> dict[str, object]:
 def tournament_dir(
     config: TournamentConfig, out: str | Path | None = None, env: Mapping[str, str] | None = None
 ) -> Path:
-    """A tournament's results directory: OUT if given, else $JUDGE_RESULTS_DIR/<name>, else results/<name>."""
+    """A tournament's results directory: OUT if given, else $JUDGE_RESULTS_DIR/<name>, else results/<name>
+    beside the config file (like its other paths), so a run started from another folder resumes it."""
     import os
 
     if out is not None:
         return Path(out)
-    root = (os.environ if env is None else env).get("JUDGE_RESULTS_DIR") or "results"
-    return Path(root) / config.name
+    root = (os.environ if env is None else env).get("JUDGE_RESULTS_DIR")
+    if root:
+        return Path(root) / config.name
+    return config.path.parent / "results" / config.name
 
 
 @contextlib.contextmanager
@@ -432,7 +442,6 @@ def answers(
     import os
 
     from judge.answers import collect_answers
-    from judge.config import load_config
     from judge.providers import ProviderHub
     from judge.questions import load_questions, select_questions
 
@@ -470,6 +479,7 @@ class RunResult:
     files: tuple[Path, ...]
     problems: tuple[str, ...] = ()  # why the run is incomplete (judge.tournament.problems); empty if not
     interrupted: int = 0  # earlier runs found still `running` (killed) and marked interrupted
+    phases: tuple[tuple[str, float], ...] = ()  # (stage, wall seconds): model fetch, answers, ... report
 
 
 def run(
@@ -497,7 +507,6 @@ def run(
     import os
 
     from judge.answer_style import with_style
-    from judge.config import load_config
     from judge.errors import StoreError
     from judge.prompts import load_template
     from judge.providers import ProviderHub
@@ -520,6 +529,8 @@ def run(
         async with ProviderHub(cache_dir=env.get("JUDGE_CACHE_DIR")) as hub:
             for model in (*config.contestants, config.judge):  # a bad replay file or GGUF stops here
                 hub.get(model.endpoint())
+            await hub.prepare(model.endpoint() for model in (*config.contestants, config.judge))
+            timer.lap("model fetch")
             what = f"judge run {config.path}"
             store, interrupted = held.enter_context(_locked_store(out_dir, what, wait, on_wait))
             outcome = await run_tournament(
@@ -537,20 +548,24 @@ def run(
             tokens = {c.key: c.output_tokens for c in store.calls() if c.ok and c.output_tokens is not None}
         return outcome, stored, usage, tokens, interrupted
 
+    timer = _Laps()
     with held:
         outcome, stored, usage, tokens, interrupted = asyncio.run(play())
         # The battles as written: with the style counts of the answers judged.
         styled = with_style(outcome.battles, outcome.answers.answers, tokens)
         outcome = dataclasses.replace(outcome, battles=tuple(styled))
+        timer.add("answers", outcome.answer_seconds)
+        timer.add("judging", outcome.seconds - outcome.answer_seconds)
         try:
             board, diag, files = _write_results(
-                config, questions, out_dir, outcome, stored, usage, bootstrap, seed, write_html
+                config, questions, out_dir, outcome, stored, usage, bootstrap, seed, write_html, timer
             )
         except StoreError:
             outputs.remove_set(out_dir)
             raise
     found = problems(config, outcome)
-    return RunResult(config.name, out_dir, outcome, board, diag, tuple(files), found, interrupted)
+    laps = tuple(timer.laps)
+    return RunResult(config.name, out_dir, outcome, board, diag, tuple(files), found, interrupted, laps)
 
 
 def _write_results(
@@ -563,6 +578,7 @@ def _write_results(
     bootstrap: int,
     seed: int,
     write_html: bool,
+    timer: _Laps,
 ) -> tuple[pd.DataFrame | None, dict[str, object], list[Path]]:
     """The results directory's files from a finished run: battles, details, diagnostics, boards, report."""
     from judge.battles import to_frame
@@ -608,11 +624,42 @@ def _write_results(
         except InputError:  # e.g. no battle has a category
             by_category = None
         files += outputs.write_leaderboards(out_dir, rate_json(overall), by_category, style_board)
+        timer.lap("rating")
         if write_html:
             files.append(report(out_dir))
+            timer.lap("report")
     else:
         outputs.remove_boards(out_dir)
     return board, diag, files
+
+
+class _Laps:
+    """Wall time per stage of a run: lap(name) closes a stage at now; add() books one timed elsewhere."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._now = time.perf_counter
+        self._last = self._now()
+        self.laps: list[tuple[str, float]] = []
+
+    def lap(self, name: str) -> None:
+        now = self._now()
+        self.laps.append((name, now - self._last))
+        self._last = now
+
+    def add(self, name: str, seconds: float) -> None:
+        self.laps.append((name, seconds))
+        self._last = self._now()
+
+
+def demo_experts(result: RunResult, *, bootstrap: int = 1000, seed: int = 0) -> ExpertComparison:
+    """The demo run's board and votes beside the MT-Bench experts' on the same models and items."""
+    from judge.battles import load_battles
+    from judge.demo.experts import compare_with_experts, expert_votes
+
+    battles = load_battles([result.out_dir / "battles.jsonl"], format="generic").frame
+    return compare_with_experts(battles, expert_votes(), bootstrap=bootstrap, seed=seed)
 
 
 def demo_config() -> Path:
@@ -676,7 +723,6 @@ def arena_server(
 
     from judge.arena.board import load_judge_side
     from judge.arena.server import ArenaServer
-    from judge.config import load_config
 
     environ = os.environ if env is None else env
     config = load_config(config_path, environ)
@@ -699,7 +745,6 @@ def arena_export(config_path: str | Path, path: str | Path, *, out: str | Path |
     import os
 
     from judge.arena.server import export_records
-    from judge.config import load_config
 
     config = load_config(config_path, os.environ)
     records = export_records(tournament_dir(config, out))

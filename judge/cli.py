@@ -18,14 +18,17 @@ from judge.errors import JudgeError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
 
     from judge import api
     from judge.answers import AnswerProgress
+    from judge.demo.experts import ExpertComparison
     from judge.judging import JudgeProgress
     from judge.lock import Holder
     from judge.store import Failure
+    from judge.validate.agreement import Count
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,9 +43,13 @@ def _handle_errors(func: F) -> F:
             if debug:
                 raise
             redact = _redactor()
-            click.echo(f"judge: error: {redact(exc.message)}", err=True)
-            if exc.hint:
-                click.echo(f"hint: {redact(exc.hint)}", err=True)
+            problems = getattr(exc, "problems", (exc,))  # a config reports every mistake at once
+            for problem in problems:
+                click.echo(f"judge: error: {redact(problem.message)}", err=True)
+                if problem.hint:
+                    click.echo(f"hint: {redact(problem.hint)}", err=True)
+            if len(problems) > 1:
+                click.echo(f"judge: {len(problems)} problems in the config; nothing was run", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("judge: interrupted", err=True)
@@ -144,8 +151,6 @@ def rate_command(
     narrower (prediction-powered inference; docs/design/ppi.md)."""
     import json
 
-    from rich.console import Console
-
     from judge import api
 
     if ppi or human or judge_files:
@@ -195,7 +200,7 @@ def rate_command(
         click.echo(json.dumps(api.rate_json(result), indent=2))
         return
     boards = {"": result.leaderboard} if result.leaderboard is not None else result.groups
-    console = Console(highlight=False)
+    console = _console()
     for name, board in boards.items():
         n = result.n_battles if not name else result.group_battles[name]
         title = f"{result.by} = {name}: " if name else ""
@@ -204,6 +209,18 @@ def rate_command(
         console.print(_leaderboard_table(board, f"{title}{n} battles, {kind}{unit}"))
         if "style" in board.attrs:
             console.print(_style_table(board.attrs["style"]))
+
+
+def _console(*, stderr: bool = False) -> Console:
+    """A console whose tables keep their natural width off a terminal (pipes, CI logs): no wrap at 80."""
+    import os
+
+    from rich.console import Console
+
+    console = Console(highlight=False, stderr=stderr)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(highlight=False, stderr=stderr, width=1000)
+    return console
 
 
 def _rate_ppi(
@@ -222,8 +239,6 @@ def _rate_ppi(
     as_json: bool,
 ) -> None:
     import json
-
-    from rich.console import Console
 
     from judge import api
     from judge.errors import InputError
@@ -257,7 +272,7 @@ def _rate_ppi(
         f"prediction-powered: {out.human_battles} human votes + {out.judge_battles} judge votes, "
         f"lambda {s['lambda']:.2f}"
     )
-    Console(highlight=False).print(_leaderboard_table(out.result.board, title, rank_sets=True))
+    _console().print(_leaderboard_table(out.result.board, title, rank_sets=True))
     click.echo(
         f"{s['paired_items']} of {s['human_items']} human-voted items also have judge votes "
         f"({s['judge_items']} judge items); these intervals are as narrow as about "
@@ -356,7 +371,7 @@ def compare_command(
     as_json: bool,
     markdown_file: str | None,
 ) -> None:
-    """Compare two results directories; exit 1 when a watched model got significantly worse."""
+    """Compare two results directories; exit 1 when a watched model got significantly worse or is missing."""
     import json
     from pathlib import Path
 
@@ -369,9 +384,16 @@ def compare_command(
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else summary)
     if markdown_file:
         Path(markdown_file).write_text(summary, encoding="utf-8")
+    reasons = []
     if result.regressions:
         names = ", ".join(c.model for c in result.regressions)
-        raise RegressionFound(f"regression: {names} significantly worse than in {baseline}")
+        reasons.append(f"regression: {names} significantly worse than in {baseline}")
+    if result.missing:
+        where = {"baseline": baseline, "candidate": candidate}
+        gone = ", ".join(f"{model} (not in {where[run]})" for model, run in result.missing)
+        reasons.append(f"watched model(s) missing: {gone}")
+    if reasons:
+        raise RegressionFound("; ".join(reasons))
 
 
 @cli.command("validate")
@@ -410,8 +432,6 @@ def validate_command(
     """Measure how well a judge's votes agree with human votes (or humans with each other)."""
     import json
 
-    from rich.console import Console
-
     from judge import api
     from judge.validate.view import render_validation
 
@@ -430,7 +450,7 @@ def validate_command(
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
-        Console(soft_wrap=False).print(render_validation(report))
+        _console().print(render_validation(report))
 
 
 @cli.command("answers")
@@ -439,7 +459,7 @@ def validate_command(
     "--out",
     type=click.Path(file_okay=False, path_type=str),
     default=None,
-    help="Results directory of this tournament (default: $JUDGE_RESULTS_DIR/<name>, else results/<name>).",
+    help="Results directory (default: $JUDGE_RESULTS_DIR/<name>, else results/<name> beside the config).",
 )
 @click.option("--allow-failures", is_flag=True, help="Exit 0 although some answers failed.")
 @click.option("--wait", is_flag=True, help="If another run holds the results directory, wait for it.")
@@ -531,9 +551,16 @@ def _run_and_show(
     wait: bool = False,
 ) -> api.RunResult:
     """Run a tournament with live progress bars on stderr; print the leaderboard and where the files are."""
-    from rich.console import Console
 
-    from judge import api
+    import os
+
+    from judge import api, load_config
+
+    chooser = load_config(config, os.environ).judge  # checked in full before anything runs
+    if chooser.notes:
+        chosen = "; ".join(chooser.notes)
+        name = chooser.name or chooser.model
+        click.echo(f"judge {name} ({chooser.provider}): {chosen}; set them in judge: to change", err=True)
 
     with _progress_bars() as bar:
         answering = bar.add_task("answers", total=None, note="", visible=False)
@@ -561,7 +588,7 @@ def _run_and_show(
             "what they stored was reused",
             err=True,
         )
-    console = Console(highlight=False)
+    console = _console()
     outcome = result.outcome
     if result.leaderboard is not None:
         title = f"{result.name}: {len(outcome.battles)} battles, Bradley-Terry, 95% bootstrap CI"
@@ -591,6 +618,12 @@ def _run_and_show(
             f"head-to-head: {h2h['candidate']} vs {h2h['baseline']}: {h2h['decision']} (win rate {rate}, "
             f"always-valid {h2h['ci_low']:.3f} to {h2h['ci_high']:.3f}, {h2h['judge_calls']} judge calls)"
         )
+    if outcome.answers_cut:
+        click.echo(
+            f"judge: warning: {outcome.answers_cut} answer(s) longer than judge.max_answer_chars "
+            f"({judge['max_answer_chars']}) were cut in the judge's prompts (the cut is marked there)",
+            err=True,
+        )
     _show_failures(outcome.answers.failures + outcome.judge_failures)
     click.echo(f"results in {result.out_dir}/ (" + ", ".join(p.name for p in result.files) + ")")
     _judge_completeness(result.problems, allow_failures, has_battles=bool(outcome.battles))
@@ -615,7 +648,11 @@ def _judge_completeness(problems: Sequence[str], allow_failures: bool, *, has_ba
 
 @cli.command("run")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=str))
-@click.option("--out", type=click.Path(file_okay=False, path_type=str), help="Results directory.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Results directory (default: $JUDGE_RESULTS_DIR/<name>, else results/<name> beside the config).",
+)
 @click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
@@ -637,17 +674,69 @@ def run_command(
 
 
 @cli.command("demo")
-@click.option("--out", type=click.Path(file_okay=False, path_type=str), help="Results directory.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Results directory (default: $JUDGE_RESULTS_DIR/demo, else results/demo here).",
+)
 @_handle_errors
 def demo_command(out: str | None) -> None:
     """A small offline tournament on the embedded SmolLM2 model and replayed MT-Bench answers."""
+    import os
+    from pathlib import Path
+
     from judge import api
 
     click.echo(_TINY_JUDGE_NOTE, err=True)
     config = api.demo_config()
+    if out is None:  # not beside the config, which lives inside the installed package
+        out = str(Path(os.environ.get("JUDGE_RESULTS_DIR") or "results") / "demo")
     click.echo(f"config: {config}", err=True)
-    _run_and_show(str(config), out, 1000, 0, allow_failures=True)  # a tiny judge may miss a few verdicts
-    click.echo(_TINY_JUDGE_NOTE)
+    result = _run_and_show(str(config), out, 1000, 0, allow_failures=True)  # a tiny judge may miss a few
+    if result.leaderboard is not None:
+        experts = api.demo_experts(result)
+        _console().print(_beside_experts(result.leaderboard, experts))
+        versus, among = experts.judge_vs_experts, experts.experts_vs_experts
+        click.echo(
+            f"on the {experts.items} judged items the MT-Bench experts also voted on, the judge agrees with "
+            f"an expert's vote {_share(versus)}; two experts agree {_share(among)}"
+        )
+        judge = result.diagnostics["judge"]
+        assert isinstance(judge, dict)
+        click.echo(experts.sentence(str(judge["name"])))
+    phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.phases)
+    click.echo(f"time: {phases}; total {sum(s for _, s in result.phases):.1f} s")
+    report = result.out_dir / "report.html"
+    if report.is_file():
+        click.echo(f"report: {report.resolve().as_uri()}")
+
+
+def _share(count: Count) -> str:
+    if count.rate is None:
+        return "n/a (no shared votes)"
+    return f"{count.rate:.0%} of the time ({count.agree}/{count.total})"
+
+
+def _beside_experts(board: pd.DataFrame, experts: ExpertComparison) -> Table:
+    """The judge's board with the experts' rank and rating of each replayed model, and the rank difference."""
+    from rich.table import Table
+
+    theirs = {row.model: row for row in experts.board.itertuples()} if len(experts.board) else {}
+    title = f"the judge's board beside the MT-Bench experts' ({experts.expert_votes} votes, 80 questions)"
+    table = Table(title=title, title_justify="left")
+    for column in ("judge rank", "model", "judge rating", "expert rank", "expert rating", "rank diff"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in board.itertuples():
+        expert = theirs.get(row.model)
+        table.add_row(
+            str(row.rank),
+            str(row.model),
+            f"{row.rating:.0f}",
+            "-" if expert is None else str(expert.rank),
+            "-" if expert is None else f"{expert.rating:.0f}",
+            "-" if expert is None else f"{int(row.rank) - int(expert.rank):+d}",
+        )
+    return table
 
 
 @cli.command("vote")

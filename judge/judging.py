@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -21,7 +20,15 @@ from judge.answers import Answer
 from judge.battles import Battle
 from judge.config import JudgeConfig
 from judge.pairings import Pair
-from judge.prompts import RenderedPrompt, Template, TurnText, default_template_name, load_template, render
+from judge.prompts import (
+    RenderedPrompt,
+    Template,
+    TurnText,
+    cut_answer,
+    default_template_name,
+    load_template,
+    render,
+)
 from judge.providers.base import Completion, Request
 from judge.questions import Question
 from judge.runner import Failed, Job, Runner, counted, request_key
@@ -44,6 +51,9 @@ from judge.verdicts import (
 )
 
 KEY_PREFIX = "j1:"
+# This many unreadable judge outputs before a first readable one: the judge cannot follow the verdict format,
+# and the rest of the run would only pay for more of the same (and wait for every retry).
+UNUSABLE_AFTER = 8
 STAGE = "judge"
 PARSE_FAILURE = "parse"
 
@@ -92,7 +102,6 @@ class Judging:
         base_dir: Path | None = None,
         seed: int = 0,
         on_progress: Callable[[JudgeProgress], None] = lambda progress: None,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self.judge, self.store, self.run_id, self.runner = judge, store, run_id, runner
         self.questions, self.answers = questions, answers
@@ -103,7 +112,12 @@ class Judging:
         self.judgements: dict[tuple[Pair, int, Order], Preference | None] = {}
         self.shares: dict[tuple[Pair, int, Order], dict[Preference, float]] = {}  # token format only
         self.base_keys: set[str] = set()  # judgements this run asked for or reused (for details.jsonl)
-        self.clock = clock
+        self.readable = self.unreadable = 0  # judge outputs this run asked for, by whether a verdict was read
+        self.unusable: str | None = None  # set once the judge has shown it cannot produce the verdict format
+        # When each order's verdict was stored: a battle's tstamp is its latest, so a rerun that reuses
+        # every verdict writes the same battle log byte for byte.
+        self.stored_at: dict[tuple[Pair, int, Order], float | None] = {}
+        self.cut_answers: set[tuple[str, str, int]] = set()  # (contestant, question, turn) cut in prompts
         self._templates: dict[str, Template] = {}
         self._base_dir = base_dir
         if judge.template is not None:  # load now: a bad template is an input error before any call
@@ -127,6 +141,9 @@ class Judging:
             for turn in self.turns_of(self.questions[pair.question_id])
             for order in self.orders(pair, turn)
         ]
+        # Calls that show the same question and the same first answer go out one after another: their prompts
+        # share everything up to the second answer, which a prompt-caching server computes once.
+        tasks.sort(key=_shared_prefix)
         self.progress = replace(self.progress, total=self.progress.total + len(tasks))
         # Prepare (render, hash, look up) only a little ahead of the calls in flight: preparing thousands of
         # tasks up front would hold the event loop while the first answers wait to be read.
@@ -157,8 +174,10 @@ class Judging:
             played = games(self.rule, judged)
             if played is None:
                 return []
-            now = self.clock()
-            return [row(w, tstamp=now, judged={o: judged[o]}, single=o) for o, w in played]
+            return [
+                row(w, tstamp=self.stored_time(pair, turn, (o,)), judged={o: judged[o]}, single=o)
+                for o, w in played
+            ]
         if self.rule.name == "logprob":
             shares = {o: v for o in ORDERS if (v := self.shares.get((pair, turn, o))) is not None}
             winner = combine_shares(self.rule, shares)
@@ -167,7 +186,13 @@ class Judging:
         if winner is None:
             return []
         single = next(iter(judged)) if self.rule.name == "single" else None
-        return [row(winner, tstamp=self.clock(), judged=judged, single=single)]
+        return [row(winner, tstamp=self.stored_time(pair, turn), judged=judged, single=single)]
+
+    def stored_time(self, pair: Pair, turn: int, orders: Sequence[Order] | None = None) -> float | None:
+        """When the latest verdict behind a battle was stored: the same on every rerun that reuses it."""
+        wanted = self.orders(pair, turn) if orders is None else orders
+        times = [t for o in wanted if (t := self.stored_at.get((pair, turn, o))) is not None]
+        return max(times, default=None)
 
     def all_judgements(self) -> list[Judgement]:
         return [Judgement(pair, turn, order, pref) for (pair, turn, order), pref in self.judgements.items()]
@@ -188,10 +213,17 @@ class Judging:
             answer_second = self.answers.get((second, question.question_id, turn))
             if answer_first is None or answer_second is None:
                 return None
+            limit = self.judge.max_answer_chars
+            for model, answer in ((first, answer_first), (second, answer_second)):
+                if len(answer) > limit:
+                    self.cut_answers.add((model, question.question_id, turn))
+            answer_first, answer_second = cut_answer(answer_first, limit), cut_answer(answer_second, limit)
             reference = question.reference[turn - 1] if question.reference else None
             turns.append(TurnText(question.turns[turn - 1], answer_first, answer_second, reference or None))
         has_reference = turns[-1].reference is not None
-        name = self.judge.template or default_template_name(turn=task.turn, has_reference=has_reference)
+        name = self.judge.template or default_template_name(
+            turn=task.turn, has_reference=has_reference, answer_format=self.judge.answer_format
+        )
         return render(
             self._template(name),
             turns,
@@ -255,6 +287,8 @@ class Judging:
             parsed = [j for j in stored if j.preference is not None]
             found = self._parse(parsed[0].raw, slot) if parsed else None
             self.judgements[slot] = found
+            if parsed:
+                self.stored_at[slot] = self.store.judgement_time(parsed[0].key)
             if found is None:  # a stored parse failure is not asked again, and still has no verdict
                 self.progress = replace(self.progress, parse_failed=self.progress.parse_failed + 1)
                 self._settle(f"{label} {task.order}: stored parse failure", failed=1)
@@ -262,6 +296,9 @@ class Judging:
                 self._settle(f"{label} reused", reused=1)
             return
         for attempt in range(len(stored), self.judge.parse_retries + 1):
+            if self.unusable is not None:
+                self._settle(f"{label} skipped: the judge writes no readable verdict", skipped=1)
+                return
             key = base_key if attempt == 0 else f"{base_key}#{attempt}"
             request = self.request(prompt, attempt)
             job = Job(
@@ -290,8 +327,10 @@ class Judging:
                 preference, error = None, exc.message
             row = self._row(task, prompt, key, base_key, attempt, raw, preference, error)
             self.store.save_judgement(self.run_id, row, outcome.calls)
+            self._count_readable(preference is not None, error)
             if preference is not None:
                 self.judgements[slot] = preference
+                self.stored_at[slot] = self.store.judgement_time(key)
                 self._settle(f"{label} {task.order}: {preference.name}", judged=1)
                 return
         self.judgements[slot] = None
@@ -302,6 +341,27 @@ class Judging:
         self.store.save_failure(self.run_id, failure)
         self.progress = replace(self.progress, parse_failed=self.progress.parse_failed + 1)
         self._settle(f"{label} {task.order}: parse failure", failed=1)
+
+    def _count_readable(self, readable: bool, error: str | None) -> None:
+        if readable:
+            self.readable += 1
+            return
+        self.unreadable += 1
+        if self.readable == 0 and self.unreadable >= UNUSABLE_AFTER and self.unusable is None:
+            fmt = self.judge.answer_format
+            self.unusable = (
+                f"judge {self.name} wrote no readable verdict in its first {self.unreadable} replies "
+                f"(answer_format: {fmt}; last problem: {error})"
+            )
+
+    def advice(self) -> str:
+        """How to get a judge that cannot follow its verdict format going (for the unusable error)."""
+        if self.judge.answer_format != "token":
+            return (
+                "a small model rarely follows a free-text verdict format: set answer_format: token (with "
+                "combine: logprob) in judge:, or point judge: at a stronger model"
+            )
+        return "this server may not return logprobs: use answer_format: marker or json, or another model"
 
     def _row(
         self,
@@ -340,6 +400,13 @@ class Judging:
             "scale": prompt.scale,
             "answer_format": prompt.answer_format,
         }
+
+
+def _shared_prefix(task: _Task) -> tuple[str, int, str, str]:
+    """Sort key: question, turn, then the answer shown first and the one shown second."""
+    pair = task.pair
+    first, second = (pair.model_a, pair.model_b) if task.order == "ab" else (pair.model_b, pair.model_a)
+    return (pair.question_id, task.turn, first, second)
 
 
 def _same(request: Request) -> Request:

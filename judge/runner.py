@@ -141,6 +141,7 @@ class Runner:
     ) -> None:
         self._providers = providers
         self._redact = redact
+        self._halted: JudgeError | None = None
         self._retries = retries
         self._sleep = sleep
         self._clock = clock
@@ -189,6 +190,8 @@ class Runner:
     ) -> Completion:
         async with lane.slots:
             await lane.pace(self._clock, self._sleep)
+            if self._halted is not None:  # another job's result could not be stored: call nothing more
+                raise self._halted
             started = self._clock()
             try:
                 # A safety net above the provider's own timeout, so a stuck call cannot stall a run.
@@ -208,17 +211,25 @@ class Runner:
         calls.append(Call(job.key, len(calls) + 1, True, latency, None, *tokens, cost))
         return completion
 
-    @staticmethod
-    async def gather(tasks: Iterable[Coroutine[Any, Any, Any]]) -> None:
+    async def gather(self, tasks: Iterable[Coroutine[Any, Any, Any]]) -> None:
         """Run coroutines (each usually awaiting execute) together; an error in one cancels the others.
 
-        So a failed write (a full disk) stops every other call at once, and surfaces as its own JudgeError
-        rather than an ExceptionGroup.
+        A failed write (a full disk) halts the runner at once, so not one more call starts (the task group's
+        cancellation alone comes a step late: a call already woken would still be sent), and surfaces as its
+        own JudgeError rather than an ExceptionGroup.
         """
+
+        async def halting(task: Coroutine[Any, Any, Any]) -> None:
+            try:
+                await task
+            except JudgeError as exc:
+                self._halted = exc
+                raise
+
         try:
             async with asyncio.TaskGroup() as group:
                 for task in tasks:
-                    group.create_task(task)
+                    group.create_task(halting(task))
         except BaseExceptionGroup as errors:
             first = _first_judge_error(errors)
             if first is None:

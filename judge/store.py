@@ -314,6 +314,11 @@ class Store:
             sql, args = sql + " WHERE base_key = ?", (base_key,)
         return [StoredJudgement(*row) for row in self._db.execute(sql + " ORDER BY judgement_id", args)]
 
+    def judgement_time(self, key: str) -> float | None:
+        """When a judge output was stored (Unix time, to the millisecond): a battle's reproducible tstamp."""
+        row = self._db.execute("SELECT created_at FROM judgements WHERE key = ?", (key,)).fetchone()
+        return None if row is None else datetime.fromisoformat(row[0]).timestamp()
+
     def save_judgement(self, run_id: int, judgement: StoredJudgement, calls: Sequence[Call] = ()) -> bool:
         """Store one judge output and its calls in one transaction; False if its key was stored."""
         with self._tx() as db:

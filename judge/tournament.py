@@ -16,6 +16,7 @@ from typing import Any
 from judge.answers import AnswerProgress, AnswersResult, collect_answers
 from judge.battles import TIES, Battle
 from judge.config import TournamentConfig
+from judge.errors import ProviderError
 from judge.judging import STAGE, JudgeProgress, Judging, answer_table
 from judge.pairings import Schedule, ScheduleState, make_schedule
 from judge.pairings.sequential import HeadToHead
@@ -42,7 +43,9 @@ class TournamentOutcome:
     pairs: int  # (question, pair) items the schedule handed out
     judge_run_id: int
     seconds: float
+    answer_seconds: float  # of `seconds`, the answer stage
     decision: dict[str, Any] | None  # head-to-head: the decision, its interval and the calls it took
+    answers_cut: int = 0  # answers longer than judge.max_answer_chars, cut in the prompts they appeared in
 
 
 async def run_tournament(
@@ -62,6 +65,7 @@ async def run_tournament(
     answers = await collect_answers(
         config, questions, store, providers, on_progress=on_answers, sleep=sleep, redact=redact
     )
+    answered = clock()
     texts = answer_table(answers.answers)
     by_id = {q.question_id: q for q in questions}
     run_id = store.start_run(STAGE, config.name, str(config.path))
@@ -90,6 +94,8 @@ async def run_tournament(
     try:
         while batch := schedule.next_batch(state):
             battles = await judging.judge_batch(batch)
+            if judging.unusable is not None:  # fail fast, with advice, instead of paying for every pair
+                raise ProviderError(judging.unusable, hint=judging.advice())
             pairs += len(batch)
             state = advance(state, batch, battles)
         status = "finished"
@@ -109,7 +115,9 @@ async def run_tournament(
         pairs=pairs,
         judge_run_id=run_id,
         seconds=clock() - started,
+        answer_seconds=answered - started,
         decision=_decision(schedule, state, orders * turns),
+        answers_cut=len(judging.cut_answers),
     )
 
 
@@ -224,6 +232,8 @@ def diagnostics(
             "tie_rate": _finite(stats.tie_rate),
             "battle_tie_rate": _finite(ties / len(decided)) if decided else None,
             "parse_failures": stats.parse_failures,
+            "max_answer_chars": config.judge.max_answer_chars,
+            "answers_cut": outcome.answers_cut,
             # This run's calls that failed for good; stats.parse_failures also counts reused outputs.
             "failed_calls": outcome.judging.failed - outcome.judging.parse_failed,
             **spend(judge),

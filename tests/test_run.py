@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from judge import api
 from judge.cli import cli
+from judge.config import load_config
+from judge.errors import ProviderError
+from judge.judging import UNUSABLE_AFTER
 from tests.fault_server import FaultServer, Step
 
 FAST_RETRIES = "retries: {attempts: 2, initial_wait: 0, max_wait: 0, jitter: 0}\n"
@@ -231,6 +236,27 @@ def test_head_to_head_schedule_reports_its_decision(tmp_path):
     assert on_disk["head_to_head"] == decision
 
 
+def test_a_judge_that_never_writes_a_verdict_fails_fast_with_advice(tmp_path):
+    """Eight unreadable outputs before any readable one end the run, instead of paying for every pair."""
+    with FaultServer() as server:
+        server.script(*[Step.ok("I cannot decide") for _ in range(200)])
+        judge = f'{{provider: openai, model: j, base_url: "{server.openai_url}", concurrency: 1}}'
+        with pytest.raises(ProviderError) as info:
+            api.run(write_config(tmp_path, judge, limit=10), out=tmp_path / "out", env={}, write_html=False)
+        # 10 questions x 2 orders x 3 tries would be 60; a call already waiting for its slot may still go
+        assert UNUSABLE_AFTER <= server.count <= UNUSABLE_AFTER + 2
+    assert "no readable verdict in its first 8 replies" in info.value.message
+    assert "answer_format: token" in (info.value.hint or "")
+
+
+def test_run_reports_its_phases(tmp_path):
+    result = api.run(
+        write_config(tmp_path, "{provider: echo, answer_format: json}"), out=tmp_path / "o", env={}
+    )
+    assert [name for name, _ in result.phases] == ["model fetch", "answers", "judging", "rating", "report"]
+    assert all(seconds >= 0 for _, seconds in result.phases)
+
+
 def test_positions_round_trip_through_run_battles_file_and_validate(tmp_path):
     """first_shown and the per-order verdicts go from judging to battles.jsonl and back into validate."""
     out = tmp_path / "out"
@@ -323,3 +349,54 @@ def test_bar_summary_and_diagnostics_report_the_same_counts(tmp_path):
             assert bar and bar[-1].rstrip().endswith(expected)
             counts = json.loads((out / "diagnostics.json").read_text())
             assert counts["run"]["judgements"]["failed"] == counts["judge"]["parse_failures"] == 1
+
+
+def test_a_rerun_without_calls_rewrites_byte_identical_files(tmp_path):
+    # Battle tstamps used to be the time of writing, so no resumed run ever matched a clean one.
+    config = write_config(tmp_path, "{provider: echo, answer_format: json}")
+    out = tmp_path / "out"
+    api.run(config, out=out, env={}, bootstrap=20)
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith(("judge.sqlite", ".")))
+    first = {name: (out / name).read_bytes() for name in names}
+    reruns = []
+    for _ in range(2):
+        again = api.run(config, out=out, env={}, bootstrap=20)
+        assert calls_of_run(out / "judge.sqlite", again.outcome.judge_run_id) == 0
+        reruns.append({name: (out / name).read_bytes() for name in names})
+    assert reruns[0] == reruns[1]
+    # Against the first run, only diagnostics.json's `run` counts differ: they say what each run did.
+    assert {n: b for n, b in reruns[0].items() if n != "diagnostics.json"} == {
+        n: b for n, b in first.items() if n != "diagnostics.json"
+    }
+    diag = [json.loads(files["diagnostics.json"]) for files in (first, reruns[0])]
+    assert diag[0]["run"]["answers"]["asked"] == diag[1]["run"]["answers"]["reused"] == 4
+    assert {**diag[0], "run": None} == {**diag[1], "run": None}
+    assert "report.html" in names and "battles.jsonl" in names
+    con = sqlite3.connect(out / "judge.sqlite")
+    stored = max(c for (c,) in con.execute("SELECT created_at FROM judgements"))
+    con.close()
+    latest = max(json.loads(line)["tstamp"] for line in first["battles.jsonl"].decode().splitlines())
+    assert abs(latest - datetime.fromisoformat(stored).timestamp()) < 1e-3  # the time verdicts were stored
+
+
+def test_long_answers_are_cut_in_judge_prompts_marked_counted_and_warned_once(tmp_path):
+    # A 5 MB answer used to go whole into every judge prompt it appeared in.
+    huge = "word " * 1_000_000
+    with FaultServer() as server:
+        server.script(Step.ok(huge), Step.ok("Fine.\nVERDICT: A"), Step.ok("Fine.\nVERDICT: B"))
+        contestants = f'  - {{name: big, provider: openai, model: m, base_url: "{server.openai_url}"}}\n' + (
+            "  - {name: echo-a, provider: echo}\n"
+        )
+        judge = f'{{provider: openai, model: j, base_url: "{server.openai_url}", max_answer_chars: 3000}}'
+        config = write_config(tmp_path, judge, contestants, limit=1)
+        result = run_cli(config, tmp_path / "out")
+        assert result.exit_code == 0, result.output
+        prompts = [r.body["messages"][-1]["content"] for r in server.requests[1:]]
+    assert len(prompts) == 2 and all(len(p) < 3000 + 5000 for p in prompts)
+    assert all("[answer cut for judging: the first 3,000 of 5,000,000 characters]" in p for p in prompts)
+    warning = "judge: warning: 1 answer(s) longer than judge.max_answer_chars (3000) were cut"
+    assert result.stderr.count(warning) == 1
+    judge_diag = json.loads((tmp_path / "out" / "diagnostics.json").read_text())["judge"]
+    assert (judge_diag["answers_cut"], judge_diag["max_answer_chars"]) == (1, 3000)
+    assert load_config(config, {}).judge.max_answer_chars == 3000
+    assert load_config(write_config(tmp_path, "{provider: echo}"), {}).judge.max_answer_chars == 20_000

@@ -55,6 +55,7 @@ class Leaderboard:
     n_battles: int
     bootstrap: int
     rows: tuple[LeaderboardRow, ...]
+    cluster: str | None = None  # the unit the bootstrap resampled ("question" or "battle"), when recorded
     style: Mapping[str, Any] | None = None  # features and coefficients of a style-controlled board
 
     @property
@@ -212,6 +213,7 @@ def _leaderboard(data: Any, path: Path, prefix: str) -> Leaderboard:
         n_battles=int(board.get("n_battles", sum(r.battles for r in rows) // 2)),
         bootstrap=int(board.get("bootstrap", 0)),
         rows=tuple(rows),
+        cluster=str(board["cluster"]) if board.get("cluster") else None,
         style=_object(board["style"], path, f"{prefix}style") if "style" in board else None,
     )
 
