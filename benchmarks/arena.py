@@ -10,7 +10,8 @@ lines), no request refused, and the live leaderboard's ratings equal to `judge r
 
 The server shares the two cores with the simulated voters; the load average is printed with the table.
 
-Run:  .venv/bin/python benchmarks/arena.py [--voters 50] [--battles 10] [--delay 0.2] [--bootstrap 100] [--json]
+Run:  .venv/bin/python benchmarks/arena.py [--voters 50] [--battles 10] [--delay 0.2] [--bootstrap 100]
+      [--json]
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ models and the power to catch a 50-Elo drop.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -190,6 +191,9 @@ def compare_battles(
     diffs = cand_boot[shared] - base_boot[shared]
     point_diff = cand_point[shared] - base_point[shared]
     spread = diffs.std(ddof=1).fillna(0.0)
+    # A bootstrap over n questions has (n - 1) / n of the variance it estimates: widen by sqrt(n / (n - 1)).
+    n_questions = min(len(set(base_q)), len(set(cand_q)))
+    widen = math.sqrt(n_questions / (n_questions - 1)) if n_questions > 1 else 1.0
     tested = sorted(watched & set(shared))
     critical = _max_t(diffs, point_diff, spread, tested, ci)
     tail = (1 - ci) / 2
@@ -204,7 +208,7 @@ def compare_battles(
 
     def change(model: str) -> Estimate:
         """Simultaneous over the watched models (max-t); an unwatched model gets its own ci-level interval."""
-        point, sd = float(point_diff[model]), float(spread[model])
+        point, sd = float(point_diff[model]), float(spread[model]) * widen
         c = critical if model in watched else _max_t(diffs, point_diff, spread, [model], ci)
         return Estimate(point, point - c * sd, point + c * sd)
 

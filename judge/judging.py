@@ -9,7 +9,6 @@ never paid twice.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -145,15 +144,19 @@ class Judging:
         # share everything up to the second answer, which a prompt-caching server computes once.
         tasks.sort(key=_shared_prefix)
         self.progress = replace(self.progress, total=self.progress.total + len(tasks))
-        # Prepare (render, hash, look up) only a little ahead of the calls in flight: preparing thousands of
-        # tasks up front would hold the event loop while the first answers wait to be read.
-        ahead = asyncio.Semaphore(2 * self.judge.concurrency)
+        # A fixed set of workers takes the tasks one by one: preparing (render, hash, look up) only a little
+        # ahead of the calls in flight keeps the event loop free for reading answers, and there is no
+        # coroutine per call however big the round. A batch judge takes the whole round at once: it goes out
+        # as one provider batch.
+        batched = self.judge.batch
+        width = 2 * self.judge.concurrency if batched is None else batched.max_requests
+        todo = iter(tasks)
 
-        async def judge(task: _Task) -> None:
-            async with ahead:
+        async def worker() -> None:
+            for task in todo:
                 await self._judge(task)
 
-        await self.runner.gather(judge(task) for task in tasks)
+        await self.runner.gather(worker() for _ in range(min(width, len(tasks))))
         battles = []
         for pair in batch:
             question = self.questions[pair.question_id]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from judge.answers import AnswerProgress, AnswersResult, collect_answers
+from judge.batches import BatchQueue
 from judge.battles import TIES, Battle
 from judge.config import TournamentConfig
 from judge.errors import ProviderError
@@ -58,18 +59,31 @@ async def run_tournament(
     on_judging: Callable[[JudgeProgress], None] = lambda progress: None,
     sleep: Sleep = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
+    no_wait: bool = False,
     redact: Redactor = NO_SECRETS,
 ) -> TournamentOutcome:
-    """Collect answers, then judge the schedule's batches until it has nothing more to ask."""
+    """Collect answers, then judge the schedule's batches until it has nothing more to ask.
+
+    With `batch:` endpoints each schedule batch (round) goes out as one provider batch per endpoint;
+    `no_wait` raises BatchesPending where a run would wait for an open one.
+    """
     started = clock()
     answers = await collect_answers(
-        config, questions, store, providers, on_progress=on_answers, sleep=sleep, redact=redact
+        config,
+        questions,
+        store,
+        providers,
+        on_progress=on_answers,
+        sleep=sleep,
+        redact=redact,
+        no_wait=no_wait,
     )
     answered = clock()
     texts = answer_table(answers.answers)
     by_id = {q.question_id: q for q in questions}
     run_id = store.start_run(STAGE, config.name, str(config.path))
-    runner = Runner(providers, config.retries, sleep=sleep, clock=clock, redact=redact)
+    batches = BatchQueue(store, run_id, providers, no_wait=no_wait)
+    runner = Runner(providers, config.retries, sleep=sleep, clock=clock, redact=redact, batches=batches)
     judging = Judging(
         config.judge,
         store,
@@ -85,7 +99,10 @@ async def run_tournament(
     orders = 1 if config.judge.combine == "single" else 2
     turns = max((len(q.turns) for q in questions), default=1)
     prices = config.judge.prices  # a budget in dollars needs a per-call estimate: a long prompt, a full reply
-    usd_per_call = None if prices is None else prices.cost(2000, config.judge.max_tokens or 500)
+    batched = config.judge.batch is not None
+    usd_per_call = (
+        None if prices is None else prices.cost(2000, config.judge.max_tokens or 500, batch=batched)
+    )
     schedule = with_costs(schedule, calls_per_pair=orders * turns, usd_per_call=usd_per_call)
     contestants = tuple(c.name for c in config.contestants)
     state = ScheduleState(contestants, tuple(by_id))
@@ -100,6 +117,7 @@ async def run_tournament(
             state = advance(state, batch, battles)
         status = "finished"
     finally:
+        await batches.aclose()
         p = judging.progress
         summary = {"judged": p.judged, "reused": p.reused, "failed": p.failed, "skipped": p.skipped}
         store.finish_run(run_id, status, {"total": p.total, "pairs": pairs, **summary})
@@ -194,24 +212,39 @@ def counts(outcome: TournamentOutcome) -> dict[str, dict[str, int]]:
 
 
 def diagnostics(
-    config: TournamentConfig, outcome: TournamentOutcome, usage: Mapping[str, Usage], judge: str
+    config: TournamentConfig,
+    outcome: TournamentOutcome,
+    usage: Mapping[str, Usage],
+    judge: str,
+    replicas: Mapping[str, list[dict[str, object]]] | None = None,
 ) -> dict[str, Any]:
-    """diagnostics.json: the judge's reliability and every party's tokens, cost and model time."""
+    """diagnostics.json: the judge's reliability and every party's tokens, cost and model time.
+
+    Batch calls and their cost are shown apart (`batch_calls`, `batch_cost_usd`, both within the totals);
+    `replicas` (name -> per-replica counts) adds each pooled endpoint's replicas.
+    """
     stats = outcome.stats
     decided = outcome.battles
     ties = sum(b.winner in TIES for b in decided)
 
     def spend(name: str) -> dict[str, Any]:
         u = usage.get(name)
+        found: dict[str, Any]
         if u is None:
-            return {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": None, "seconds": 0.0}
-        return {
-            "calls": u.calls,
-            "input_tokens": u.input_tokens,
-            "output_tokens": u.output_tokens,
-            "cost_usd": u.cost_usd,
-            "seconds": round(u.seconds, 3),
-        }
+            found = {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": None, "seconds": 0.0}
+        else:
+            found = {
+                "calls": u.calls,
+                "input_tokens": u.input_tokens,
+                "output_tokens": u.output_tokens,
+                "cost_usd": u.cost_usd,
+                "seconds": round(u.seconds, 3),
+            }
+            if u.batch_calls:
+                found |= {"batch_calls": u.batch_calls, "batch_cost_usd": u.batch_cost_usd}
+        if replicas and name in replicas:
+            found["replicas"] = replicas[name]
+        return found
 
     answers_per = {c.name: 0 for c in config.contestants}
     for a in outcome.answers.answers:

@@ -348,3 +348,28 @@ def test_a_key_a_server_echoes_never_reaches_the_page_or_the_store(tmp_path: Pat
         with Store.open(server.out_dir / DB_NAME) as store:
             [(_, void)] = store.arena_battles("void")
         assert key not in (void.error or "") and "auth" in (void.error or "")
+
+
+def test_a_page_that_leaves_mid_answer_frees_its_battle(tmp_path: Path) -> None:
+    import http.client
+    from urllib.parse import urlparse
+
+    config = write_config(tmp_path, "  open_battles: 1\n", delay=2.0)
+    with serve(config, tmp_path / "out") as server:
+        client = browser(server)
+        cookie = "; ".join(f"{c.name}={c.value}" for c in client.jar)
+        where = urlparse(server.url)
+        conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+        body = json.dumps({"battle_id": None, "prompt": "a long answer please"})
+        conn.request("POST", "/api/turn", body, {"Content-Type": "application/json", "Cookie": cookie})
+        response = conn.getresponse()
+        assert response.status == 200 and b"event: battle" in response.read1(4096)
+        conn.sock.close()  # the tab is closed while both models are still answering
+        conn.close()
+        deadline = time.monotonic() + 20
+        while server.arena._battles and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.arena._battles == {}  # the unfinished battle is gone, nothing was stored
+        assert client.turn("a new battle").status == 200  # and it no longer holds the voter's only slot
+        with Store.open(server.out_dir / DB_NAME) as store:
+            assert store.arena_battles(None) == []

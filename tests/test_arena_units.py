@@ -10,14 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from judge import api
+from judge import api, load_config
 from judge.arena.board import JudgeSide, board, pair_stats
 from judge.arena.language import LanguageDetector
 from judge.arena.limits import RateLimiter
 from judge.arena.record import canonical_winner, categorize, clean_battle, log_battle, question_id
 from judge.arena.sampler import PairStats, draw_pair, pair_weights
 from judge.battles import Battle, to_frame
-from judge.config import load_config
 from judge.errors import ConfigError
 from judge.store import StoredArenaBattle
 from tests.test_arena import CONFIG, write_config

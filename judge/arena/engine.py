@@ -345,6 +345,12 @@ class Arena:
             if not finished and not battle.turns:
                 self._battles.pop(battle.battle_id, None)  # the page left before the first answer
 
+    def release(self, battle: LiveBattle) -> None:
+        """End a reservation made by prompt() whose answer never ran (the page left first); else a no-op."""
+        battle.busy = False
+        if battle.state == "open" and not battle.turns:
+            self._battles.pop(battle.battle_id, None)
+
     def _can_go_on(self, battle: LiveBattle) -> bool:
         return (
             battle.state == "open"

@@ -22,7 +22,6 @@ from typing import Any, Final
 import jinja2
 
 from judge._hosts import is_loopback
-from judge._jsonl import reject_constant
 from judge.battles import TIES
 from judge.errors import InputError
 from judge.store import StoredVote
@@ -55,6 +54,11 @@ def reveal(shown: Shown, vote: StoredVote) -> dict[str, Any]:
         "judge": judge,
         "close": battle.close,
     }
+
+
+def _reject_constant(name: str) -> Any:
+    """json.loads accepts NaN and Infinity, which are not JSON."""
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
@@ -186,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, f"the request body is nested deeper than {MAX_DEPTH} levels")
             return
         try:
-            body = json.loads(raw.decode("utf-8"), parse_constant=reject_constant)
+            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             self._error(400, f"the request body is not valid JSON ({exc})")
             return
