@@ -124,9 +124,8 @@ def _resampling_check(fit: Any, gaussian_sd: float) -> dict[str, float]:
     n = len(fit.models)
     theta = replicates[:, :n] - replicates[:, :n].mean(axis=1, keepdims=True)
     sd = float((theta.std(axis=0, ddof=1) * fit.elo.factor).mean())
-    centred = style.poisson_minus_one(
-        np.random.default_rng(7), (2, len(fit.rows.y))
-    )  # the task's first weights
+    # The task's first weights: its first block is 16 replicates (the fix-up draws depend on the block size).
+    centred = style.poisson_minus_one(np.random.default_rng(7), (16, len(fit.rows.y)))[:2]
     penalty = style._penalty(fit.rows, fit.reg, fit.elo.base)
     worst = 0.0
     for k in range(2):

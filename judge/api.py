@@ -87,8 +87,11 @@ def validate(
     judge_model: str | None = None,
     bootstrap: int = 1000,
     seed: int = 0,
+    style: Sequence[str] | None = None,
 ) -> ValidationReport:
-    """Load human (and judge) battle logs and compare them (see judge.validate and docs/validate.md)."""
+    """Load human (and judge) battle logs and compare them (see judge.validate and docs/validate.md).
+
+    style: also compare the style-controlled boards (needs a judge log)."""
     from judge.battles import load_battles
     from judge.errors import InputError
     from judge.validate import validate_battles
@@ -104,8 +107,10 @@ def validate(
         lengths = load_answer_lengths(answers)
         human_frame = attach_lengths(human_frame, lengths)
         judge_frame = None if judge_frame is None else attach_lengths(judge_frame, lengths)
+    if style is not None and judge_frame is None:
+        raise InputError("--style compares the judge's and the humans' boards: give --judge FILE too")
     return validate_battles(
-        human_frame, judge_frame, by=by, bootstrap=bootstrap, seed=seed, self_name=judge_model
+        human_frame, judge_frame, by=by, bootstrap=bootstrap, seed=seed, self_name=judge_model, style=style
     )
 
 
@@ -509,8 +514,10 @@ def run(
     instead of waiting for them.
     """
     import asyncio
+    import dataclasses
     import os
 
+    from judge.answer_style import with_style
     from judge.errors import StoreError
     from judge.judging import judge_name
     from judge.prompts import load_template
@@ -568,6 +575,11 @@ def run(
         except StoreError:
             outputs.remove_set(out_dir)  # the files of an earlier run no longer match a store that moved on
             raise
+        # The battles as written: with the style counts of the answers judged (reported completion tokens
+        # per answer key, the successful call's, for the length feature).
+        tokens = {c.key: c.output_tokens for c in store.calls() if c.ok and c.output_tokens is not None}
+        styled = with_style(outcome.battles, outcome.answers.answers, tokens)
+        outcome = dataclasses.replace(outcome, battles=tuple(styled))
         timer.add("answers", outcome.answer_seconds)
         timer.add("judging", outcome.seconds - outcome.answer_seconds)
         # Streamed from the store's cursor to details.jsonl: a big run's outputs never sit in memory at once.
@@ -609,16 +621,19 @@ def _write_results(
     replicas: Mapping[str, list[dict[str, object]]],
 ) -> tuple[pd.DataFrame | None, dict[str, object], list[Path]]:
     """The results directory's files from a finished run: battles, details, diagnostics, boards, report."""
+    from judge.battles import to_frame
     from judge.errors import InputError
     from judge.judging import answer_table, judge_name
+    from judge.ratings.style import varying_features
     from judge.report import outputs
     from judge.tournament import diagnostics
 
     name = judge_name(config.judge)
     texts = answer_table(outcome.answers.answers)
     by_id = {q.question_id: q for q in questions}
+    battles = list(outcome.battles)
     files = [
-        outputs.write_battles(out_dir, outcome.battles),
+        outputs.write_battles(out_dir, battles),
         outputs.write_details(out_dir, outputs.details_rows(by_id, texts, stored, outcome.battles)),
     ]
     diag = diagnostics(config, outcome, usage, name, replicas)
@@ -626,15 +641,29 @@ def _write_results(
     board = None
     if outcome.battles:
         ci: Literal["bootstrap", "none"] = "bootstrap" if bootstrap > 0 else "none"  # --bootstrap 0
-        overall = rate(files[0], format="generic", bootstrap=bootstrap, seed=seed, ci=ci)
+        baseline = config.schedule.baseline if config.schedule.kind == "baseline" else None
+        overall = rate(files[0], format="generic", bootstrap=bootstrap, seed=seed, ci=ci, baseline=baseline)
         board = overall.leaderboard
+        features = varying_features(to_frame(battles))
+        style_board = None
+        if "length" in features:  # markdown alone (or nothing that varies) makes no style board
+            styled = rate(
+                files[0],
+                format="generic",
+                bootstrap=bootstrap,
+                seed=seed,
+                ci=ci,
+                style=features,
+                baseline=baseline,
+            )
+            style_board = rate_json(styled)
         try:
             by_category = rate_json(
                 rate(files[0], format="generic", bootstrap=bootstrap, seed=seed, by="category", ci=ci)
             )
         except InputError:  # e.g. no battle has a category
             by_category = None
-        files += outputs.write_leaderboards(out_dir, rate_json(overall), by_category)
+        files += outputs.write_leaderboards(out_dir, rate_json(overall), by_category, style_board)
         if config.human:
             files += _human_boards(config.human, files[0], out_dir, bootstrap=bootstrap, seed=seed)
         else:

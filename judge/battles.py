@@ -314,9 +314,14 @@ def _map_format(raw: pd.DataFrame, fmt: str) -> tuple[pd.DataFrame, list[_Check]
         names = pd.Series(_MTBENCH_CATEGORIES, dtype="string")
         frame["category"] = names.reindex(block.astype("Int64")).to_numpy()
     if fmt == "arena" and "conv_metadata" in frame.columns:
-        for column, key in _ARENA_STYLE_KEYS.items():
-            if column not in frame.columns:
-                frame[column] = [_style_count(meta, key) for meta in frame["conv_metadata"]]
+        counts = {
+            column: [_style_count(meta, key) for meta in frame["conv_metadata"]]
+            for column, key in _ARENA_STYLE_KEYS.items()
+            if column not in frame.columns
+        }
+        if any(v is not None for values in counts.values() for v in values):  # a dump with style metadata
+            for column, values in counts.items():
+                frame[column] = values
     if fmt == "arena":
         frame["first_shown"] = frame["model_a"]  # Chatbot Arena shows model_a on the left
         original = frame["anony"]

@@ -411,6 +411,14 @@ def compare_command(
 @click.option("--judge-model", default=None, help="The judge's own contestant name, for self-preference.")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True, help="Rounds.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--style",
+    is_flag=False,
+    flag_value="all",
+    default=None,
+    metavar="[FEATURES]",
+    help="Also compare style-controlled boards (length, headers, lists, bold; alone: all four).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (shape in docs/validate.md).")
 @_handle_errors
 def validate_command(
@@ -423,6 +431,7 @@ def validate_command(
     judge_model: str | None,
     bootstrap: int,
     seed: int,
+    style: str | None,
     as_json: bool,
 ) -> None:
     """Measure how well a judge's votes agree with human votes (or humans with each other)."""
@@ -442,6 +451,7 @@ def validate_command(
         judge_model=judge_model,
         bootstrap=bootstrap,
         seed=seed,
+        style=None if style is None else api.parse_style(style),
     )
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))

@@ -127,3 +127,24 @@ def test_bad_style_count_is_located(tmp_path: Path) -> None:
     result = run(path)
     assert result.exit_code == 2
     assert "battles.csv:3: tokens_a must be a whole number >= 0, not '-3'" in result.stderr
+
+
+def test_validate_compares_style_controlled_boards(reference_log: Path, tmp_path: Path) -> None:
+    frame = pd.read_json(reference_log, lines=True).iloc[:4000]
+    judge_path, human_path = tmp_path / "judge.jsonl", tmp_path / "human.jsonl"
+    frame.assign(judge="gpt-judge", source="judge").to_json(judge_path, orient="records", lines=True)
+    # The humans voted on the same answers; their log has no style counts: validate borrows the judge's.
+    humans = frame[["question_id", "model_a", "model_b", "winner"]].assign(judge="human_1", source="human")
+    humans.to_json(human_path, orient="records", lines=True)
+    result = CliRunner().invoke(
+        cli,
+        ["validate", "--human", str(human_path), "--judge", str(judge_path), "--style", "--json"]
+        + ["--bootstrap", "20"],
+    )
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["style_features"] == ["length", "headers", "lists", "bold"]
+    assert out["rank_style"]["spearman"] == pytest.approx(1.0)  # the same votes on both sides
+    assert "After style control of both boards" in out["verdict"]
+    alone = CliRunner().invoke(cli, ["validate", "--human", str(human_path), "--style"])
+    assert alone.exit_code == 2 and "give --judge FILE too" in alone.stderr

@@ -188,3 +188,34 @@ def test_write_report_and_cli(run_dir: Path) -> None:
     bad = CliRunner().invoke(cli, ["report", str(run_dir / "nowhere")])
     assert bad.exit_code == 2
     assert "not a results directory" in bad.stderr
+
+
+def test_report_shows_style_board_and_baseline_scores(tmp_path: Path) -> None:
+    root = write_run_dir(tmp_path / "run")
+    frame = pd.read_json(root / "battles.jsonl", lines=True)
+    rng = np.random.default_rng(3)
+    verbosity = {"model-x": 400, "model-y": 150, "model-z": 250}
+    frame["tokens_a"] = [rng.poisson(verbosity[m]) for m in frame["model_a"]]
+    frame["tokens_b"] = [rng.poisson(verbosity[m]) for m in frame["model_b"]]
+    with (root / "battles.jsonl").open("w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(row) + "\n" for row in frame.to_dict(orient="records"))
+    plain = leaderboard(frame, bootstrap=20, seed=0, baseline="model-y")
+    styled = leaderboard(frame, bootstrap=20, seed=0, baseline="model-y", style=["length"])
+    board = _board_json(plain, len(frame))
+    (root / "leaderboard.json").write_text(json.dumps(board), encoding="utf-8")
+    style_board = {**_board_json(styled, len(frame)), "style": styled.attrs["style"]}
+    (root / "leaderboard_style.json").write_text(json.dumps(style_board), encoding="utf-8")
+    data = load_run_dir(root)
+    assert data.style_leaderboard is not None and data.style_leaderboard.style is not None
+    page = render_report(data)
+    section = page[page.index('<section id="style">') : page.index('<section id="scores">')]
+    assert "A 2x longer answer is worth" in section and "Elo to this judge" in section
+    for model in MODELS:
+        assert section.count(f'<td class="model">{model}</td>') == 1
+    plain_x = plain.set_index("model").loc["model-x", "rating"]
+    styled_x = styled.set_index("model").loc["model-x", "rating"]
+    assert f"{plain_x:.0f}" in section and f"{styled_x:.0f}" in section
+    scores = page[page.index('<section id="scores">') : page.index('<section id="matrices">')]
+    assert "style-controlled %" in scores and ">50.0<" in scores  # the baseline against itself
+    plain_only = write_run_dir(tmp_path / "plain")
+    assert 'id="style"' not in render_report(load_run_dir(plain_only))

@@ -217,6 +217,8 @@ def test_page_is_self_contained_and_names_come_only_with_the_reveal(
     assert line["source"] == "human" and line["judge"] == "human:ann" and line["question_id"] == "q0"
     assert line["model_a"] < line["model_b"]  # canonical order, winner flipped to match
     assert line["model_a" if line["winner"] == "model_a" else "model_b"] == vote["reveal"]["b"]
+    # The style counts of the texts shown travel with the vote (for style control of human boards).
+    assert line["tokens_a"] > 0 and line["tokens_b"] > 0 and {"headers_a", "lists_b", "bold_a"} <= set(line)
 
 
 def test_refusals_are_json_errors_with_4xx(server: VoteServer) -> None:

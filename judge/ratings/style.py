@@ -110,6 +110,22 @@ def check_features(features: Sequence[str]) -> tuple[str, ...]:
     return chosen
 
 
+def varying_features(battles: pd.DataFrame) -> tuple[str, ...]:
+    """The style features every battle has and that are not the same in every battle (the fittable ones)."""
+    found = []
+    for feature in STYLE_FEATURES:
+        columns = STYLE_COLUMNS[feature]
+        if not all(c in battles.columns for c in columns) or len(battles) == 0:
+            continue
+        left, right = (_numbers(battles[c]) for c in columns)
+        if left.isna().any() or right.isna().any():
+            continue
+        ratio = (left - right) / (left + right + 1.0)
+        if float(ratio.std(ddof=0)) > 0:
+            found.append(feature)
+    return tuple(found)
+
+
 def style_rows(battles: pd.DataFrame, features: Sequence[str] = STYLE_FEATURES) -> StyleRows:
     """Check the log and build the covariates; a battle without a needed count is an InputError."""
     chosen = check_features(features)
@@ -434,7 +450,7 @@ _LUT: Final = np.where(_EDGES[:-1] == _EDGES[1:], _EDGES[:-1], -99).astype(np.fl
 
 
 def poisson_minus_one(rng: np.random.Generator, shape: tuple[int, int]) -> npt.NDArray[np.float32]:
-    """Poisson(1) - 1 draws as float32 (the centred bootstrap weights), about ten times numpy's speed."""
+    """Poisson(1) - 1 draws as float32 (the centred bootstrap weights), 3-4x faster than rng.poisson."""
     bits = np.frombuffer(rng.bytes(2 * shape[0] * shape[1]), dtype=np.uint16).reshape(shape)
     out = _LUT[bits]
     odd = np.flatnonzero(out.ravel() < -50)

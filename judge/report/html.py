@@ -57,6 +57,8 @@ def render_report(data: ReportData) -> str:
         board=data.leaderboard,
         leaderboard=_board_rows(data.leaderboard),
         categories=[(name, _board_rows(board)) for name, board in sorted(data.by_category.items())],
+        style=_style_section(data),
+        scores=_score_rows(data),
         heatmaps=_heatmaps(data, order),
         judge=_judge_rows(data.judge),
         costs=_cost_rows(data),
@@ -102,6 +104,50 @@ def _board_rows(board: Leaderboard) -> list[dict[str, Any]]:
         }
         for row in board.rows
     ]
+
+
+_FEATURE_WORDS = {
+    "length": "a 2x longer answer",
+    "headers": "twice the headers",
+    "lists": "twice the list items",
+    "bold": "twice the bold spans",
+}
+
+
+def _style_section(data: ReportData) -> dict[str, Any] | None:
+    """Both boards side by side (plain order) and the style coefficients in words, if the run has both."""
+    styled = data.style_leaderboard
+    if styled is None or styled.style is None:
+        return None
+    plain = {row.model: row for row in data.leaderboard.rows}
+    pairs = sorted(
+        ((plain[row.model], row) for row in styled.rows if row.model in plain),
+        key=lambda pair: (pair[0].rank, -pair[0].rating),
+    )
+    rows = [{"plain": p, "style": s, "shift": s.rank - p.rank} for p, s in pairs]
+    words = []
+    for name, c in styled.style.get("coefficients", {}).items():
+        value, low, high = float(c["value"]), float(c["ci_lower"]), float(c["ci_upper"])
+        per = float(c.get("elo_2x", 0.0))
+        elo = per / value if value else 0.0  # Elo per unit of the coefficient
+        what = _FEATURE_WORDS.get(name, name)
+        words.append(
+            {
+                "text": f"{what[0].upper()}{what[1:]} is worth {per:+.0f} Elo to this judge",
+                "interval": f"95% interval {min(low, high) * elo:+.0f} to {max(low, high) * elo:+.0f} Elo",
+                "coefficient": f"{value:.3f} ({low:.3f} to {high:.3f})",
+            }
+        )
+    return {"rows": rows, "words": words, "features": list(styled.style.get("features", []))}
+
+
+def _score_rows(data: ReportData) -> list[dict[str, Any]]:
+    """Arena-Hard's table: win rate against the baseline, plain and (if any) style-controlled."""
+    if not data.leaderboard.rows or data.leaderboard.rows[0].score is None:
+        return []
+    styled = {} if data.style_leaderboard is None else {r.model: r for r in data.style_leaderboard.rows}
+    rows = [{"plain": row, "style": styled.get(row.model)} for row in data.leaderboard.rows]
+    return sorted(rows, key=lambda r: -(r["plain"].score or 0.0))
 
 
 def _square(frame: pd.DataFrame, order: list[str]) -> list[list[float | None]]:

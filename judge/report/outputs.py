@@ -24,6 +24,7 @@ from judge.report.rundir import (
     DIAGNOSTICS_FILE,
     HUMAN_BOARD_FILE,
     LEADERBOARD_FILE,
+    LEADERBOARD_STYLE_FILE,
     PPI_BOARD_FILE,
 )
 from judge.store import StoredJudgement
@@ -90,13 +91,19 @@ def write_json(out_dir: Path, name: str, data: Mapping[str, Any]) -> Path:
 
 
 def write_leaderboards(
-    out_dir: Path, leaderboard: Mapping[str, Any], by_category: Mapping[str, Any] | None
+    out_dir: Path,
+    leaderboard: Mapping[str, Any],
+    by_category: Mapping[str, Any] | None,
+    style: Mapping[str, Any] | None = None,
 ) -> list[Path]:
+    """leaderboard.json, plus the by-category and style-controlled boards when there are any (a stale one
+    from an earlier run is removed)."""
     paths = [write_json(out_dir, LEADERBOARD_FILE, leaderboard)]
-    if by_category is not None:
-        paths.append(write_json(out_dir, BY_CATEGORY_FILE, by_category))
-    else:
-        (out_dir / BY_CATEGORY_FILE).unlink(missing_ok=True)
+    for name, board in ((BY_CATEGORY_FILE, by_category), (LEADERBOARD_STYLE_FILE, style)):
+        if board is not None:
+            paths.append(write_json(out_dir, name, board))
+        else:
+            (out_dir / name).unlink(missing_ok=True)
     return paths
 
 
@@ -113,7 +120,14 @@ def remove_human_boards(out_dir: Path) -> None:
 
 def remove_boards(out_dir: Path) -> None:
     """Delete an earlier run's leaderboards and report when this run has no battle (they would lie)."""
-    for name in (LEADERBOARD_FILE, BY_CATEGORY_FILE, HUMAN_BOARD_FILE, PPI_BOARD_FILE, "report.html"):
+    for name in (
+        LEADERBOARD_FILE,
+        BY_CATEGORY_FILE,
+        LEADERBOARD_STYLE_FILE,
+        HUMAN_BOARD_FILE,
+        PPI_BOARD_FILE,
+        "report.html",
+    ):
         (out_dir / name).unlink(missing_ok=True)
 
 

@@ -22,6 +22,7 @@ from judge.errors import InputError
 
 BATTLES_FILE = "battles.jsonl"
 LEADERBOARD_FILE = "leaderboard.json"
+LEADERBOARD_STYLE_FILE = "leaderboard_style.json"
 BY_CATEGORY_FILE = "leaderboard_by_category.json"
 DIAGNOSTICS_FILE = "diagnostics.json"
 DETAILS_FILE = "details.jsonl"
@@ -43,6 +44,9 @@ class LeaderboardRow:
     losses: int
     ties: int
     separated: bool = False  # never lost or never won: one interval end is infinite
+    score: float | None = None  # predicted win rate (%) against the baseline, when the board has one
+    score_lower: float | None = None
+    score_upper: float | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class Leaderboard:
     bootstrap: int
     rows: tuple[LeaderboardRow, ...]
     cluster: str | None = None  # the unit the bootstrap resampled ("question" or "battle"), when recorded
+    style: Mapping[str, Any] | None = None  # features and coefficients of a style-controlled board
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -106,6 +111,7 @@ class ReportData:
     judge: Mapping[str, Any] | None
     contestants: Mapping[str, Mapping[str, Any]]
     details: tuple[Detail, ...]
+    style_leaderboard: Leaderboard | None = None  # leaderboard_style.json, when the run wrote one
     ppi: PpiBoards | None = None
 
 
@@ -134,6 +140,8 @@ def load_run_dir(path: str | Path, *, details: bool = True) -> ReportData:
             raise InputError("'groups' must be an object of category -> leaderboard", path=category_path)
         for name, board in groups.items():
             by_category[str(name)] = _leaderboard(board, category_path, f"groups.{name}.")
+    style_path = root / LEADERBOARD_STYLE_FILE
+    style_board = _leaderboard(_read_json(style_path), style_path, "") if style_path.is_file() else None
     judge: Mapping[str, Any] | None = None
     contestants: dict[str, Mapping[str, Any]] = {}
     diagnostics_path = root / DIAGNOSTICS_FILE
@@ -155,6 +163,7 @@ def load_run_dir(path: str | Path, *, details: bool = True) -> ReportData:
         judge=judge,
         contestants=contestants,
         details=loaded,
+        style_leaderboard=style_board,
     )
 
 
@@ -221,6 +230,9 @@ def _leaderboard(data: Any, path: Path, prefix: str) -> Leaderboard:
                     losses=int(row["losses"]),
                     ties=int(row["ties"]),
                     separated=bool(row.get("separated", False)),
+                    score=_optional(row.get("score")),
+                    score_lower=_optional(row.get("score_lower")),
+                    score_upper=_optional(row.get("score_upper")),
                 )
             )
         except KeyError as exc:
@@ -234,7 +246,12 @@ def _leaderboard(data: Any, path: Path, prefix: str) -> Leaderboard:
         bootstrap=int(board.get("bootstrap", 0)),
         rows=tuple(rows),
         cluster=str(board["cluster"]) if board.get("cluster") else None,
+        style=_object(board["style"], path, f"{prefix}style") if "style" in board else None,
     )
+
+
+def _optional(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _texts(value: Any, path: Path, line: int, field: str) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ the two leaderboards differ only in who voted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
@@ -45,6 +46,8 @@ class ValidationReport:
     worth: JudgeWorth | None = None  # what the judge's votes add under PPI; None without a judge side
     # Bootstrap intervals (over items for agreement, over questions for rank correlations) and kappa.
     intervals: dict[str, Interval] = field(default_factory=dict)
+    style_rank: RankAgreement | None = None  # the same comparison of style-controlled boards (--style)
+    style_features: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -54,6 +57,11 @@ class ValidationReport:
             "agreement": self.agreement.to_json(),
             "human_agreement": None if self.human_agreement is None else self.human_agreement.to_json(),
             "rank": None if self.rank is None else self.rank.to_json(),
+            **(
+                {"rank_style": self.style_rank.to_json(), "style_features": list(self.style_features)}
+                if self.style_rank is not None
+                else {}
+            ),
             "diagnostics": {
                 "human": self.human_diagnostics.to_json(),
                 "judge": None if self.judge_diagnostics is None else self.judge_diagnostics.to_json(),
@@ -78,9 +86,12 @@ def validate_battles(
     seed: int = 0,
     level: float = 0.95,
     self_name: str | None = None,
+    style: Sequence[str] | None = None,
 ) -> ValidationReport:
     """Compare a judge's battles with human ones, or humans with each other when `judge` is None.
 
+    style: also compare the two style-controlled leaderboards. A side without style counts borrows them from
+    the other side's battles on the same (question, model, turn), since both judged the same answers.
     Raises InputError when nothing can be compared (no shared item, or no item with two human voters).
     """
     if human.empty:
@@ -115,6 +126,10 @@ def validate_battles(
             "model names and turns are spelled the same on both sides",
         )
     rank = _rank(human, judge, bootstrap=bootstrap, seed=seed, level=level)
+    style_rank = None
+    if style is not None:
+        styled = [borrow_style(human, judge), borrow_style(judge, human)]
+        style_rank = _rank(*styled, bootstrap=bootstrap, seed=seed, level=level, style=tuple(style))
     return ValidationReport(
         comparison="judge-human",
         agreement=versus,
@@ -124,12 +139,72 @@ def validate_battles(
         judge_diagnostics=diagnose(judge, human=human, self_name=self_name),
         human_votes=len(human),
         judge_votes=len(judge),
-        verdict=verdict(versus, baseline, rank)
-        if versus.overall.items >= MIN_MATCHED_ITEMS
-        else thin_overlap(versus.overall.items),
+        verdict=(
+            verdict(versus, baseline, rank)
+            if versus.overall.items >= MIN_MATCHED_ITEMS
+            else thin_overlap(versus.overall.items)
+        )
+        + _style_sentence(rank, style_rank),
         worth=judge_worth(human, judge),
         intervals=_intervals(versus, rank, human, judge, bootstrap, seed, level),
+        style_rank=style_rank,
+        style_features=() if style is None else tuple(style),
     )
+
+
+def _style_sentence(rank: RankAgreement, style_rank: RankAgreement | None) -> str:
+    if style_rank is None or style_rank.spearman is None:
+        return ""
+    before = "n/a" if rank.spearman is None else f"{rank.spearman:.2f}"
+    return (
+        f" After style control of both boards the Spearman correlation is {style_rank.spearman:.2f} "
+        f"(before: {before})."
+    )
+
+
+_STYLE_SIDES: Final = {
+    "tokens": ("tokens_a", "tokens_b"),
+    "headers": ("headers_a", "headers_b"),
+    "lists": ("lists_a", "lists_b"),
+    "bold": ("bold_a", "bold_b"),
+}
+
+
+def borrow_style(target: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
+    """target with missing style counts taken from source's battles on the same (question, model, turn)."""
+    names = list(_STYLE_SIDES)
+    columns = [c for pair in _STYLE_SIDES.values() for c in pair]
+    if all(c in target.columns and target[c].notna().all() for c in columns):
+        return target
+    if not all(c in source.columns for c in columns):
+        return target
+    parts = []
+    for k, side in enumerate(("a", "b")):
+        part = pd.DataFrame(
+            {
+                "question_id": source["question_id"].astype(str),
+                "model": source[f"model_{side}"].astype(str),
+                "turn": pd.to_numeric(source["turn"]).fillna(1).astype("int64"),
+                **{name: source[pair[k]] for name, pair in _STYLE_SIDES.items()},
+            }
+        )
+        parts.append(part.dropna(subset=names))
+    table = pd.concat(parts).drop_duplicates(["question_id", "model", "turn"], keep="last")
+    keys = pd.DataFrame(
+        {
+            "question_id": target["question_id"].astype(str).to_numpy(),
+            "turn": pd.to_numeric(target["turn"]).fillna(1).astype("int64").to_numpy(),
+        }
+    )
+    out = target.copy()
+    for k, side in enumerate(("a", "b")):
+        found = keys.assign(model=target[f"model_{side}"].astype(str).to_numpy()).merge(
+            table, on=["question_id", "model", "turn"], how="left"
+        )
+        for name, pair in _STYLE_SIDES.items():
+            mine = out[pair[k]] if pair[k] in out.columns else pd.Series(pd.NA, index=out.index)
+            out[pair[k]] = mine.astype("Float64").fillna(pd.Series(found[name].to_numpy(), index=out.index))
+    return out
 
 
 def _intervals(
@@ -162,7 +237,13 @@ def _intervals(
 
 
 def _rank(
-    human: pd.DataFrame, judge: pd.DataFrame, *, bootstrap: int, seed: int, level: float
+    human: pd.DataFrame,
+    judge: pd.DataFrame,
+    *,
+    bootstrap: int,
+    seed: int,
+    level: float,
+    style: tuple[str, ...] | None = None,
 ) -> RankAgreement:
     """Rate both sides alike; the judge's full-data BT ratings also give the Brier forecasts."""
     ci: Literal["bootstrap", "none"] = "bootstrap" if bootstrap > 0 else "none"
@@ -177,6 +258,7 @@ def _rank(
             scale=_SCALE,
             base=_BASE,
             cluster="auto",  # questions when a question_id repeats (MT-Bench votes, judge logs)
+            style=style,
         )
         for side in (human, judge)
     ]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from judge.answer_style import with_shown_style
 from judge.battles import TIES, Battle
 from judge.errors import InputError
 from judge.report.rundir import Detail, load_run_dir
@@ -263,5 +264,6 @@ class VoteSession:
                 if not store.save_vote(vote):
                     raise VoteRejected(409, "this battle already has your vote")
             with (self.run_dir / VOTES_FILE).open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(vote_battle(vote).to_record(), ensure_ascii=False) + "\n")
+                row = with_shown_style(vote_battle(vote), battle.answer_a, battle.answer_b)
+                handle.write(json.dumps(row.to_record(), ensure_ascii=False) + "\n")
         return shown, vote
