@@ -40,7 +40,7 @@ def _is_loopback(url: str) -> bool:
 
 
 _TOP: tuple[str, ...] = ("name", "questions", "contestants", "judge", "schedule", "retries", "concurrency")
-_TOP += ("rpm", "timeout", "seed", "prices")
+_TOP += ("rpm", "timeout", "seed", "prices", "judges", "panel")
 _MODEL_KEYS: tuple[str, ...] = (
     "provider",
     "model",
@@ -137,7 +137,9 @@ class Reader:
         raw = self.get(m, "", "contestants", "list")
         contestants = tuple(self.contestant(c, f"contestants[{i}]", top, prices) for i, c in enumerate(raw))
         self.check_contestants(contestants)
-        judge = self.judge(m.get("judge"), top, prices)
+        from judge._panel_config import read_judges  # a panel's members are judges read by self.judge
+
+        judge, judges, panel = read_judges(self, m, top, prices)
         schedule = self.schedule(m.get("schedule"), {c.name for c in contestants})
         return TournamentConfig(
             path=self.path.resolve(),
@@ -148,6 +150,8 @@ class Reader:
             schedule=schedule,
             retries=self.retries(m.get("retries")),
             seed=self.get(m, "", "seed", "int", 0),
+            judges=judges,
+            panel=panel,
             **top,
         )
 
@@ -274,44 +278,53 @@ class Reader:
             fields["model"] = name
         return ContestantConfig(name=name, **fields)
 
-    def judge(self, spec: Any, top: dict[str, Any], prices: dict[str, Prices]) -> JudgeConfig:
+    def judge(
+        self,
+        spec: Any,
+        top: dict[str, Any],
+        prices: dict[str, Prices],
+        at: str = "judge",
+        extra: tuple[str, ...] = (),
+    ) -> JudgeConfig:
         m = self.mapping(
             spec if spec is not None else {"provider": "local"},
-            "judge",
+            at,
             (*_MODEL_KEYS, "template", "combine", "scale", "answer_format", "name", "parse_retries")
-            + ("max_reason_chars",),
+            + ("max_reason_chars", *extra),
         )
         if "provider" not in m:
-            raise self.fail("judge.provider", "is required", f"known providers: {', '.join(PROVIDERS)}")
-        fields = self.model_fields(m, "judge", top, prices)
+            raise self.fail(f"{at}.provider", "is required", f"known providers: {', '.join(PROVIDERS)}")
+        fields = self.model_fields(m, at, top, prices)
         fields["model"] = fields["model"] or fields["provider"]
         if fields["temperature"] is None:
             fields["temperature"] = 0.0
         options = {
-            "combine": self.choice(m, "combine", "str", COMBINE_RULES, "conservative"),
-            "scale": self.choice(m, "scale", "int", SCALES, 3),
-            "answer_format": self.choice(m, "answer_format", "str", ANSWER_FORMATS, "marker"),
-            "name": self.get(m, "judge", "name", "str", None),
-            "parse_retries": self.positive(m, "judge", "parse_retries", "int", 2, 0),
-            "max_reason_chars": self.positive(m, "judge", "max_reason_chars", "int", None),
+            "combine": self.choice(m, at, "combine", "str", COMBINE_RULES, "conservative"),
+            "scale": self.choice(m, at, "scale", "int", SCALES, 3),
+            "answer_format": self.choice(m, at, "answer_format", "str", ANSWER_FORMATS, "marker"),
+            "name": self.get(m, at, "name", "str", None),
+            "parse_retries": self.positive(m, at, "parse_retries", "int", 2, 0),
+            "max_reason_chars": self.positive(m, at, "max_reason_chars", "int", None),
         }
         if options["combine"] == "logprob" and options["answer_format"] != "token":
             raise self.fail(
-                "judge.combine",
+                f"{at}.combine",
                 "'logprob' reads verdict probabilities, which needs answer_format: token",
                 "set answer_format: token, or pick conservative / score / single",
             )
-        template = self.get(m, "judge", "template", "str", None)
+        template = self.get(m, at, "template", "str", None)
         if template is not None and template not in TEMPLATES:
             template = str(
-                self.file(template, "judge.template", f"not a built-in ({', '.join(TEMPLATES)}); file")
+                self.file(template, f"{at}.template", f"not a built-in ({', '.join(TEMPLATES)}); file")
             )
         return JudgeConfig(template=template, **options, **fields)
 
-    def choice(self, m: dict[str, Any], key: str, kind: str, known: tuple[Any, ...], default: Any) -> Any:
-        value = self.get(m, "judge", key, kind, default)
+    def choice(
+        self, m: dict[str, Any], at: str, key: str, kind: str, known: tuple[Any, ...], default: Any
+    ) -> Any:
+        value = self.get(m, at, key, kind, default)
         if value not in known:
-            raise self.fail(f"judge.{key}", f"'{value}' is unknown (known: {', '.join(map(str, known))})")
+            raise self.fail(f"{at}.{key}", f"'{value}' is unknown (known: {', '.join(map(str, known))})")
         return value
 
     def schedule(self, spec: Any, names: set[str]) -> ScheduleConfig:

@@ -231,6 +231,13 @@ def compare_command(
 @click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True, help="Rounds.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (shape in docs/validate.md).")
+@click.option(
+    "--weights-out",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Several judges: write per-judge panel weights fitted to the human votes (panel: {weights: FILE}).",
+)
+@click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True, help="Panel CV folds.")
 @_handle_errors
 def validate_command(
     human: tuple[str, ...],
@@ -243,14 +250,40 @@ def validate_command(
     bootstrap: int,
     seed: int,
     as_json: bool,
+    weights_out: str | None,
+    folds: int,
 ) -> None:
-    """Measure how well a judge's votes agree with human votes (or humans with each other)."""
+    """Measure how well a judge's votes agree with human votes (or humans with each other).
+
+    With battle logs of several judges (several --judge files, or one log naming several judges) it
+    compares each judge, their majority and a weighted panel with the humans in one table."""
     import json
+    import pathlib
 
     from rich.console import Console
 
     from judge import api
     from judge.validate.view import render_validation
+
+    if judge_files and (
+        weights_out or api.judge_logs(judge_files, format=file_format)["judge"].nunique() > 1
+    ):
+        from judge.validate.view import render_panel
+
+        panel = api.validate_panel(
+            human, judge_files, format=file_format, exclude_voters=exclude_voter, folds=folds,
+            bootstrap=bootstrap, seed=seed,
+        )  # fmt: skip
+        if weights_out and panel.weights is not None:
+            text = json.dumps(panel.weights.to_json(), indent=2) + "\n"
+            pathlib.Path(weights_out).write_text(text, encoding="utf-8")
+        if as_json:
+            click.echo(json.dumps(panel.to_json(), indent=2))
+        else:
+            Console(soft_wrap=False).print(render_panel(panel))
+            if weights_out:
+                click.echo(f"weights written to {weights_out}")
+        return
 
     report = api.validate(
         human,

@@ -25,6 +25,7 @@ COMBINE_RULES = ("conservative", "score", "single", "logprob")  # judge.verdicts
 TEMPLATES = ("pairwise", "pairwise_reference", "multi_turn", "multi_turn_reference")  # judge.prompts
 SCALES = (3, 5)
 ANSWER_FORMATS = ("marker", "json", "token")
+PANEL_RULES = ("pool", "majority", "weighted")  # judge.panel
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,18 @@ class JudgeConfig(ModelConfig):
     max_reason_chars: int | None = (
         None  # json format: cap the stated reason (grammar-enforced where supported)
     )
+    budget_calls: int | None = None  # a panel member's own cap (judges[].budget), over its first pairs
+    budget_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class PanelConfig:
+    """How several judges' verdicts become the panel's battles (judge.panel); weights by judge name."""
+
+    combine: str = "pool"
+    weights: Mapping[str, float] | None = None
+    tie_margin: float = 0.0  # weighted: a weighted vote within this of zero is a tie
+    name: str = "panel"  # the `judge` column of majority / weighted battles
 
 
 @dataclass(frozen=True)
@@ -147,6 +160,13 @@ class TournamentConfig:
     rpm: float | None = None
     timeout: float = 120.0
     seed: int = 0
+    judges: tuple[JudgeConfig, ...] = ()  # a panel (`judges:`); `judge` is then its first member
+    panel: PanelConfig | None = None  # set whenever `judges:` is given
+
+    @property
+    def panel_judges(self) -> tuple[JudgeConfig, ...]:
+        """Every judge of the tournament: the panel's members, or the one judge."""
+        return self.judges or (self.judge,)
 
     def contestant(self, name: str) -> ContestantConfig:
         return next(c for c in self.contestants if c.name == name)

@@ -90,6 +90,7 @@ class Judging:
         seed: int = 0,
         on_progress: Callable[[JudgeProgress], None] = lambda progress: None,
         clock: Callable[[], float] = time.time,
+        flip: bool = False,
     ) -> None:
         self.judge, self.store, self.run_id, self.runner = judge, store, run_id, runner
         self.questions, self.answers = questions, answers
@@ -101,6 +102,7 @@ class Judging:
         self.shares: dict[tuple[Pair, int, Order], dict[Preference, float]] = {}  # token format only
         self.base_keys: set[str] = set()  # judgements this run asked for or reused (for details.jsonl)
         self.clock = clock
+        self.flip = flip  # `single`: show the other order (every second judge of a panel, for balance)
         self._templates: dict[str, Template] = {}
         self._base_dir = base_dir
         if judge.template is not None:  # load now: a bad template is an input error before any call
@@ -113,8 +115,12 @@ class Judging:
     def orders(self, pair: Pair, turn: int) -> tuple[Order, ...]:
         """Both orders, or for `single` the one a position-balancing schedule pinned (else a seeded pick)."""
         if self.rule.name == "single" and pair.first is not None:
-            return ("ab",) if pair.first == pair.model_a else ("ba",)
-        return self.rule.orders(pair, turn)
+            picked: tuple[Order, ...] = ("ab",) if pair.first == pair.model_a else ("ba",)
+        else:
+            picked = self.rule.orders(pair, turn)
+        if self.flip and self.rule.name == "single":
+            return ("ba",) if picked == ("ab",) else ("ab",)
+        return picked
 
     async def judge_batch(self, batch: Sequence[Pair]) -> list[Battle]:
         """Judge every order of every turn of the batch (reusing what is stored); return the new battles."""

@@ -18,6 +18,7 @@ from judge.questions import Question
 from judge.report.rundir import (
     BATTLES_FILE,
     BY_CATEGORY_FILE,
+    BY_JUDGE_FILE,
     DETAILS_FILE,
     DIAGNOSTICS_FILE,
     LEADERBOARD_FILE,
@@ -35,8 +36,8 @@ def _jsonl(rows: Iterable[Mapping[str, Any]]) -> str:
     return "".join(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n" for row in rows)
 
 
-def write_battles(out_dir: Path, battles: Sequence[Battle]) -> Path:
-    path = out_dir / BATTLES_FILE
+def write_battles(out_dir: Path, battles: Sequence[Battle], *, name: str = BATTLES_FILE) -> Path:
+    path = out_dir / name
     _atomic_write(path, _jsonl(b.to_record() for b in battles))
     return path
 
@@ -60,7 +61,7 @@ def write_leaderboards(
 
 def remove_boards(out_dir: Path) -> None:
     """Delete an earlier run's leaderboards and report when this run has no battle (they would lie)."""
-    for name in (LEADERBOARD_FILE, BY_CATEGORY_FILE, "report.html"):
+    for name in (LEADERBOARD_FILE, BY_CATEGORY_FILE, BY_JUDGE_FILE, "report.html"):
         (out_dir / name).unlink(missing_ok=True)
 
 
@@ -76,9 +77,9 @@ def details_rows(
 ) -> list[dict[str, Any]]:
     """One row per judged (question, pair, turn): the texts the judge saw and its output for each order."""
     winners = {(b.question_id, b.model_a, b.model_b, b.turn): b.winner for b in battles}
-    grouped: dict[tuple[str, str, str, int], dict[str, StoredJudgement]] = {}
-    for j in judgements:  # the last stored attempt of each order wins (a parsed one ends the retries)
-        grouped.setdefault((j.question_id, j.model_a, j.model_b, j.turn), {})[j.order] = j
+    grouped: dict[tuple[str, str, str, int], dict[tuple[str, str], StoredJudgement]] = {}
+    for j in judgements:  # the last stored attempt of each judge and order wins (a parsed one ends retries)
+        grouped.setdefault((j.question_id, j.model_a, j.model_b, j.turn), {})[(j.judge, j.order)] = j
     rows = []
     for (question_id, model_a, model_b, turn), orders in grouped.items():
         question = questions.get(question_id)
@@ -96,8 +97,8 @@ def details_rows(
                 "answer_a": [answers.get((model_a, question_id, t), "") for t in turns],
                 "answer_b": [answers.get((model_b, question_id, t), "") for t in turns],
                 "judgments": [
-                    {"order": order, "raw": j.raw, "verdict": j.preference}
-                    for order, j in sorted(orders.items())
+                    {"judge": judge, "order": order, "raw": j.raw, "verdict": j.preference}
+                    for (judge, order), j in sorted(orders.items())
                 ],
                 "winner": winners.get((question_id, model_a, model_b, turn)),
             }
