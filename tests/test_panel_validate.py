@@ -1,5 +1,5 @@
-"""`judge validate` with several judges: one table sorted by agreement, weights fitted across questions, and the
-weights file driving `panel: {combine: weighted}` in a tournament on the loopback judge server."""
+"""`judge validate` with several judges: one table sorted by agreement, weights fitted across questions, and
+the weights file driving `panel: {combine: weighted}` in a tournament on the loopback judge server."""
 
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ def panel_context(data: ReportData) -> dict[str, Any] | None:
         "boards": boards,
         "kappa_svg": heatmap,
         "alpha": "–" if alpha is None else f"{float(alpha):.3f}",
-        "items": _int(panel.get("items")),
+        "n_items": _int(panel.get("items")),
         "stats": stats,
         "weights": None if not weights else ", ".join(f"{k} {float(v):.3f}" for k, v in weights.items()),
     }
