@@ -16,10 +16,11 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 
-from judge._jsonl import read_json_lines
+from judge._jsonl import read_json_lines, reject_constant
 from judge.errors import InputError
 
 LineOf = Callable[[int], int | None]
@@ -36,7 +37,7 @@ _DTYPES: Final = {
 
 def number_message(column: str, value: object) -> str:
     """The complaint about a bad turn (must be an integer) or tstamp (must be a number)."""
-    kind = "an integer" if column == "turn" else "a number"
+    kind = "a positive integer" if column == "turn" else "a number"
     return f"{column} must be {kind}, not {show(value)}"
 
 
@@ -148,6 +149,8 @@ def _read_json_lines(path: Path, known: frozenset[str]) -> tuple[pd.DataFrame, L
         table = pa_json.read_json(path)
     except (pa.ArrowException, ValueError):
         return _read_json_lines_exactly(path, known)
+    if any(pa.types.is_floating(c.type) and not pc.all(pc.is_finite(c)).as_py() for c in table.columns):
+        return _read_json_lines_exactly(path, known)  # NaN / Infinity are not JSON: locate and refuse them
     columns = {
         c: table.column(c).to_pandas(types_mapper=_DTYPES.get) for c in table.column_names if c in known
     }
@@ -173,9 +176,11 @@ def _read_json_lines_exactly(path: Path, known: frozenset[str]) -> tuple[pd.Data
 def _read_json_list(path: Path, known: frozenset[str]) -> tuple[pd.DataFrame, LineOf]:
     text = path.read_text(encoding="utf-8-sig")
     try:
-        records = json.loads(text)
+        records = json.loads(text, parse_constant=reject_constant)
     except json.JSONDecodeError as exc:
         raise InputError(f"unreadable JSON: {exc.msg}", path=path, line=exc.lineno) from exc
+    except ValueError as exc:
+        raise InputError(f"unreadable JSON: {exc}", path=path) from exc
     if not isinstance(records, list):
         raise InputError("expected a JSON list of battle objects", path=path, line=1)
     for index, record in enumerate(records):

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from judge._hosts import is_loopback
+from judge.arena.settings import read_arena
 from judge.config import (
     ANSWER_FORMATS,
     BUILTIN_SETS,
@@ -40,7 +41,7 @@ def _is_loopback(url: str) -> bool:
 
 
 _TOP: tuple[str, ...] = ("name", "questions", "contestants", "judge", "schedule", "retries", "concurrency")
-_TOP += ("rpm", "timeout", "seed", "prices", "judges", "panel")
+_TOP += ("rpm", "timeout", "seed", "prices", "arena", "judges", "panel")
 _MODEL_KEYS: tuple[str, ...] = (
     "provider",
     "model",
@@ -150,6 +151,7 @@ class Reader:
             schedule=schedule,
             retries=self.retries(m.get("retries")),
             seed=self.get(m, "", "seed", "int", 0),
+            arena=read_arena(self, m.get("arena")),
             judges=judges,
             panel=panel,
             **top,

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from judge.compare import Comparison
     from judge.config import TournamentConfig
     from judge.judging import JudgeProgress
+    from judge.ratings.ppi import PPIResult
     from judge.store import StoredJudgement, Usage
     from judge.tournament import TournamentOutcome
     from judge.validate import ValidationReport
@@ -141,7 +142,7 @@ class _LeaderboardOptions(TypedDict):
     method: Literal["bt", "elo"]
     bootstrap: int
     seed: int
-    cluster: Literal["battle", "question"]
+    cluster: Literal["auto", "battle", "question"]
     ci: Literal["bootstrap", "sandwich", "none"]
     anchor: tuple[str, float] | None
     ties: str
@@ -160,6 +161,7 @@ class RateResult:
     group_battles: dict[str, int] = field(default_factory=dict)
     files: tuple[FileCounts, ...] = ()
     excluded: dict[str, int] = field(default_factory=dict)  # left out by rate itself, e.g. "no category"
+    cluster: str = "battle"  # the unit the bootstrap resampled: "battle" or "question"
 
 
 def parse_anchor(text: str) -> tuple[str, float]:
@@ -182,17 +184,21 @@ def rate(
     method: Literal["bt", "elo"] = "bt",
     bootstrap: int = 1000,
     seed: int = 0,
-    cluster: Literal["battle", "question"] = "battle",
+    cluster: Literal["auto", "battle", "question"] = "auto",
     anchor: tuple[str, float] | None = None,
     by: str | None = None,
     ties: str = "half",
     ci: Literal["bootstrap", "sandwich", "none"] = "bootstrap",
     include_non_anony: bool = False,
 ) -> RateResult:
-    """Load battle logs and rate the models in them (all checks happen before any fitting)."""
+    """Load battle logs and rate the models in them (all checks happen before any fitting).
+
+    cluster="auto" resamples whole questions when any question_id occurs in more than one battle (judge logs,
+    MT-Bench votes) and single battles otherwise (Arena dumps); groups (`by`) use the unit of the whole log.
+    """
     from judge.battles import load_battles
     from judge.errors import InputError
-    from judge.ratings import leaderboard, leaderboards_by
+    from judge.ratings import clustered, leaderboard, leaderboards_by
 
     if by is not None and by not in RATE_BY:
         raise InputError(f"cannot rate by {by!r} (choose from {', '.join(RATE_BY)})")
@@ -206,12 +212,13 @@ def rate(
     if cluster == "question" and frame["question_id"].isna().any():
         raise InputError("--cluster question needs a question_id on every battle")
     rounds = bootstrap if ci == "bootstrap" else 0
+    frame, unit = clustered(frame, cluster)
     options = _LeaderboardOptions(
-        method=method, bootstrap=bootstrap, seed=seed, cluster=cluster, ci=ci, anchor=anchor, ties=ties
+        method=method, bootstrap=bootstrap, seed=seed, cluster=unit, ci=ci, anchor=anchor, ties=ties
     )
     if by is None:
         board = leaderboard(frame, **options)
-        return RateResult(method, rounds, len(frame), board, files=loaded.files)
+        return RateResult(method, rounds, len(frame), board, files=loaded.files, cluster=unit)
     has_value = frame[by].notna()
     if not has_value.any():
         raise InputError(f"--by {by}: no battle has a {by}")
@@ -230,15 +237,18 @@ def rate(
         group_battles={name: int(sizes[name]) for name in groups},
         files=loaded.files,
         excluded=excluded,
+        cluster=unit,
     )
 
 
 def rate_json(result: RateResult) -> dict[str, object]:
-    """The documented --json shape: method, n_battles, bootstrap, models (or by + groups), input counts."""
+    """The documented --json shape: method, n_battles, bootstrap, cluster (the resampled unit), models (or
+    by + groups), input counts. An interval end that is infinite (a separated model's) is null."""
 
     def board(frame: pd.DataFrame | None, n_battles: int) -> dict[str, object]:
         out: dict[str, object] = {"method": result.method, "n_battles": n_battles}
         out["bootstrap"] = result.bootstrap
+        out["cluster"] = result.cluster
         if frame is not None:
             rows = frame.sort_values("rating", ascending=False, kind="stable").to_dict("records")
             out["models"] = [{key: _plain(row[key]) for key in _MODEL_KEYS} for row in rows]
@@ -258,16 +268,119 @@ def rate_json(result: RateResult) -> dict[str, object]:
     return out
 
 
-_MODEL_KEYS = ("model", "rating", "ci_lower", "ci_upper", "rank", "battles", "wins", "losses", "ties")
+_MODEL_KEYS = (
+    "model",
+    "rating",
+    "ci_lower",
+    "ci_upper",
+    "rank",
+    "battles",
+    "wins",
+    "losses",
+    "ties",
+    "separated",
+)
 
 
 def _plain(value: object) -> object:
-    """numpy / pandas scalars as JSON values; NaN and NA become null."""
+    """numpy / pandas scalars as JSON values; NaN, NA and infinities become null."""
+    import math
+
     import pandas as pd
 
     if pd.api.types.is_scalar(value) and pd.isna(value):
         return None
-    return value.item() if hasattr(value, "item") else value
+    plain = value.item() if hasattr(value, "item") else value
+    return None if isinstance(plain, float) and math.isinf(plain) else plain
+
+
+@dataclass(frozen=True)
+class PpiRateResult:
+    """What `rate --ppi` computed: the prediction-powered board and how the two sides were read."""
+
+    result: PPIResult
+    human_files: tuple[FileCounts, ...]
+    judge_files: tuple[FileCounts, ...]
+    human_battles: int
+    judge_battles: int
+    cluster: str
+    bootstrap: int  # rounds behind the intervals (0 for sandwich intervals)
+
+
+def rate_ppi(
+    human: Sequence[str | Path],
+    judge: Sequence[str | Path],
+    *,
+    format: str | None = None,
+    ci: Literal["sandwich", "bootstrap"] = "sandwich",
+    bootstrap: int = 1000,
+    seed: int = 0,
+    cluster: Literal["item", "question"] = "item",
+    anchor: tuple[str, float] | None = None,
+    lam: float | None = None,
+    level: float = 0.95,
+    exclude_voters: Sequence[str] = (),
+) -> PpiRateResult:
+    """Rate the models the humans voted on, using the judge's votes where they help (judge.ratings.ppi)."""
+    from judge.battles import load_battles
+    from judge.errors import InputError
+    from judge.ratings.ppi import ppi_leaderboard
+    from judge.validate.agreement import drop_voters
+
+    if not human:
+        raise InputError("no human battle log given", hint="pass one or more --human FILE")
+    if not judge:
+        raise InputError("no judge battle log given", hint="pass one or more --judge FILE")
+    humans = load_battles(human, format=format)
+    judges = load_battles(judge, format=format)
+    human_frame = drop_voters(humans.frame, exclude_voters)
+    result = ppi_leaderboard(
+        human_frame,
+        judges.frame,
+        lam=lam,
+        ci=ci,
+        bootstrap=bootstrap,
+        seed=seed,
+        cluster=cluster,
+        level=level,
+        anchor=anchor,
+    )
+    rounds = bootstrap if ci == "bootstrap" else 0
+    return PpiRateResult(
+        result, humans.files, judges.files, len(human_frame), len(judges.frame), cluster, rounds
+    )
+
+
+def rate_ppi_json(result: PpiRateResult) -> dict[str, object]:
+    """The rate --json shape (method "ppi", models with their rank-sets) plus a "ppi" block."""
+    rows = result.result.board.to_dict("records")
+    models = []
+    for row in rows:
+        entry = {key: _plain(row[key]) for key in _MODEL_KEYS}
+        entry["rank_set"] = [int(row["rank_lower"]), int(row["rank_upper"])]
+        models.append(entry)
+
+    def files(counts: tuple[FileCounts, ...]) -> list[dict[str, object]]:
+        return [
+            {"path": f.path, "format": f.format, "rows_read": f.rows_read, "left_out": dict(f.excluded)}
+            for f in counts
+        ]
+
+    summary = result.result.summary()
+    return {
+        "method": "ppi",
+        "n_battles": result.human_battles,
+        "bootstrap": result.bootstrap,
+        "models": models,
+        "ppi": {
+            **summary,
+            "judge_votes": result.judge_battles,
+            "ci": result.result.ci,
+            "level": result.result.level,
+            "cluster": result.cluster,
+        },
+        "excluded": {"files": files(result.human_files) + files(result.judge_files), "rating": {}},
+    }
 
 
 def tournament_dir(

@@ -273,6 +273,11 @@ def _row_checks(frame: pd.DataFrame) -> list[_Check]:
     for column in ("question_id", "model_a", "model_b"):
         if column in text:
             checks.append((blank(column), _fixed(f"missing {column}")))
+    for column in ("model_a", "model_b"):  # JSON may carry a number where a name belongs; CSV is all text
+        raw = frame[column]
+        if not pd.api.types.is_string_dtype(raw) or raw.dtype == object:
+            not_text = raw.map(lambda v: not (isinstance(v, str) or v is None or v is pd.NA))
+            checks.append((not_text.to_numpy(dtype=bool), _not_a_name(column, raw)))
     a, b = text["model_a"], text["model_b"]
     same = (a == b).to_numpy(dtype=bool, na_value=False)
     checks.append((same, lambda i: f"model_a and model_b are the same model ({_show(a.iloc[i])})"))
@@ -293,8 +298,9 @@ def _row_checks(frame: pd.DataFrame) -> list[_Check]:
         else:  # strings or mixed JSON values: only real numbers (or numeric text) pass
             number = pd.to_numeric(values.where(values.map(_is_plain_number)), errors="coerce")
             wrong = (number.isna() & values.notna()).to_numpy(dtype=bool)
-        if integer:
-            wrong = wrong | (number.notna() & (number % 1 != 0)).to_numpy(dtype=bool, na_value=False)
+        if integer:  # a turn counts from 1
+            whole = number.notna() & (number % 1 == 0) & (number >= 1)
+            wrong = wrong | (number.notna() & ~whole).to_numpy(dtype=bool, na_value=False)
         checks.append((wrong, _bad_number(column, values)))
     return checks
 
@@ -305,6 +311,10 @@ def _is_plain_number(value: object) -> bool:
 
 def _fixed(message: str) -> Callable[[int], str]:
     return lambda _: message
+
+
+def _not_a_name(column: str, values: pd.Series) -> Callable[[int], str]:
+    return lambda i: f"{column} must be a non-empty string (a model name), not {_show(values.iloc[i])}"
 
 
 def _bad_number(column: str, values: pd.Series) -> Callable[[int], str]:

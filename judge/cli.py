@@ -56,7 +56,7 @@ def cli(debug: bool) -> None:
 
 
 @cli.command("rate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("files", nargs=-1, type=click.Path(path_type=str))
 @click.option(
     "--format",
     "file_format",
@@ -72,10 +72,10 @@ def cli(debug: bool) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--cluster",
-    type=click.Choice(["battle", "question"]),
-    default="battle",
+    type=click.Choice(["auto", "battle", "question"]),
+    default="auto",
     show_default=True,
-    help="Resample single battles or whole questions.",
+    help="Resample single battles or whole questions; auto: questions when a question_id repeats.",
 )
 @click.option(
     "--ci", type=click.Choice(["bootstrap", "sandwich", "none"]), default="bootstrap", show_default=True
@@ -93,6 +93,18 @@ def cli(debug: bool) -> None:
     "--include-non-anony", is_flag=True, help="Keep Arena battles where the voter saw the model names."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the leaderboard(s) as JSON.")
+@click.option("--ppi", is_flag=True, help="Prediction-powered ratings from --human and --judge logs.")
+@click.option("--human", multiple=True, metavar="FILE", help="With --ppi: human battle log (repeatable).")
+@click.option(
+    "--judge", "judge_files", multiple=True, metavar="FILE", help="With --ppi: judge log (repeatable)."
+)
+@click.option(
+    "--lambda",
+    "lam",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="With --ppi: fix lambda (default: tuned).",
+)
 @_handle_errors
 def rate_command(
     files: tuple[str, ...],
@@ -100,21 +112,47 @@ def rate_command(
     method: Literal["bt", "elo"],
     bootstrap: int,
     seed: int,
-    cluster: Literal["battle", "question"],
+    cluster: Literal["auto", "battle", "question"],
     ci: Literal["bootstrap", "sandwich", "none"],
     ties: str,
     anchor: str | None,
     by: str | None,
     include_non_anony: bool,
     as_json: bool,
+    ppi: bool,
+    human: tuple[str, ...],
+    judge_files: tuple[str, ...],
+    lam: float | None,
 ) -> None:
-    """Rate the models in battle logs (Arena dumps, MT-Bench human judgments, LLMFAO, generic CSV/JSONL)."""
+    """Rate the models in battle logs (Arena dumps, MT-Bench human judgments, LLMFAO, generic CSV/JSONL).
+
+    With --ppi, rate the models of the --human logs, using the --judge logs where they make the intervals
+    narrower (prediction-powered inference; docs/design/ppi.md)."""
     import json
 
     from rich.console import Console
 
     from judge import api
 
+    if ppi or human or judge_files:
+        _rate_ppi(
+            files,
+            human,
+            judge_files,
+            ppi,
+            file_format,
+            bootstrap,
+            seed,
+            cluster,
+            ci,
+            anchor,
+            by,
+            lam,
+            as_json,
+        )
+        return
+    if not files:
+        raise click.UsageError("give one or more battle log FILES (or --ppi with --human and --judge)")
     result = api.rate(
         files,
         format=file_format,
@@ -145,24 +183,93 @@ def rate_command(
     for name, board in boards.items():
         n = result.n_battles if not name else result.group_battles[name]
         title = f"{result.by} = {name}: " if name else ""
-        console.print(_leaderboard_table(board, f"{title}{n} battles, {result.method}"))
+        unit = f", resampling {result.cluster}s" if result.bootstrap else ""
+        console.print(_leaderboard_table(board, f"{title}{n} battles, {result.method}{unit}"))
 
 
-def _leaderboard_table(board: pd.DataFrame, title: str) -> Table:
+def _rate_ppi(
+    files: tuple[str, ...],
+    human: tuple[str, ...],
+    judge_files: tuple[str, ...],
+    ppi: bool,
+    file_format: str,
+    bootstrap: int,
+    seed: int,
+    cluster: str,
+    ci: str,
+    anchor: str | None,
+    by: str | None,
+    lam: float | None,
+    as_json: bool,
+) -> None:
+    import json
+
+    from rich.console import Console
+
+    from judge import api
+    from judge.errors import InputError
+
+    if not ppi:
+        raise InputError("--human and --judge go with --ppi", hint="add --ppi, or pass the logs as FILES")
+    if files:
+        raise InputError("with --ppi give the logs as --human FILE and --judge FILE, not as FILES")
+    if by is not None:
+        raise InputError("--by is not available with --ppi")
+    if ci == "none":
+        raise InputError("--ppi needs intervals: --ci bootstrap or --ci sandwich")
+    out = api.rate_ppi(
+        human,
+        judge_files,
+        format=file_format,
+        ci="sandwich" if ci == "sandwich" else "bootstrap",
+        bootstrap=bootstrap,
+        seed=seed,
+        cluster="question" if cluster in ("question", "auto") else "item",
+        anchor=None if anchor is None else api.parse_anchor(anchor),
+        lam=lam,
+    )
+    for f in (*out.human_files, *out.judge_files):
+        click.echo(f"{f.path}: {f.rows_read} rows read as {f.format}", err=True)
+    if as_json:
+        click.echo(json.dumps(api.rate_ppi_json(out), indent=2))
+        return
+    s = out.result.summary()
+    title = (
+        f"prediction-powered: {out.human_battles} human votes + {out.judge_battles} judge votes, "
+        f"lambda {s['lambda']:.2f}"
+    )
+    Console(highlight=False).print(_leaderboard_table(out.result.board, title, rank_sets=True))
+    click.echo(
+        f"{s['paired_items']} of {s['human_items']} human-voted items also have judge votes "
+        f"({s['judge_items']} judge items); these intervals are as narrow as about "
+        f"{s['effective_human_votes']:,.0f} human votes alone would give"
+    )
+
+
+def _leaderboard_table(board: pd.DataFrame, title: str, *, rank_sets: bool = False) -> Table:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    for column in ("rank", "model", "rating", "95% CI", "battles", "W/L/T"):
+    columns = ("rank", *(("rank set",) if rank_sets else ()), "model", "rating", "95% CI", "battles", "W/L/T")
+    for column in columns:
         table.add_column(column, justify="left" if column == "model" else "right")
+    separated = False
     for row in board.itertuples():
+        mark = " †" if getattr(row, "separated", False) else ""
+        separated = separated or bool(mark)
+        extra = (f"{row.rank_lower}-{row.rank_upper}",) if rank_sets else ()
         table.add_row(
             str(row.rank),
-            str(row.model),
+            *extra,
+            f"{row.model}{mark}",
             f"{row.rating:.1f}",
             f"{row.ci_lower:.1f} to {row.ci_upper:.1f}",
             str(row.battles),
             f"{row.wins}/{row.losses}/{row.ties}",
         )
+    if separated:
+        table.caption = "† never lost or never won: rated from its own record, interval open on one side"
+        table.caption_justify = "left"
     return table
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from judge.arena.settings import ArenaConfig
 from judge.providers.base import Endpoint
 from judge.questions import load_yaml
 
@@ -160,6 +161,7 @@ class TournamentConfig:
     rpm: float | None = None
     timeout: float = 120.0
     seed: int = 0
+    arena: ArenaConfig = ArenaConfig()  # `judge arena` only
     judges: tuple[JudgeConfig, ...] = ()  # a panel (`judges:`); `judge` is then its first member
     panel: PanelConfig | None = None  # set whenever `judges:` is given
 

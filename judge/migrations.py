@@ -130,11 +130,37 @@ def _v3_votes(db: sqlite3.Connection) -> None:
     db.execute("CREATE UNIQUE INDEX votes_once ON votes (voter, question_id, model_a, model_b, turn)")
 
 
+def _v9_arena(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE arena_battles (
+    battle_id TEXT PRIMARY KEY,           -- the random id the server handed to the voter's page
+    voter TEXT NOT NULL,                  -- 'anon-' + hash of the browser's cookie, or a name from arena.voters
+    question_id TEXT NOT NULL,            -- 'p1:' + sha256 of the normalised first prompt: repeats cluster
+    model_a TEXT NOT NULL,                -- the pair in canonical (sorted) order
+    model_b TEXT NOT NULL,
+    shown_a TEXT NOT NULL CHECK (shown_a IN (model_a, model_b)),  -- the model shown on the left (random)
+    turns INTEGER NOT NULL CHECK (turns >= 1),
+    conversation TEXT NOT NULL,           -- JSON [{"user", "model_a", "model_b"}] per turn: untrusted text
+    status TEXT NOT NULL CHECK (status IN ('voted', 'void')),
+    choice TEXT CHECK (choice IN ('a', 'b', 'tie', 'bothbad')),  -- as clicked, A = shown_a; NULL if void
+    winner TEXT CHECK (winner IN ('model_a', 'model_b', 'tie', 'tie (bothbad)')),  -- canonical; NULL if void
+    error TEXT,                           -- why a void battle is void (a provider error)
+    category TEXT NOT NULL,               -- from arena.categories, else 'user'
+    language TEXT,                        -- ISO 639-1 code detected from the first prompt
+    tstamp REAL NOT NULL,                 -- Unix time of the vote (or of the failure)
+    created_at TEXT NOT NULL,
+    CHECK ((status = 'voted') = (winner IS NOT NULL AND choice IS NOT NULL))
+)"""
+    )
+    db.execute("CREATE INDEX arena_battles_voter ON arena_battles (voter)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, calls, answers, failures", _v1_answers),
     Migration(2, "judgements: every judge output, parsed or not", _v2_judgements),
     Migration(3, "votes: blind human votes from `judge vote`", _v3_votes),
+    Migration(9, "arena_battles: live battles from `judge arena`, voted or void", _v9_arena),
 )
-"""In order; numbers start at 1 and are contiguous (checked by tests/test_migrations.py)."""
+"""In order; numbers start at 1 and increase (checked by tests/test_migrations.py; contiguous once merged)."""
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -104,6 +104,27 @@ class StoredVote:
 
 
 @dataclass(frozen=True)
+class StoredArenaBattle:
+    """One finished arena battle: voted (choice and winner set) or void (error set); pair canonical."""
+
+    battle_id: str
+    voter: str
+    question_id: str
+    model_a: str
+    model_b: str
+    shown_a: str
+    turns: int
+    conversation: str  # JSON list of {"user", "model_a", "model_b"}
+    status: str  # voted | void
+    choice: str | None
+    winner: str | None
+    error: str | None
+    category: str
+    language: str | None
+    tstamp: float
+
+
+@dataclass(frozen=True)
 class CallTotals:
     calls: int
     input_tokens: int
@@ -304,6 +325,29 @@ class Store:
             sql, args = sql + " WHERE voter = ?", (voter,)
         return [StoredVote(*row) for row in self._db.execute(sql + " ORDER BY vote_id", args)]
 
+    # arena battles
+
+    def save_arena_battle(self, battle: StoredArenaBattle) -> bool:
+        """Store a finished arena battle, conversation and all, in one transaction; False if already there."""
+        with self._tx() as db:
+            cur = db.execute(
+                f"INSERT INTO arena_battles ({_ARENA_COLUMNS}, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (battle_id) DO NOTHING",
+                (*_values(battle), _now()),
+            )
+        return cur.rowcount == 1
+
+    def arena_battles(
+        self, status: str | None = "voted", *, after: int = 0
+    ) -> list[tuple[int, StoredArenaBattle]]:
+        """Finished arena battles (by default the voted ones) with their rowid, oldest first, past `after`."""
+        sql = f"SELECT rowid, {_ARENA_COLUMNS} FROM arena_battles WHERE rowid > ?"
+        args: tuple[Any, ...] = (after,)
+        if status is not None:
+            sql, args = sql + " AND status = ?", (after, status)
+        rows = self._db.execute(sql + " ORDER BY rowid", args)
+        return [(int(row[0]), StoredArenaBattle(*row[1:])) for row in rows]
+
     # failures and calls
 
     def save_failure(self, run_id: int, failure: Failure, calls: Sequence[Call] = ()) -> None:
@@ -376,8 +420,13 @@ _JUDGEMENT_COLUMNS = (
 
 _VOTE_COLUMNS = "voter, question_id, model_a, model_b, turn, shown_a, choice, winner, category, tstamp"
 
+_ARENA_COLUMNS = (
+    "battle_id, voter, question_id, model_a, model_b, shown_a, turns, conversation, status, choice, winner, "
+    "error, category, language, tstamp"
+)
 
-def _values(row: StoredJudgement | StoredVote) -> tuple[Any, ...]:
+
+def _values(row: StoredJudgement | StoredVote | StoredArenaBattle) -> tuple[Any, ...]:
     """A row's fields in order; unlike dataclasses.astuple, without deep-copying every value."""
     return tuple(getattr(row, f.name) for f in fields(row))
 

@@ -119,7 +119,7 @@ def _decision(schedule: Schedule, state: ScheduleState, calls_per_pair: int) -> 
         "win_rate": None if interval.battles == 0 else round(interval.mean, 4),
         "ci_low": round(interval.low, 4),
         "ci_high": round(interval.high, 4),
-        "battles": interval.battles,
+        "questions": interval.battles,  # the unit of the confidence sequence
         "judge_calls": result.pairs_scheduled * calls_per_pair,
     }
 

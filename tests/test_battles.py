@@ -148,12 +148,12 @@ MALFORMED = [
     (
         "turn.csv",
         "model_a,model_b,winner,turn\nx,y,tie,1\nx,y,tie,abc\n",
-        "turn.csv:3: turn must be an integer, not 'abc'",
+        "turn.csv:3: turn must be a positive integer, not 'abc'",
     ),
     (
         "turn.jsonl",
         '{"model_a":"x","model_b":"y","winner":"tie","turn":1.5}\n',
-        "turn.jsonl:1: turn must be an integer, not 1.5",
+        "turn.jsonl:1: turn must be a positive integer, not 1.5",
     ),
     (
         "ts.jsonl",
@@ -267,8 +267,8 @@ def test_jsonl_with_mixed_types_loads_line_by_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
-        (['"turn": "1"', '"turn": "two"'], "t.jsonl:3: turn must be an integer, not 'two'"),
-        (['"turn": 1', '"turn": 2.5'], "t.jsonl:3: turn must be an integer, not 2.5"),
+        (['"turn": "1"', '"turn": "two"'], "t.jsonl:3: turn must be a positive integer, not 'two'"),
+        (['"turn": 1', '"turn": 2.5'], "t.jsonl:3: turn must be a positive integer, not 2.5"),
         (['"anony": true', '"anony": null'], "t.jsonl:3: anony must be true or false, not an empty value"),
     ],
 )

@@ -12,7 +12,18 @@ from judge import api
 from judge.cli import cli
 
 DATA = Path(__file__).parent / "data"
-MODEL_KEYS = ["model", "rating", "ci_lower", "ci_upper", "rank", "battles", "wins", "losses", "ties"]
+MODEL_KEYS = [
+    "model",
+    "rating",
+    "ci_lower",
+    "ci_upper",
+    "rank",
+    "battles",
+    "wins",
+    "losses",
+    "ties",
+    "separated",
+]
 
 
 def run(*args: str | Path):
@@ -23,8 +34,9 @@ def test_json_shape_is_exact_and_sorted() -> None:
     result = run(DATA / "arena_battles.json", DATA / "battles_generic.jsonl", "--bootstrap", "20", "--json")
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
-    assert list(out) == ["method", "n_battles", "bootstrap", "models", "excluded"]
+    assert list(out) == ["method", "n_battles", "bootstrap", "cluster", "models", "excluded"]
     assert (out["method"], out["n_battles"], out["bootstrap"]) == ("bt", 6, 20)
+    assert out["cluster"] in ("battle", "question")
     assert all(list(m) == MODEL_KEYS for m in out["models"])
     ratings = [m["rating"] for m in out["models"]]
     assert ratings == sorted(ratings, reverse=True)
@@ -55,7 +67,7 @@ def test_by_gives_one_object_per_group() -> None:
     assert out["by"] == "turn"
     assert sorted(out["groups"]) == ["1", "2"]
     assert [out["groups"][g]["n_battles"] for g in ("1", "2")] == [4, 2]
-    assert list(out["groups"]["1"]) == ["method", "n_battles", "bootstrap", "models"]
+    assert list(out["groups"]["1"]) == ["method", "n_battles", "bootstrap", "cluster", "models"]
 
 
 def test_by_counts_battles_without_the_field(tmp_path: Path) -> None:
@@ -156,6 +168,29 @@ def test_malformed_file_kinds(tmp_path: Path, name: str, text: str, reason: str)
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0].startswith(f"judge: error: {path}:")
     assert result.stderr.splitlines()[0].endswith(reason)
+
+
+BAD_FIELDS = [
+    ("negative turn", '"turn": -3', "2: turn must be a positive integer, not -3"),
+    ("zero turn", '"turn": 0', "2: turn must be a positive integer, not 0"),
+    ("NaN turn", '"turn": NaN', "2: not valid JSON: NaN is not a JSON number"),
+    ("numeric model", '"model_b": 7', "2: model_b must be a non-empty string (a model name), not 7"),
+    ("list model", '"model_b": ["y"]', "2: model_b must be a non-empty string (a model name), not ['y']"),
+]
+
+
+@pytest.mark.parametrize(("kind", "extra", "reason"), BAD_FIELDS, ids=[b[0] for b in BAD_FIELDS])
+def test_turns_are_positive_integers_and_models_are_names(
+    tmp_path: Path, kind: str, extra: str, reason: str
+) -> None:
+    # These used to be rated: turn -3 and NaN (read as "no turn") and the number 7 as a model called "7".
+    path = tmp_path / "votes.jsonl"
+    good = '"question_id": "q", "model_a": "x", "model_b": "y", "winner": "tie"'
+    row = good.replace('"model_b": "y"', extra) if "model_b" in extra else f"{good}, {extra}"
+    path.write_text(f'{{{good}, "turn": 1}}\n{{{row}}}\n')
+    result = run(path)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [f"judge: error: {path}:{reason}"]
 
 
 def test_missing_file_exits_2(tmp_path: Path) -> None:

@@ -254,16 +254,27 @@ def test_delay_is_for_echo_only(tmp_path):
     assert config.contestants[0].endpoint().delay_s == 0.25
 
 
+PAIR = "contestants: [{name: a, provider: echo}, {name: b, provider: echo}]\n"
+
+
 @pytest.mark.parametrize(
     ("text", "field"),
     [
-        ("questions: {path: q.jsonl}\ncontestants: [{name: a, provider: echo}, {name: b, provider: echo}]\n", "name"),
+        (
+            "questions: {path: q.jsonl}\n" + PAIR,
+            "name",
+        ),
         ("name: t\nquestions: {path: q.jsonl}\n", "contestants"),
+        ("name: t\n" + PAIR, "questions"),
+        (
+            "name: t\nquestions: {path: q.jsonl}\n" + PAIR + "judge: {model: m}\n",
+            "judge.provider",
+        ),
         ("", None),
     ],
 )
 def test_missing_top_level_key_is_reported_at_once(tmp_path, text, field):
-    # The locator used to loop forever shortening a key with no dot in it: an alarm turns a hang into a failure.
+    # The locator looped forever shortening a key with no dot in it: an alarm turns a hang into a failure.
     def hung(*_):
         raise TimeoutError("load_config hung")
 

@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from judge.providers import CallFailed, Completion, Endpoint, ErrorKind, Message, ProviderHub, Request
+from judge.providers import (
+    CallFailed,
+    Completion,
+    Endpoint,
+    ErrorKind,
+    Message,
+    ProviderHub,
+    Request,
+    stream_text,
+)
 
 pytestmark = pytest.mark.llama
 
@@ -112,3 +121,31 @@ def test_a_prompt_past_the_context_is_context_too_long(endpoint: Endpoint) -> No
     with pytest.raises(CallFailed) as caught:
         ask(endpoint, request)
     assert caught.value.kind is ErrorKind.CONTEXT_TOO_LONG
+
+
+def collect(endpoint: Endpoint, request: Request) -> list[str]:
+    async def go() -> list[str]:
+        async with ProviderHub() as hub:
+            return [piece async for piece in stream_text(hub.get(endpoint), request)]
+
+    return asyncio.run(go())
+
+
+def test_streaming_arrives_in_pieces_and_matches_the_whole_answer(endpoint: Endpoint) -> None:
+    request = Request(model="smollm2-135m", messages=CONVERSATION, temperature=0.0, max_tokens=16, seed=7)
+    pieces = collect(endpoint, request)
+    assert len(pieces) > 1 and all(pieces)
+    assert "".join(pieces) == ask(endpoint, request).text  # greedy: the stream is the same answer
+
+
+def test_streaming_past_the_context_fails_as_a_call(endpoint: Endpoint) -> None:
+    request = short((Message("user", "word " * 20000),))
+    with pytest.raises(CallFailed) as failed:
+        collect(endpoint, request)
+    assert failed.value.kind in (ErrorKind.CONTEXT_TOO_LONG, ErrorKind.BAD_REQUEST)
+
+
+def test_local_provider_streams_through_llama_cpp(llama_gguf: Path) -> None:
+    endpoint = Endpoint("local", model="smollm2-135m", path=str(llama_gguf))
+    pieces = collect(endpoint, short((Message("user", "Say hello."),)))
+    assert len(pieces) > 1 and "".join(pieces).strip()

@@ -3,6 +3,7 @@
     async with ProviderHub(cache_dir=None) as hub:   # starts nothing until a call needs it
         provider = hub.get(endpoint)                 # equal endpoints share one provider
         completion = await provider.complete(request)   # or raises CallFailed(kind, message, retry_after)
+        async for piece in stream_text(provider, request): ...   # the same answer as it is generated
 
 Providers never retry, print, read config or environment, or touch the store; the runner does those things.
 """
@@ -23,6 +24,8 @@ from judge.providers.base import (
     Message,
     Provider,
     Request,
+    StreamingProvider,
+    stream_text,
 )
 from judge.providers.gguf import BUILTIN_MODELS, default_cache_dir
 
@@ -37,7 +40,9 @@ __all__ = [
     "Provider",
     "ProviderHub",
     "Request",
+    "StreamingProvider",
     "default_cache_dir",
+    "stream_text",
 ]
 
 _Factory = Callable[[Endpoint, local.LocalServers], Provider]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from judge.errors import MissingDependency, ProviderError
@@ -61,15 +62,27 @@ class AnthropicProvider:
         started = time.perf_counter()
         try:
             response = await self._client.messages.create(**_params(request, self.endpoint))
-        except anthropic.APITimeoutError as exc:
-            raise CallFailed(ErrorKind.TIMEOUT, f"no answer within {self.endpoint.timeout_s:g}s") from exc
-        except anthropic.APIStatusError as exc:
-            raise status_failure(exc.status_code, sdk_error_message(exc), exc.response.headers) from exc
-        except anthropic.APIConnectionError as exc:
-            raise CallFailed(ErrorKind.TRANSIENT, f"connection failed: {exc.__cause__ or exc}") from exc
-        except (anthropic.APIResponseValidationError, ValueError) as exc:
-            raise CallFailed(ErrorKind.TRANSIENT, f"malformed response: {exc}") from exc
+        except (
+            anthropic.APITimeoutError,
+            anthropic.APIStatusError,
+            anthropic.APIConnectionError,
+            anthropic.APIResponseValidationError,
+            ValueError,
+        ) as exc:
+            raise _failure(exc, self.endpoint) from exc
         return _completion(response, time.perf_counter() - started)
+
+    async def stream(self, request: Request) -> AsyncIterator[str]:
+        """The answer's text as it is generated (the SDK's messages.stream over server-sent events)."""
+        import anthropic
+
+        try:
+            async with self._client.messages.stream(**_params(request, self.endpoint)) as events:
+                async for text in events.text_stream:
+                    if text:
+                        yield text
+        except (anthropic.APIError, ValueError) as exc:  # APIError itself: an error event inside the stream
+            raise _failure(exc, self.endpoint) from exc
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -95,6 +108,21 @@ def _params(request: Request, endpoint: Endpoint) -> dict[str, Any]:
         # This SDK's create() no longer takes sampling parameters; servers that still read them find it here.
         params["extra_body"] = {"temperature": request.temperature}
     return params
+
+
+def _failure(exc: Exception, endpoint: Endpoint) -> CallFailed:
+    """Classify an SDK (or JSON) exception; this module's only place that knows the SDK's error classes."""
+    import anthropic
+
+    if isinstance(exc, anthropic.APITimeoutError):
+        return CallFailed(ErrorKind.TIMEOUT, f"no answer within {endpoint.timeout_s:g}s")
+    if isinstance(exc, anthropic.APIStatusError):
+        return status_failure(exc.status_code, sdk_error_message(exc), exc.response.headers)
+    if isinstance(exc, anthropic.APIConnectionError):
+        return CallFailed(ErrorKind.TRANSIENT, f"connection failed: {exc.__cause__ or exc}")
+    if isinstance(exc, anthropic.APIResponseValidationError | ValueError):
+        return CallFailed(ErrorKind.TRANSIENT, f"malformed response: {exc}")
+    return CallFailed(ErrorKind.TRANSIENT, f"the stream failed: {sdk_error_message(exc)}")
 
 
 def _completion(response: Any, latency_s: float) -> Completion:

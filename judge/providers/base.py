@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
@@ -95,6 +95,24 @@ class Provider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class StreamingProvider(Provider, Protocol):
+    """A provider that can also hand out its answer as it is generated (the arena's live panes)."""
+
+    def stream(self, request: Request) -> AsyncIterator[str]:
+        """Yield the answer's text in pieces as they arrive; raise CallFailed, also part-way through."""
+        ...
+
+
+async def stream_text(provider: Provider, request: Request) -> AsyncIterator[str]:
+    """The provider's stream when it has one; otherwise its whole completion as one piece (replay)."""
+    stream = getattr(provider, "stream", None)
+    if stream is None:
+        yield (await provider.complete(request)).text
+        return
+    async for piece in stream(request):
+        yield piece
 
 
 _CONTEXT_TOO_LONG = re.compile(

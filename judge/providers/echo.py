@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from judge.providers.base import Completion, Endpoint, Request
@@ -19,7 +20,10 @@ class EchoProvider:
         self.endpoint = endpoint
 
     async def complete(self, request: Request) -> Completion:
-        if self.endpoint.delay_s > 0:
+        return await self._answer(request, delay=True)
+
+    async def _answer(self, request: Request, *, delay: bool) -> Completion:
+        if delay and self.endpoint.delay_s > 0:
             await asyncio.sleep(self.endpoint.delay_s)
         canonical = json.dumps(
             [request.model, request.system, [[m.role, m.content] for m in request.messages]], sort_keys=True
@@ -30,6 +34,15 @@ class EchoProvider:
         else:
             text = f"echo {digest % 16**8:08x}: answer {len(request.messages)} to {request.model}"
         return Completion(text=text, input_tokens=0, output_tokens=0, model=request.model)
+
+    async def stream(self, request: Request) -> AsyncIterator[str]:
+        """The same text as complete(), word by word, the delay spread over the words."""
+        text = (await self._answer(request, delay=False)).text
+        words = text.split(" ")
+        for i, word in enumerate(words):
+            if self.endpoint.delay_s > 0:
+                await asyncio.sleep(self.endpoint.delay_s / len(words))
+            yield word if i == 0 else " " + word
 
     async def aclose(self) -> None:
         pass

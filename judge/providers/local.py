@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,14 @@ class LocalProvider:
 
     async def complete(self, request: Request) -> Completion:
         """Raises ProviderError when the model cannot be had at all; CallFailed for one failed call."""
+        return await (await self._started()).complete(request)
+
+    async def stream(self, request: Request) -> AsyncIterator[str]:
+        """llama.cpp's own streaming, through its OpenAI-compatible endpoint."""
+        async for piece in (await self._started()).stream(request):
+            yield piece
+
+    async def _started(self) -> openai_provider.OpenAIProvider:
         if self._inner is None:
             async with self._lock:
                 if self._inner is None:
@@ -125,7 +134,7 @@ class LocalProvider:
                     self._inner = openai_provider.create(
                         replace(self.endpoint, provider="openai", base_url=url + "/v1", api_key=None)
                     )
-        return await self._inner.complete(request)
+        return self._inner
 
     async def aclose(self) -> None:
         if self._inner is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from judge.errors import MissingDependency, ProviderError
@@ -77,18 +78,34 @@ class OpenAIProvider:
             response = await self._client.post(
                 "/chat/completions", body=_params(request, self.endpoint), cast_to=dict
             )
-        except openai.APITimeoutError as exc:
-            refused = _connection_error(exc)
-            if refused is not None:  # the aiohttp transport reports a refused connection as a connect timeout
-                raise CallFailed(ErrorKind.TRANSIENT, f"connection failed: {refused}") from exc
-            raise CallFailed(ErrorKind.TIMEOUT, f"no answer within {self.endpoint.timeout_s:g}s") from exc
-        except openai.APIStatusError as exc:
-            raise status_failure(exc.status_code, sdk_error_message(exc), exc.response.headers) from exc
-        except openai.APIConnectionError as exc:
-            raise CallFailed(ErrorKind.TRANSIENT, f"connection failed: {exc.__cause__ or exc}") from exc
-        except (openai.APIResponseValidationError, ValueError) as exc:
-            raise CallFailed(ErrorKind.TRANSIENT, f"malformed response: {exc}") from exc
+        except (
+            openai.APITimeoutError,
+            openai.APIStatusError,
+            openai.APIConnectionError,
+            openai.APIResponseValidationError,
+            ValueError,
+        ) as exc:
+            raise _failure(exc, self.endpoint) from exc
         return _completion(response, time.perf_counter() - started)
+
+    async def stream(self, request: Request) -> AsyncIterator[str]:
+        """The answer's text as the server generates it (stream=True, server-sent events)."""
+        import openai
+
+        params = _params(request, self.endpoint)
+        params.pop("logprobs", None)
+        params.pop("top_logprobs", None)
+        try:
+            chunks = await self._client.chat.completions.create(**params, stream=True)
+            async with chunks:
+                async for chunk in chunks:
+                    for choice in chunk.choices or ():
+                        delta = choice.delta
+                        text = getattr(delta, "content", None) or getattr(delta, "refusal", None)
+                        if text:
+                            yield text
+        except (openai.APIError, ValueError) as exc:  # APIError itself: an error event inside the stream
+            raise _failure(exc, self.endpoint) from exc
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -121,6 +138,24 @@ def _params(request: Request, endpoint: Endpoint) -> dict[str, Any]:
         params["logprobs"] = True
         params["top_logprobs"] = TOP_LOGPROBS
     return params
+
+
+def _failure(exc: Exception, endpoint: Endpoint) -> CallFailed:
+    """Classify an SDK (or JSON) exception; this module's only place that knows the SDK's error classes."""
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        refused = _connection_error(exc)
+        if refused is not None:  # the aiohttp transport reports a refused connection as a connect timeout
+            return CallFailed(ErrorKind.TRANSIENT, f"connection failed: {refused}")
+        return CallFailed(ErrorKind.TIMEOUT, f"no answer within {endpoint.timeout_s:g}s")
+    if isinstance(exc, openai.APIStatusError):
+        return status_failure(exc.status_code, sdk_error_message(exc), exc.response.headers)
+    if isinstance(exc, openai.APIConnectionError):
+        return CallFailed(ErrorKind.TRANSIENT, f"connection failed: {exc.__cause__ or exc}")
+    if isinstance(exc, openai.APIResponseValidationError | ValueError):
+        return CallFailed(ErrorKind.TRANSIENT, f"malformed response: {exc}")
+    return CallFailed(ErrorKind.TRANSIENT, f"the stream failed: {sdk_error_message(exc)}")
 
 
 def _completion(response: Any, latency_s: float) -> Completion:

@@ -4,7 +4,14 @@ rng."""
 from judge.ratings.bootstrap import bootstrap_ratings
 from judge.ratings.bt import DEFAULT_PRIOR, BTFit, EloScale, fit_bt
 from judge.ratings.elo import online_elo
-from judge.ratings.leaderboard import LEADERBOARD_COLUMNS, leaderboard, leaderboards_by
+from judge.ratings.leaderboard import (
+    LEADERBOARD_COLUMNS,
+    clustered,
+    leaderboard,
+    leaderboards_by,
+    resolve_cluster,
+    separated_models,
+)
 from judge.ratings.matrices import battle_count_matrix, predicted_win_matrix, win_fraction_matrix
 from judge.ratings.sandwich import sandwich_covariance
 
@@ -15,11 +22,14 @@ __all__ = [
     "EloScale",
     "battle_count_matrix",
     "bootstrap_ratings",
+    "clustered",
     "fit_bt",
     "leaderboard",
     "leaderboards_by",
     "online_elo",
     "predicted_win_matrix",
+    "resolve_cluster",
     "sandwich_covariance",
+    "separated_models",
     "win_fraction_matrix",
 ]

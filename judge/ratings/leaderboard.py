@@ -1,4 +1,16 @@
-"""The leaderboard: one row per model with its rating, an interval, a rank and its record."""
+"""The leaderboard: one row per model with its rating, an interval, a rank and its record.
+
+Separation: a model that never lost (or never won) has no finite Bradley-Terry maximum-likelihood rating.
+With the tiny default prior its rating runs away (+800 Elo after 6-0) with a falsely tight interval, and since
+ratings are mean-centred it drags every other model down. Here such a model is flagged `separated` and taken
+out of the fit; the others are fitted on the remaining battles, which is exactly the limit of the maximum
+likelihood fit (a certain win tells nothing about the others). The separated model is then placed against its
+fitted opponents from its own record alone: its rating is the median-unbiased value, where the chance of a
+record at least this one-sided is 1/2, and its interval runs from where that chance is (1 - level) / 2 to
+infinity (minus infinity to that point for a model that never won), as Clopper-Pearson does for n out of n.
+Separation is peeled repeatedly (a model beaten only by a separated one may be separated from the rest).
+See docs/design/ratings.md.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +19,7 @@ from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
 from scipy.stats import norm
 
 from judge.errors import InputError
@@ -33,9 +46,44 @@ LEADERBOARD_COLUMNS: Final = (
     "wins",
     "losses",
     "ties",
+    "separated",
 )
 
 CiMethod = Literal["bootstrap", "sandwich", "none"]
+ClusterChoice = Literal["auto", "battle", "question"]
+
+
+def resolve_cluster(battles: pd.DataFrame, cluster: str) -> Cluster:
+    """`auto`: whole questions when any question_id occurs in more than one battle (judge logs, MT-Bench
+    votes), single battles otherwise (Arena dumps, where every battle has its own prompt)."""
+    if cluster in ("battle", "question"):
+        return cluster  # type: ignore[return-value]
+    if cluster != "auto":
+        raise InputError(f"unknown bootstrap cluster {cluster!r} (known: auto, battle, question)")
+    if "question_id" not in battles.columns:
+        return "battle"
+    ids = battles["question_id"].dropna()
+    return "question" if bool(ids.duplicated().any()) else "battle"
+
+
+def clustered(battles: pd.DataFrame, cluster: str) -> tuple[pd.DataFrame, Cluster]:
+    """The unit `cluster` resolves to, and the log ready for it: under `auto`, a battle without a question_id
+    becomes its own question (it shares its draw with nothing)."""
+    unit = resolve_cluster(battles, cluster)
+    if cluster != "auto" or unit != "question":
+        return battles, unit
+    ids = battles["question_id"]
+    missing = ids.isna().to_numpy(dtype=bool)
+    if not missing.any():
+        return battles, unit
+    filler = pd.Series([f"\0battle{i}" for i in range(len(battles))], index=battles.index, dtype="string")
+    return battles.assign(question_id=ids.astype("string").where(~missing, filler)), unit
+
+
+def separated_models(battles: pd.DataFrame) -> pd.Series:
+    """True for each model that never lost or never won (ties count half a win either way), by model."""
+    record = aggregate(battles).pairs.per_model()
+    return (record["losses"] + record["ties"] == 0) | (record["wins"] + record["ties"] == 0)
 
 
 def _rank(lower: FloatArray, upper: FloatArray) -> IntArray:
@@ -50,7 +98,7 @@ def leaderboard(
     method: Method = "bt",
     bootstrap: int = 1000,
     seed: int = 0,
-    cluster: Cluster = "battle",
+    cluster: ClusterChoice = "battle",
     ci: CiMethod = "bootstrap",
     anchor: tuple[str, float] | None = None,
     ties: str = "half",
@@ -66,7 +114,8 @@ def leaderboard(
 
     The rating is the full-data fit; bootstrap intervals are percentiles of `bootstrap` refits with
     numpy.random.default_rng(seed). With ci="none" the interval collapses onto the rating, so the rank is the
-    plain ordinal rank.
+    plain ordinal rank. cluster="auto" resamples questions when question ids repeat (resolve_cluster).
+    A separated model (never lost or never won) is flagged and placed as the module docstring says.
     """
     if method not in ("bt", "elo"):
         raise InputError(f"unknown rating method {method!r} (known: bt, elo)")
@@ -77,6 +126,17 @@ def leaderboard(
     agg = aggregate(battles)
     models = agg.pairs.models
     check_anchor(anchor, models)
+    battles, cluster = clustered(battles, cluster)
+    options: dict[str, object] = {
+        "method": method, "bootstrap": bootstrap, "seed": seed, "cluster": cluster, "ci": ci,
+        "anchor": anchor, "ties": ties, "level": level, "prior": prior, "scale": scale, "base": base,
+        "init_rating": init_rating, "k": k, "workers": workers,
+    }  # fmt: skip
+    separated = separated_models(battles)
+    if method == "bt" and separated.any():
+        board = _peeled(battles, separated, options)
+        if board is not None:
+            return board
     scale_kw = {"scale": scale, "base": base, "init_rating": init_rating, "anchor": anchor}
     if method == "elo":
         if ties != "half":
@@ -131,10 +191,97 @@ def leaderboard(
             "wins": record["wins"].to_numpy(),
             "losses": record["losses"].to_numpy(),
             "ties": record["ties"].to_numpy(),
+            "separated": separated.to_numpy(dtype=bool),
         }
     )
     table = table.sort_values(["rating", "model"], ascending=[False, True], kind="stable")
     return table.reset_index(drop=True)[list(LEADERBOARD_COLUMNS)]
+
+
+def _peeled(battles: pd.DataFrame, separated: pd.Series, options: dict[str, object]) -> pd.DataFrame | None:
+    """The leaderboard of the non-separated core plus each separated model placed from its own record.
+
+    None when the rule does not apply (fewer than two core models, the anchor separated, or a separated
+    model that met no core model): the caller then fits everything with the prior, flagged.
+    """
+    out = set(separated.index[separated.to_numpy(dtype=bool)])
+    anchor = options["anchor"]
+    core_models = [m for m in separated.index if m not in out]
+    if len(core_models) < 2 or (anchor is not None and anchor[0] in out):  # type: ignore[index]
+        return None
+    a, b = battles["model_a"].astype(str), battles["model_b"].astype(str)
+    in_core = ~(a.isin(out) | b.isin(out))
+    core = leaderboard(battles[in_core.to_numpy(dtype=bool)], **options)  # type: ignore[arg-type]
+    rating = core.set_index("model")["rating"]
+    if set(rating.index) != set(core_models):
+        return None
+    record = aggregate(battles).pairs.per_model()
+    tail = (1.0 - float(options["level"])) / 2.0  # type: ignore[arg-type]
+    rows = []
+    for model in sorted(out):
+        mine = (a == model) | (b == model)
+        other = np.where(a[mine] == model, b[mine], a[mine])
+        met = pd.Series(other).value_counts()
+        met = met[met.index.isin(core_models)]
+        if met.empty:
+            return None
+        won = bool(record.loc[model, "wins"] > 0)
+        place = _separated_place(
+            rating.reindex(met.index).to_numpy(dtype=float),
+            met.to_numpy(dtype=float),
+            won=won,
+            tail=tail,
+            scale=float(options["scale"]),  # type: ignore[arg-type]
+            base=float(options["base"]),  # type: ignore[arg-type]
+        )
+        point, bound = place
+        lower, upper = (bound, math.inf) if won else (-math.inf, bound)
+        if options["ci"] == "none":
+            lower = upper = point
+        counts = record.loc[model]
+        rows.append(
+            {
+                "model": model,
+                "rating": point,
+                "ci_lower": lower,
+                "ci_upper": upper,
+                "rank": 0,
+                "battles": int(counts["battles"]),
+                "wins": int(counts["wins"]),
+                "losses": int(counts["losses"]),
+                "ties": int(counts["ties"]),
+                "separated": True,
+            }
+        )
+    table = pd.concat([core, pd.DataFrame(rows)], ignore_index=True)
+    table["rank"] = _rank(table["ci_lower"].to_numpy(dtype=float), table["ci_upper"].to_numpy(dtype=float))
+    table = table.astype({"separated": bool})
+    table = table.sort_values(["rating", "model"], ascending=[False, True], kind="stable")
+    return table.reset_index(drop=True)[list(LEADERBOARD_COLUMNS)]
+
+
+def _separated_place(
+    opponents: FloatArray, games: FloatArray, *, won: bool, tail: float, scale: float, base: float
+) -> tuple[float, float]:
+    """(median-unbiased rating, the finite interval end) of a model that won (or lost) every game.
+
+    With opponents fixed at their ratings, log P(win all | R) rises from -inf to 0 as R grows: the rating
+    is where it equals log 1/2, the interval end where it equals log tail.
+    """
+    sign = 1.0 if won else -1.0
+
+    def log_chance(r: float) -> float:
+        step = sign * (r - opponents) * math.log(base) / scale
+        return float(-(games * np.logaddexp(0.0, -step)).sum())
+
+    def solve(level: float) -> float:
+        target = math.log(level)
+        left, right = float(opponents.min()) - scale, float(opponents.max()) + scale
+        while (log_chance(left) - target) * (log_chance(right) - target) > 0:
+            left, right = left - 2 * (right - left), right + 2 * (right - left)
+        return float(brentq(lambda r: log_chance(r) - target, left, right, xtol=1e-6))
+
+    return solve(0.5), solve(tail)
 
 
 def leaderboards_by(

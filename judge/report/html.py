@@ -71,14 +71,16 @@ def render_report(data: ReportData) -> str:
 def _board_rows(board: Leaderboard) -> list[dict[str, Any]]:
     if not board.rows:
         return []
-    low = min(row.ci_lower for row in board.rows)
-    high = max(row.ci_upper for row in board.rows)
+    ends = [v for row in board.rows for v in (row.ci_lower, row.rating, row.ci_upper) if math.isfinite(v)]
+    low, high = min(ends), max(ends)
     pad = (high - low) * 0.05 or 10.0
+    low, high = low - pad, high + pad
     return [
         {
             "row": row,
+            # An open end (a separated model's) is drawn to the edge of the scale.
             "bar": charts.interval_bar(
-                row.rating, row.ci_lower, row.ci_upper, low=low - pad, high=high + pad
+                row.rating, max(row.ci_lower, low), min(row.ci_upper, high), low=low, high=high
             ),
         }
         for row in board.rows

@@ -8,6 +8,7 @@ a report that silently drops half a file would be worse than none.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ class LeaderboardRow:
     wins: int
     losses: int
     ties: int
+    separated: bool = False  # never lost or never won: one interval end is infinite
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,11 @@ def _object(value: Any, path: Path, field: str) -> dict[str, Any]:
     return value
 
 
+def _end(value: Any, open_end: float) -> float:
+    """An interval end; null stands for an open (infinite) end, as a separated model has."""
+    return open_end if value is None else float(value)
+
+
 def _leaderboard(data: Any, path: Path, prefix: str) -> Leaderboard:
     board = _object(data, path, prefix.rstrip(".") or "leaderboard")
     models = board.get("models")
@@ -195,13 +202,14 @@ def _leaderboard(data: Any, path: Path, prefix: str) -> Leaderboard:
                 LeaderboardRow(
                     model=str(row["model"]),
                     rating=float(row["rating"]),
-                    ci_lower=float(row["ci_lower"]),
-                    ci_upper=float(row["ci_upper"]),
+                    ci_lower=_end(row["ci_lower"], -math.inf),
+                    ci_upper=_end(row["ci_upper"], math.inf),
                     rank=int(row["rank"]),
                     battles=int(row["battles"]),
                     wins=int(row["wins"]),
                     losses=int(row["losses"]),
                     ties=int(row["ties"]),
+                    separated=bool(row.get("separated", False)),
                 )
             )
         except KeyError as exc:

@@ -123,7 +123,15 @@ def _rank(
     ci: Literal["bootstrap", "none"] = "bootstrap" if bootstrap > 0 else "none"
     boards = [
         leaderboard(
-            side, method="bt", bootstrap=bootstrap, seed=seed, ci=ci, level=level, scale=_SCALE, base=_BASE
+            side,
+            method="bt",
+            bootstrap=bootstrap,
+            seed=seed,
+            ci=ci,
+            level=level,
+            scale=_SCALE,
+            base=_BASE,
+            cluster="auto",  # questions when a question_id repeats (MT-Bench votes, judge logs)
         )
         for side in (human, judge)
     ]
