@@ -497,12 +497,24 @@ def _run_and_show(config: str, out: str | None, bootstrap: int, seed: int) -> ap
     assert isinstance(judge, dict)
     click.echo(f"answers: asked {a.asked}, reused {a.reused}, failed {a.failed}, skipped {a.skipped}")
     click.echo(f"judgements: made {j.judged}, reused {j.reused}, failed {j.failed}, skipped {j.skipped}")
-    consistency = judge.get("position_consistency")
-    shown = "n/a" if consistency is None else f"{consistency:.0%}"
-    click.echo(
-        f"judge {judge['name']}: position consistency {shown} "
-        f"(share of pairs whose two orders agree), parse failures {judge.get('parse_failures', 0)}"
-    )
+    members = result.diagnostics.get("judges")
+    for one in members.values() if isinstance(members, dict) else [judge]:
+        consistency = one.get("position_consistency")
+        shown = "n/a" if consistency is None else f"{consistency:.0%}"
+        spent = "" if one.get("cost_usd") is None else f", cost ${one['cost_usd']:.4f}"
+        click.echo(
+            f"judge {one['name']}: position consistency {shown} "
+            f"(share of pairs whose two orders agree), parse failures {one.get('parse_failures', 0)}"
+            + (f", calls {one['calls']}{spent}" if members else "")
+        )
+    panel = result.diagnostics.get("panel")
+    if isinstance(panel, dict):
+        alpha = panel.get("krippendorff_alpha")
+        click.echo(
+            f"panel {panel['name']} ({panel['combine']}): Krippendorff's alpha "
+            + ("n/a" if alpha is None else f"{alpha:.3f}")
+            + " between the judges; kappa per pair and majority share in diagnostics.json"
+        )
     cost = judge.get("cost_usd")
     click.echo(
         f"judge calls {judge['calls']}, tokens {judge['input_tokens']} in / {judge['output_tokens']} out"

@@ -257,3 +257,20 @@ def test_kappa_and_alpha_hand_worked():
 def test_server_accuracy_is_what_its_name_says():
     hits = sum(correct("acc-0.70", f"answer 1 to q-{i}", f"answer 1 to q-{i + 100}") for i in range(4000))
     assert hits / 4000 == pytest.approx(0.70, abs=0.03)
+
+
+def test_cli_run_prints_each_judge_and_the_panel(tmp_path, server):
+    from click.testing import CliRunner
+
+    from judge.cli import cli
+
+    judges = judge_entry(server, "acc-0.85", "c1") + judge_entry(server, "acc-0.65", "c2")
+    config = write(tmp_path, judges, "panel: {combine: majority, name: jury}\n")
+    result = CliRunner().invoke(cli, ["run", str(config), "--out", str(tmp_path / "out"), "--bootstrap", "0"])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"judge c1: position consistency 100% (share of pairs whose two orders agree), parse failures 0, calls {2 * ITEMS}, cost $0.1920"
+        in result.output
+    )
+    assert "judge c2: position consistency" in result.output
+    assert "panel jury (majority): Krippendorff's alpha" in result.output
