@@ -16,9 +16,12 @@ weighted (weights fitted by judge.validate.panel.fit_weights on 300 simulated hu
 noisier-than-truth vote N(0, 120 Elo)) are rated with the real BT engine (judge.ratings.fit_bt); rank accuracy
 is Kendall tau with the true strengths. Cost is in units of the strong judge's price per call (weak: 0.15).
 
-Scenarios: `independent` (weak judges noisy, errors independent), `one-biased` (one weak judge strongly
-length-biased), `shared-bias` (all three weak judges share one length bias, as judges of one model family
-would), `very-weak` (weak judges almost at chance).
+Scenarios (the strong judge: opinion noise 60 Elo, position 20, length 10 Elo per z):
+`independent`: weak judges with 110 Elo of noise, errors independent; `closer`: weak judges with 80;
+`strong-biased`: the strong judge likes long answers (60 Elo per z), the weak judges' length tastes differ
+(+40, -40, 0); `one-biased`: one weak judge strongly length-biased (120); `shared-bias`: all three weak
+judges share one length bias (70), as judges of one model family might; `very-weak`: weak judges with 300
+Elo of noise.
 """
 
 from __future__ import annotations
@@ -55,31 +58,21 @@ class JudgeSpec:
     price: float
 
 
+STRONG = JudgeSpec("strong", 60, 20, 10, STRONG_PRICE)
+
+
+def _weak(sigma: float, lengths: tuple[float, float, float] = (15, 15, 15)) -> tuple[JudgeSpec, ...]:
+    positions = (60, -40, 40)
+    return tuple(JudgeSpec(f"weak{i + 1}", sigma, positions[i], lengths[i], WEAK_PRICE) for i in range(3))
+
+
 SCENARIOS: dict[str, tuple[JudgeSpec, ...]] = {
-    "independent": (
-        JudgeSpec("strong", 60, 20, 10, STRONG_PRICE),
-        JudgeSpec("weak1", 110, 60, 15, WEAK_PRICE),
-        JudgeSpec("weak2", 110, -40, 15, WEAK_PRICE),
-        JudgeSpec("weak3", 110, 40, 15, WEAK_PRICE),
-    ),
-    "one-biased": (
-        JudgeSpec("strong", 60, 20, 10, STRONG_PRICE),
-        JudgeSpec("weak1", 110, 60, 15, WEAK_PRICE),
-        JudgeSpec("weak2", 110, -40, 15, WEAK_PRICE),
-        JudgeSpec("weak3", 90, 40, 120, WEAK_PRICE),
-    ),
-    "shared-bias": (
-        JudgeSpec("strong", 60, 20, 10, STRONG_PRICE),
-        JudgeSpec("weak1", 110, 60, 70, WEAK_PRICE),
-        JudgeSpec("weak2", 110, -40, 70, WEAK_PRICE),
-        JudgeSpec("weak3", 110, 40, 70, WEAK_PRICE),
-    ),
-    "very-weak": (
-        JudgeSpec("strong", 60, 20, 10, STRONG_PRICE),
-        JudgeSpec("weak1", 300, 60, 15, WEAK_PRICE),
-        JudgeSpec("weak2", 300, -40, 15, WEAK_PRICE),
-        JudgeSpec("weak3", 300, 40, 15, WEAK_PRICE),
-    ),
+    "independent": (STRONG, *_weak(110)),
+    "closer": (STRONG, *_weak(80)),
+    "strong-biased": (JudgeSpec("strong", 60, 20, 60, STRONG_PRICE), *_weak(110, (40, -40, 0))),
+    "one-biased": (STRONG, *_weak(110)[:2], JudgeSpec("weak3", 90, 40, 120, WEAK_PRICE)),
+    "shared-bias": (STRONG, *_weak(110, (70, 70, 70))),
+    "very-weak": (STRONG, *_weak(300)),
 }
 WEAK = ("weak1", "weak2", "weak3")
 
@@ -175,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                     "scenario": scenario,
                     "rater": name,
                     "kendall_tau": round(mean, 3),
-                    "tau_sd": round(statistics.stdev(values), 3),
+                    "tau_sd": round(statistics.stdev(values), 3) if len(values) > 1 else 0.0,
                     "share_trials_beating_strong": round(
                         sum(v > s for v, s in zip(values, taus["strong"], strict=True)) / len(values), 2
                     ),

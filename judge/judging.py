@@ -91,6 +91,7 @@ class Judging:
         on_progress: Callable[[JudgeProgress], None] = lambda progress: None,
         clock: Callable[[], float] = time.time,
         flip: bool = False,
+        either_order: bool = False,
     ) -> None:
         self.judge, self.store, self.run_id, self.runner = judge, store, run_id, runner
         self.questions, self.answers = questions, answers
@@ -103,6 +104,9 @@ class Judging:
         self.base_keys: set[str] = set()  # judgements this run asked for or reused (for details.jsonl)
         self.clock = clock
         self.flip = flip  # `single`: show the other order (every second judge of a panel, for balance)
+        # `single` in a panel: a stored verdict in the other order counts, so a judge whose turn to flip
+        # changed (a judge before it was removed) pays nothing again.
+        self.either_order = either_order
         self._templates: dict[str, Template] = {}
         self._base_dir = base_dir
         if judge.template is not None:  # load now: a bad template is an input error before any call
@@ -150,9 +154,10 @@ class Judging:
         return battles
 
     def battle(self, pair: Pair, turn: int, question: Question) -> Battle | None:
+        either = self.either_order and self.rule.name == "single"
         judged = {
             order: pref
-            for order in self.orders(pair, turn)
+            for order in (ORDERS if either else self.orders(pair, turn))
             if (pref := self.judgements.get((pair, turn, order))) is not None
         }
         if self.rule.name == "logprob":
@@ -254,6 +259,8 @@ class Judging:
             self.judgements[slot] = found
             self._settle(f"{label} reused", reused=1)
             return
+        if not stored and self.either_order and self.rule.name == "single" and self._other_order(task, label):
+            return
         for attempt in range(len(stored), self.judge.parse_retries + 1):
             key = base_key if attempt == 0 else f"{base_key}#{attempt}"
             request = self.request(prompt, attempt)
@@ -295,6 +302,22 @@ class Judging:
         self.store.save_failure(self.run_id, failure)
         self.progress = replace(self.progress, parse_failed=self.progress.parse_failed + 1)
         self._settle(f"{label} {task.order}: parse failure", failed=1)
+
+    def _other_order(self, task: _Task, label: str) -> bool:
+        """Reuse a parsed verdict stored for the other order of the task; False when there is none."""
+        other = replace(task, order="ba" if task.order == "ab" else "ab")
+        prompt = self.prompt(other)
+        if prompt is None:
+            return False
+        key = request_key(KEY_PREFIX, self.judge.endpoint(), self.request(prompt, 0), self._identity(prompt))
+        parsed = [j for j in self.store.judgements(key) if j.preference is not None]
+        if not parsed:
+            return False
+        slot = (other.pair, other.turn, other.order)
+        self.base_keys.add(key)
+        self.judgements[slot] = self._parse(parsed[0].raw, slot)
+        self._settle(f"{label} reused (order {other.order})", reused=1)
+        return True
 
     def _row(
         self,

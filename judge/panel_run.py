@@ -166,6 +166,7 @@ def make_panel(
             seed=config.seed,
             on_progress=reporter(judge_name(judge)),
             flip=index % 2 == 1,
+            either_order=config.panel is not None,
         )
         for index, judge in enumerate(judges)
     ]

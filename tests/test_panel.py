@@ -268,9 +268,27 @@ def test_cli_run_prints_each_judge_and_the_panel(tmp_path, server):
     config = write(tmp_path, judges, "panel: {combine: majority, name: jury}\n")
     result = CliRunner().invoke(cli, ["run", str(config), "--out", str(tmp_path / "out"), "--bootstrap", "0"])
     assert result.exit_code == 0, result.output
-    assert (
-        f"judge c1: position consistency 100% (share of pairs whose two orders agree), parse failures 0, calls {2 * ITEMS}, cost $0.1920"
-        in result.output
-    )
+    line = "judge c1: position consistency 100% (share of pairs whose two orders agree), parse failures 0"
+    assert f"{line}, calls {2 * ITEMS}, cost $0.1920" in result.output
     assert "judge c2: position consistency" in result.output
     assert "panel jury (majority): Krippendorff's alpha" in result.output
+
+
+def test_removing_a_judge_from_a_single_order_panel_pays_nothing(tmp_path, server):
+    """Removing the first judge shifts which judges see the flipped order; their stored verdicts count."""
+    entries = [
+        judge_entry(server, m, n, ", combine: single")
+        for m, n in (("acc-0.52", "s1"), ("acc-0.62", "s2"), ("acc-0.72", "s3"))
+    ]
+    config = write(tmp_path, "".join(entries))
+    first = run(config, tmp_path / "out")
+    assert first.diagnostics["judges"]["s3"]["calls"] == ITEMS  # one order per item
+    write(tmp_path, entries[1] + entries[2])
+    before = server.calls.copy()
+    again = run(config, tmp_path / "out")
+    assert server.calls == before
+    assert again.outcome.judging.reused == 2 * ITEMS
+    for name in ("s2", "s3"):
+        assert [b.winner for b in again.outcome.by_judge[name]] == [
+            b.winner for b in first.outcome.by_judge[name]
+        ]
