@@ -2,7 +2,8 @@
 
 Simulates pairs of runs of five models over the same questions (every pair once per question, outcomes
 drawn from Bradley-Terry on the Elo scale). "noise": both runs have the same true ratings, so any regression
-is a false alarm (the target is at most 1 - ci = 5%, from the Bonferroni split over watched models). "drop":
+is a false alarm (the target is at most 1 - ci = 5%, from the simultaneous max-t intervals over the watched
+models). "drop":
 one model is DROP Elo weaker in the candidate, so a regression naming it is a detection. Also prints seconds
 per compare.
 

@@ -36,8 +36,8 @@ _DTYPES: Final = {
 
 
 def number_message(column: str, value: object) -> str:
-    """The complaint about a bad turn (must be an integer) or tstamp (must be a number)."""
-    kind = "a positive integer" if column == "turn" else "a number"
+    """The complaint about a bad turn (a positive integer), tstamp (a number) or style count (a whole number >= 0)."""
+    kind = {"turn": "a positive integer", "tstamp": "a number"}.get(column, "a whole number >= 0")
     return f"{column} must be {kind}, not {show(value)}"
 
 

@@ -292,7 +292,7 @@ class Reader:
             spec if spec is not None else {"provider": "local"},
             at,
             (*_MODEL_KEYS, "template", "combine", "scale", "answer_format", "name", "parse_retries")
-            + ("max_reason_chars", *extra),
+            + ("max_reason_chars", "strong_weight", *extra),
         )
         if "provider" not in m:
             raise self.fail(f"{at}.provider", "is required", f"known providers: {', '.join(PROVIDERS)}")
@@ -307,6 +307,7 @@ class Reader:
             "name": self.get(m, at, "name", "str", None),
             "parse_retries": self.positive(m, at, "parse_retries", "int", 2, 0),
             "max_reason_chars": self.positive(m, at, "max_reason_chars", "int", None),
+            "strong_weight": self.positive(m, at, "strong_weight", "int", None, 1),
         }
         if options["combine"] == "logprob" and options["answer_format"] != "token":
             raise self.fail(

@@ -16,6 +16,7 @@ from functools import partial
 from judge.config import ContestantConfig, TournamentConfig
 from judge.providers.base import Endpoint, Message, Provider, Request
 from judge.questions import Question
+from judge.redaction import NO_SECRETS, Redactor
 from judge.runner import Failed, Job, Outcome, Runner, Sleep, counted, request_key
 from judge.store import Failure, Store, StoredAnswer
 
@@ -162,13 +163,14 @@ async def collect_answers(
     on_progress: Callable[[AnswerProgress], None] = lambda progress: None,
     sleep: Sleep = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
+    redact: Redactor = NO_SECRETS,
 ) -> AnswersResult:
     """Ask every contestant every question not already answered in `store`; failures are stored as data."""
     started = clock()
     run_id = store.start_run(STAGE, config.name, str(config.path))
     total = len(config.contestants) * sum(len(q.turns) for q in questions)
     collector = _Collector(store, run_id, total, on_progress)
-    runner = Runner(providers, config.retries, sleep=sleep, clock=clock)
+    runner = Runner(providers, config.retries, sleep=sleep, clock=clock, redact=redact)
     status = "interrupted"
     try:
         await runner.gather(collector.ask(runner, c, q) for c in config.contestants for q in questions)

@@ -5,7 +5,8 @@ A notebook calling these runs the same code as the command line.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import contextlib
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypedDict
@@ -16,12 +17,16 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from judge.answers import AnswerProgress, AnswersResult
+    from judge.arena.server import ArenaServer
     from judge.battles import FileCounts
     from judge.compare import Comparison
     from judge.config import TournamentConfig
     from judge.judging import JudgeProgress
+    from judge.lock import Holder
+    from judge.questions import Question
     from judge.ratings.ppi import PPIResult
-    from judge.store import StoredJudgement, Usage
+    from judge.redaction import Redactor
+    from judge.store import Store, StoredJudgement, Usage
     from judge.tournament import TournamentOutcome
     from judge.validate import ValidationReport
     from judge.validate.panel import PanelValidation
@@ -41,7 +46,7 @@ def compare(
     *,
     watch: Collection[str] | None = None,
     margin: float = 0.0,
-    rounds: int = 500,
+    rounds: int = 1000,
     seed: int = 0,
     ci: float = 0.95,
 ) -> Comparison:
@@ -146,6 +151,8 @@ class _LeaderboardOptions(TypedDict):
     ci: Literal["bootstrap", "sandwich", "none"]
     anchor: tuple[str, float] | None
     ties: str
+    style: tuple[str, ...] | None
+    baseline: str | None
 
 
 @dataclass(frozen=True)
@@ -190,11 +197,15 @@ def rate(
     ties: str = "half",
     ci: Literal["bootstrap", "sandwich", "none"] = "bootstrap",
     include_non_anony: bool = False,
+    style: Sequence[str] | None = None,
+    baseline: str | None = None,
 ) -> RateResult:
     """Load battle logs and rate the models in them (all checks happen before any fitting).
 
     cluster="auto" resamples whole questions when any question_id occurs in more than one battle (judge logs,
     MT-Bench votes) and single battles otherwise (Arena dumps); groups (`by`) use the unit of the whole log.
+    style: control for these style features (judge.ratings.STYLE_FEATURES); baseline: add each model's
+    predicted win rate against this model.
     """
     from judge.battles import load_battles
     from judge.errors import InputError
@@ -214,7 +225,15 @@ def rate(
     rounds = bootstrap if ci == "bootstrap" else 0
     frame, unit = clustered(frame, cluster)
     options = _LeaderboardOptions(
-        method=method, bootstrap=bootstrap, seed=seed, cluster=unit, ci=ci, anchor=anchor, ties=ties
+        method=method,
+        bootstrap=bootstrap,
+        seed=seed,
+        cluster=unit,
+        ci=ci,
+        anchor=anchor,
+        ties=ties,
+        style=None if style is None else tuple(style),
+        baseline=baseline,
     )
     if by is None:
         board = leaderboard(frame, **options)
@@ -251,7 +270,10 @@ def rate_json(result: RateResult) -> dict[str, object]:
         out["cluster"] = result.cluster
         if frame is not None:
             rows = frame.sort_values("rating", ascending=False, kind="stable").to_dict("records")
-            out["models"] = [{key: _plain(row[key]) for key in _MODEL_KEYS} for row in rows]
+            keys = [*_MODEL_KEYS, *(k for k in _SCORE_KEYS if k in frame.columns)]
+            out["models"] = [{key: _plain(row[key]) for key in keys} for row in rows]
+            if "style" in frame.attrs:
+                out["style"] = frame.attrs["style"]
         return out
 
     out = board(result.leaderboard, result.n_battles)
@@ -280,6 +302,16 @@ _MODEL_KEYS = (
     "ties",
     "separated",
 )
+_SCORE_KEYS = ("score", "score_lower", "score_upper")
+
+
+def parse_style(text: str) -> tuple[str, ...]:
+    """--style's value: "all" (the flag alone) or a comma list of features, e.g. "length"."""
+    from judge.ratings.style import STYLE_FEATURES, check_features
+
+    if text == "all":
+        return STYLE_FEATURES
+    return check_features([part.strip() for part in text.split(",") if part.strip()])
 
 
 def _plain(value: object) -> object:
@@ -395,17 +427,40 @@ def tournament_dir(
     return Path(root) / config.name
 
 
+@contextlib.contextmanager
+def _locked_store(
+    out_dir: Path, what: str, wait: bool, on_wait: Callable[[Holder | None], None] | None
+) -> Iterator[tuple[Store, int]]:
+    """The results directory's lock, then its store; runs a killed process left `running` are marked
+    interrupted (the lock proves nobody else is running). Yields the store and how many were marked."""
+    from judge import lock
+    from judge.store import DB_NAME, Store
+
+    with lock.hold(out_dir, what, wait=wait, on_wait=on_wait), Store.open(out_dir / DB_NAME) as store:
+        yield store, store.mark_interrupted()
+
+
+def config_redactor(config: TournamentConfig, env: Mapping[str, str]) -> Redactor:
+    """Masks every key the config resolved and every credential-named variable of `env`."""
+    from judge.redaction import Redactor
+
+    return Redactor.from_env(env, [m.api_key for m in (*config.contestants, config.judge)])
+
+
 def answers(
     config_path: str | Path,
     *,
     out: str | Path | None = None,
     env: Mapping[str, str] | None = None,
     on_progress: Callable[[AnswerProgress], None] | None = None,
+    wait: bool = False,
+    on_wait: Callable[[Holder | None], None] | None = None,
 ) -> AnswersResult:
     """Collect every contestant's answers into the tournament's store; a rerun asks only what is missing.
 
     The config and the question set are checked in full before anything is written or any model is called.
-    `env` (default os.environ) supplies API-key variables and JUDGE_RESULTS_DIR.
+    `env` (default os.environ) supplies API-key variables and JUDGE_RESULTS_DIR. The results directory is
+    locked meanwhile (RunLocked if another run holds it, unless `wait`).
     """
     import asyncio
     import os
@@ -414,21 +469,25 @@ def answers(
     from judge.config import load_config
     from judge.providers import ProviderHub
     from judge.questions import load_questions, select_questions
-    from judge.store import DB_NAME, Store
 
     env = os.environ if env is None else env
     config = load_config(config_path, env)
     questions = select_questions(load_questions(config.questions.path), config.questions, config.seed)
-    db = tournament_dir(config, out, env) / DB_NAME
+    out_dir = tournament_dir(config, out, env)
 
     async def collect() -> AnswersResult:
         async with ProviderHub(cache_dir=None) as hub:
             for contestant in config.contestants:  # builds each provider: a bad replay file stops here
                 hub.get(contestant.endpoint())
-            with Store.open(db) as store:
-                if on_progress is None:
-                    return await collect_answers(config, questions, store, hub.get)
-                return await collect_answers(config, questions, store, hub.get, on_progress=on_progress)
+            with _locked_store(out_dir, f"judge answers {config.path}", wait, on_wait) as (store, _):
+                return await collect_answers(
+                    config,
+                    questions,
+                    store,
+                    hub.get,
+                    on_progress=on_progress or (lambda progress: None),
+                    redact=config_redactor(config, env),
+                )
 
     return asyncio.run(collect())
 
@@ -443,6 +502,8 @@ class RunResult:
     leaderboard: pd.DataFrame | None  # None when no battle could be decided
     diagnostics: dict[str, object]
     files: tuple[Path, ...]
+    problems: tuple[str, ...] = ()  # why the run is incomplete (judge.tournament.problems); empty if not
+    interrupted: int = 0  # earlier runs found still `running` (killed) and marked interrupted
 
 
 def run(
@@ -455,23 +516,26 @@ def run(
     write_html: bool = True,
     on_answers: Callable[[AnswerProgress], None] | None = None,
     on_judging: Callable[[JudgeProgress], None] | None = None,
+    wait: bool = False,
+    on_wait: Callable[[Holder | None], None] | None = None,
 ) -> RunResult:
     """Run a whole tournament (answers, judging, ratings, files); a rerun pays only for what is missing.
 
-    The config, question set and judge template are checked in full before anything is written.
+    The config, question set and judge template are checked in full before anything is written. The results
+    directory stays locked until every file is written (RunLocked if another run holds it, unless `wait`).
+    A failed write (disk full) is a StoreError: no model is called after it, and no result file is left
+    that does not belong with the others.
     """
     import asyncio
     import os
 
     from judge.config import load_config
-    from judge.errors import InputError
-    from judge.judging import answer_table, judge_name
+    from judge.errors import StoreError
     from judge.prompts import load_template
     from judge.providers import ProviderHub
     from judge.questions import load_questions, select_questions
     from judge.report import outputs
-    from judge.store import DB_NAME, Store
-    from judge.tournament import diagnostics, run_tournament
+    from judge.tournament import problems, run_tournament
 
     env = os.environ if env is None else env
     config = load_config(config_path, env)
@@ -481,24 +545,57 @@ def run(
             load_template(judge.template, base_dir=config.path.parent)
     out_dir = tournament_dir(config, out, env)
 
-    async def play() -> tuple[TournamentOutcome, list[StoredJudgement], dict[str, Usage]]:
+    held = contextlib.ExitStack()  # the lock outlives play(): it is released after the files are written
+
+    async def play() -> tuple[TournamentOutcome, list[StoredJudgement], dict[str, Usage], int]:
         async with ProviderHub(cache_dir=env.get("JUDGE_CACHE_DIR")) as hub:
             for model in (*config.contestants, *config.panel_judges):  # a bad replay file or GGUF stops here
                 hub.get(model.endpoint())
-            with Store.open(out_dir / DB_NAME) as store:
-                outcome = await run_tournament(
-                    config,
-                    questions,
-                    store,
-                    hub.get,
-                    on_answers=on_answers or (lambda progress: None),
-                    on_judging=on_judging or (lambda progress: None),
-                )
-                stored = [j for j in store.judgements() if j.base_key in outcome.judgement_keys]
-                usage = store.usage_by_subject()
-        return outcome, stored, usage
+            what = f"judge run {config.path}"
+            store, interrupted = held.enter_context(_locked_store(out_dir, what, wait, on_wait))
+            outcome = await run_tournament(
+                config,
+                questions,
+                store,
+                hub.get,
+                on_answers=on_answers or (lambda progress: None),
+                on_judging=on_judging or (lambda progress: None),
+                redact=config_redactor(config, env),
+            )
+            stored = [j for j in store.judgements() if j.base_key in outcome.judgement_keys]
+            usage = store.usage_by_subject()
+        return outcome, stored, usage, interrupted
 
-    outcome, stored, usage = asyncio.run(play())
+    with held:
+        outcome, stored, usage, interrupted = asyncio.run(play())
+        try:
+            board, diag, files = _write_results(
+                config, questions, out_dir, outcome, stored, usage, bootstrap, seed, write_html
+            )
+        except StoreError:
+            outputs.remove_set(out_dir)
+            raise
+    found = problems(config, outcome)
+    return RunResult(config.name, out_dir, outcome, board, diag, tuple(files), found, interrupted)
+
+
+def _write_results(
+    config: TournamentConfig,
+    questions: Sequence[Question],
+    out_dir: Path,
+    outcome: TournamentOutcome,
+    stored: Sequence[StoredJudgement],
+    usage: Mapping[str, Usage],
+    bootstrap: int,
+    seed: int,
+    write_html: bool,
+) -> tuple[pd.DataFrame | None, dict[str, object], list[Path]]:
+    """The results directory's files from a finished run: battles, details, diagnostics, boards, report."""
+    from judge.errors import InputError
+    from judge.judging import answer_table, judge_name
+    from judge.report import outputs
+    from judge.tournament import diagnostics
+
     name = judge_name(config.judge) if config.panel is None else config.panel.name
     texts = answer_table(outcome.answers.answers)
     by_id = {q.question_id: q for q in questions}
@@ -526,7 +623,7 @@ def run(
             files.append(report(out_dir))
     else:
         outputs.remove_boards(out_dir)
-    return RunResult(config.name, out_dir, outcome, board, diag, tuple(files))
+    return board, diag, files
 
 
 def _panel_boards(
@@ -593,3 +690,49 @@ def vote(
                 on_ready(server)
             server.serve_forever()
         return server.session.progress()["voted"] - before
+
+
+def arena_server(
+    config_path: str | Path,
+    *,
+    out: str | Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8766,
+    judge_run: str | Path | None = None,
+    seed: int | None = None,
+    env: Mapping[str, str] | None = None,
+) -> ArenaServer:
+    """The live arena on a config's contestants, listening but not yet serving (see judge.arena)."""
+    import os
+
+    from judge.arena.board import load_judge_side
+    from judge.arena.server import ArenaServer
+    from judge.config import load_config
+
+    environ = os.environ if env is None else env
+    config = load_config(config_path, environ)
+    judge = None if judge_run is None else load_judge_side(judge_run)
+    cache = environ.get("JUDGE_CACHE_DIR")
+    return ArenaServer(
+        config,
+        tournament_dir(config, out, environ),
+        host=host,
+        port=port,
+        judge=judge,
+        seed=seed,
+        cache_dir=Path(cache) if cache else None,
+    )
+
+
+def arena_export(config_path: str | Path, path: str | Path, *, out: str | Path | None = None) -> int:
+    """Write every arena vote of a config's results directory as clean_battle JSON; returns how many."""
+    import json
+    import os
+
+    from judge.arena.server import export_records
+    from judge.config import load_config
+
+    config = load_config(config_path, os.environ)
+    records = export_records(tournament_dir(config, out))
+    Path(path).write_text(json.dumps(records, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return len(records)

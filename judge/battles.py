@@ -24,6 +24,18 @@ WINNERS: Final = ("model_a", "model_b", "tie", "tie (bothbad)")
 TIES: Final = ("tie", "tie (bothbad)")
 SOURCES: Final = ("human", "judge")
 
+# Optional style counts of the two answers (summed over the assistant turns judged), for style control.
+STYLE_COUNT_COLUMNS: Final = (
+    "tokens_a",
+    "tokens_b",
+    "headers_a",
+    "headers_b",
+    "lists_a",
+    "lists_b",
+    "bold_a",
+    "bold_b",
+)
+
 BATTLE_COLUMNS: Final = (
     "question_id",
     "model_a",
@@ -35,7 +47,15 @@ BATTLE_COLUMNS: Final = (
     "language",
     "turn",
     "tstamp",
+    "first_shown",
+    "verdict_ab",
+    "verdict_ba",
+    *STYLE_COUNT_COLUMNS,
 )
+# Position columns (optional): first_shown names the model shown first when a battle is one presentation
+# (a human vote, one game, a single-order judgement); verdict_ab / verdict_ba hold the judge's verdict as
+# shown (A>B, A=B, B>>A, ...) with model_a first and with model_b first.
+VERDICTS_AS_SHOWN: Final = ("A>>B", "A>B", "A=B", "B>A", "B>>A")
 
 
 @dataclass(frozen=True)
@@ -52,9 +72,25 @@ class Battle:
     language: str | None = None
     turn: int | None = None
     tstamp: float | None = None
+    first_shown: str | None = None  # the model shown first, when the battle is a single presentation
+    verdict_ab: str | None = None  # the verdict as shown with model_a first (one of VERDICTS_AS_SHOWN)
+    verdict_ba: str | None = None  # ... with model_b first
+    tokens_a: int | None = None
+    tokens_b: int | None = None
+    headers_a: int | None = None
+    headers_b: int | None = None
+    lists_a: int | None = None
+    lists_b: int | None = None
+    bold_a: int | None = None
+    bold_b: int | None = None
 
     def to_record(self) -> dict[str, Any]:
-        return asdict(self)
+        """The battle as a JSON-ready dict; style counts appear only when known."""
+        record = asdict(self)
+        for column in STYLE_COUNT_COLUMNS:
+            if record[column] is None:
+                del record[column]
+        return record
 
 
 def to_frame(battles: list[Battle]) -> pd.DataFrame:
@@ -66,9 +102,22 @@ def to_frame(battles: list[Battle]) -> pd.DataFrame:
 def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Give a battle frame the canonical columns and dtypes (question_id and names as str, turn as Int64)."""
     out = frame.reindex(columns=list(BATTLE_COLUMNS))
-    for column in ("question_id", "model_a", "model_b", "winner", "judge", "source", "category", "language"):
+    for column in (
+        "question_id",
+        "model_a",
+        "model_b",
+        "winner",
+        "judge",
+        "source",
+        "category",
+        "language",
+        "first_shown",
+        "verdict_ab",
+        "verdict_ba",
+    ):
         out[column] = out[column].astype("string")
-    out["turn"] = pd.to_numeric(out["turn"]).astype("Int64")
+    for column in ("turn", *STYLE_COUNT_COLUMNS):
+        out[column] = pd.to_numeric(out[column]).astype("Int64")
     out["tstamp"] = pd.to_numeric(out["tstamp"]).astype("Float64")
     return out.reset_index(drop=True)
 
@@ -92,7 +141,8 @@ _MTBENCH_CATEGORIES: Final = (
     "humanities",
 )
 _MTBENCH_JUDGE: Final = r"^(?:expert|author)_\d+$"
-_TEXT_COLUMNS: Final = tuple(c for c in BATTLE_COLUMNS if c not in ("turn", "tstamp"))
+_NUMBER_COLUMNS: Final = ("turn", "tstamp", *STYLE_COUNT_COLUMNS)
+_TEXT_COLUMNS: Final = tuple(c for c in BATTLE_COLUMNS if c not in _NUMBER_COLUMNS)
 _LLMFAO_WINNERS: Final = {"left": "model_a", "right": "model_b", "tie": "tie"}
 _REQUIRED: Final = {
     "arena": ("question_id", "model_a", "model_b", "winner", "anony"),
@@ -100,7 +150,20 @@ _REQUIRED: Final = {
     "llmfao": ("prompt", "left", "right", "winner"),
     "generic": ("model_a", "model_b", "winner"),
 }
-_KNOWN_COLUMNS: Final = frozenset((*BATTLE_COLUMNS, "anony", "prompt", "left", "right", "worker"))
+_KNOWN_COLUMNS: Final = frozenset(
+    (*BATTLE_COLUMNS, "anony", "prompt", "left", "right", "worker", "conv_metadata")
+)
+# Chatbot Arena's conv_metadata keys for each style count (a count may be a dict of sub-counts: summed).
+_ARENA_STYLE_KEYS: Final = {
+    "tokens_a": "sum_assistant_a_tokens",
+    "tokens_b": "sum_assistant_b_tokens",
+    "headers_a": "header_count_a",
+    "headers_b": "header_count_b",
+    "lists_a": "list_count_a",
+    "lists_b": "list_count_b",
+    "bold_a": "bold_count_a",
+    "bold_b": "bold_count_b",
+}
 
 
 @dataclass(frozen=True)
@@ -189,13 +252,17 @@ def _load_file(path: Path, fmt: str | None, include_non_anony: bool) -> tuple[pd
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Only BATTLE_COLUMNS, absent ones as typed NA (normalize_frame on an object column of NAs is slow)."""
-    dtypes = {c: {"turn": "Int64", "tstamp": "Float64"}.get(c, "string") for c in BATTLE_COLUMNS}
-    return pd.DataFrame(
-        {
-            c: frame[c] if c in frame.columns else pd.Series(pd.NA, index=frame.index, dtype=dtypes[c])
-            for c in BATTLE_COLUMNS
-        }
-    )
+    dtypes = {c: "Int64" if c in _NUMBER_COLUMNS else "string" for c in BATTLE_COLUMNS}
+    dtypes["tstamp"] = "Float64"
+    columns = {}
+    for c in BATTLE_COLUMNS:
+        if c not in frame.columns:
+            columns[c] = pd.Series(pd.NA, index=frame.index, dtype=dtypes[c])
+        elif c in STYLE_COUNT_COLUMNS:
+            columns[c] = pd.to_numeric(frame[c]).astype("Int64")  # checked to be whole numbers already
+        else:
+            columns[c] = frame[c]
+    return pd.DataFrame(columns)
 
 
 # --- Formats ---
@@ -232,6 +299,7 @@ def _map_format(raw: pd.DataFrame, fmt: str) -> tuple[pd.DataFrame, list[_Check]
                 "winner": mapped.fillna("model_a"),  # placeholder; the check below reports bad values
                 "judge": raw["worker"] if has_worker else None,
                 "source": "human" if has_worker else "judge",
+                "first_shown": raw["left"],  # LLMFAO shows `left` first
             }
         )
         bad = mapped.isna().to_numpy(dtype=bool, na_value=True)
@@ -245,7 +313,12 @@ def _map_format(raw: pd.DataFrame, fmt: str) -> tuple[pd.DataFrame, list[_Check]
         block = ((ids - 81) // 10).where(ids.between(81, 160))
         names = pd.Series(_MTBENCH_CATEGORIES, dtype="string")
         frame["category"] = names.reindex(block.astype("Int64")).to_numpy()
+    if fmt == "arena" and "conv_metadata" in frame.columns:
+        for column, key in _ARENA_STYLE_KEYS.items():
+            if column not in frame.columns:
+                frame[column] = [_style_count(meta, key) for meta in frame["conv_metadata"]]
     if fmt == "arena":
+        frame["first_shown"] = frame["model_a"]  # Chatbot Arena shows model_a on the left
         original = frame["anony"]
         if pd.api.types.is_bool_dtype(original):
             bad = original.isna().to_numpy(dtype=bool)
@@ -285,11 +358,24 @@ def _row_checks(frame: pd.DataFrame) -> list[_Check]:
     bad_winner = ~winner.isin(WINNERS).to_numpy(dtype=bool, na_value=False)
     choices = ", ".join(WINNERS)
     checks.append((bad_winner, lambda i: f"winner must be one of {choices}, not {_show(winner.iloc[i])}"))
+    if "first_shown" in text:
+        shown = text["first_shown"]
+        bad_shown = (shown.notna() & (shown != a) & (shown != b)).to_numpy(dtype=bool, na_value=False)
+        checks.append(
+            (bad_shown, lambda i: f"first_shown must be model_a or model_b, not {_show(shown.iloc[i])}")
+        )
+    for column in ("verdict_ab", "verdict_ba"):
+        if column in text:
+            values = text[column]
+            bad = (values.notna() & ~values.isin(VERDICTS_AS_SHOWN)).to_numpy(dtype=bool, na_value=False)
+            allowed = ", ".join(VERDICTS_AS_SHOWN)
+            checks.append((bad, _bad_verdict(column, values, allowed)))
     if "source" in text:
         source = text["source"]
         bad_source = (source.notna() & ~source.isin(SOURCES)).to_numpy(dtype=bool, na_value=False)
         checks.append((bad_source, lambda i: f"source must be human or judge, not {_show(source.iloc[i])}"))
-    for column, integer in (("turn", True), ("tstamp", False)):
+    for column in _NUMBER_COLUMNS:
+        integer = column != "tstamp"
         if column not in frame.columns:
             continue
         values = frame[column]
@@ -298,15 +384,31 @@ def _row_checks(frame: pd.DataFrame) -> list[_Check]:
         else:  # strings or mixed JSON values: only real numbers (or numeric text) pass
             number = pd.to_numeric(values.where(values.map(_is_plain_number)), errors="coerce")
             wrong = (number.isna() & values.notna()).to_numpy(dtype=bool)
-        if integer:  # a turn counts from 1
-            whole = number.notna() & (number % 1 == 0) & (number >= 1)
+        if integer:  # a turn counts from 1, a style count from 0
+            least = 0 if column in STYLE_COUNT_COLUMNS else 1
+            whole = number.notna() & (number % 1 == 0) & (number >= least)
             wrong = wrong | (number.notna() & ~whole).to_numpy(dtype=bool, na_value=False)
         checks.append((wrong, _bad_number(column, values)))
     return checks
 
 
+def _style_count(meta: object, key: str) -> object:
+    """One style count from an Arena conv_metadata dict: a number, or a dict of sub-counts summed."""
+    if not isinstance(meta, dict):
+        return None
+    value = meta.get(key)
+    if isinstance(value, dict):
+        parts = [v for v in value.values() if v is not None]
+        return sum(parts) if all(_is_plain_number(v) for v in parts) else value
+    return value
+
+
 def _is_plain_number(value: object) -> bool:
     return isinstance(value, int | float | str) and not isinstance(value, bool)
+
+
+def _bad_verdict(column: str, values: pd.Series, allowed: str) -> Callable[[int], str]:
+    return lambda i: f"{column} must be one of {allowed}, not {_show(values.iloc[i])}"
 
 
 def _fixed(message: str) -> Callable[[int], str]:

@@ -6,6 +6,7 @@ with the exit code of its class; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from functools import wraps
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from judge import api
     from judge.answers import AnswerProgress
     from judge.judging import JudgeProgress
+    from judge.lock import Holder
     from judge.store import Failure
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,9 +39,10 @@ def _handle_errors(func: F) -> F:
         except JudgeError as exc:
             if debug:
                 raise
-            click.echo(f"judge: error: {exc.message}", err=True)
+            redact = _redactor()
+            click.echo(f"judge: error: {redact(exc.message)}", err=True)
             if exc.hint:
-                click.echo(f"hint: {exc.hint}", err=True)
+                click.echo(f"hint: {redact(exc.hint)}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("judge: interrupted", err=True)
@@ -92,6 +95,15 @@ def cli(debug: bool) -> None:
 @click.option(
     "--include-non-anony", is_flag=True, help="Keep Arena battles where the voter saw the model names."
 )
+@click.option(
+    "--style",
+    is_flag=False,
+    flag_value="all",
+    default=None,
+    metavar="[FEATURES]",
+    help="Control for answer style (length, headers, lists, bold; alone: all four), as Chatbot Arena does.",
+)
+@click.option("--baseline", metavar="MODEL", help="Add each model's predicted win rate (%) against MODEL.")
 @click.option("--json", "as_json", is_flag=True, help="Print the leaderboard(s) as JSON.")
 @click.option("--ppi", is_flag=True, help="Prediction-powered ratings from --human and --judge logs.")
 @click.option("--human", multiple=True, metavar="FILE", help="With --ppi: human battle log (repeatable).")
@@ -118,6 +130,8 @@ def rate_command(
     anchor: str | None,
     by: str | None,
     include_non_anony: bool,
+    style: str | None,
+    baseline: str | None,
     as_json: bool,
     ppi: bool,
     human: tuple[str, ...],
@@ -165,6 +179,8 @@ def rate_command(
         anchor=None if anchor is None else api.parse_anchor(anchor),
         by=by,
         include_non_anony=include_non_anony,
+        style=None if style is None else api.parse_style(style),
+        baseline=baseline,
     )
     for f in result.files:
         left_out = ", ".join(f"{reason}: {n}" for reason, n in f.excluded.items())
@@ -184,7 +200,10 @@ def rate_command(
         n = result.n_battles if not name else result.group_battles[name]
         title = f"{result.by} = {name}: " if name else ""
         unit = f", resampling {result.cluster}s" if result.bootstrap else ""
-        console.print(_leaderboard_table(board, f"{title}{n} battles, {result.method}{unit}"))
+        kind = f"{result.method}, style-controlled" if "style" in board.attrs else result.method
+        console.print(_leaderboard_table(board, f"{title}{n} battles, {kind}{unit}"))
+        if "style" in board.attrs:
+            console.print(_style_table(board.attrs["style"]))
 
 
 def _rate_ppi(
@@ -250,22 +269,53 @@ def _leaderboard_table(board: pd.DataFrame, title: str, *, rank_sets: bool = Fal
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    columns = ("rank", *(("rank set",) if rank_sets else ()), "model", "rating", "95% CI", "battles", "W/L/T")
+    scores = "score" in board.columns
+    columns = (
+        "rank",
+        *(("rank set",) if rank_sets else ()),
+        "model",
+        "rating",
+        "95% CI",
+        "battles",
+        "W/L/T",
+        *(("score %", "95% CI ") if scores else ()),
+    )
     for column in columns:
         table.add_column(column, justify="left" if column == "model" else "right")
     separated = False
     for row in board.itertuples():
         mark = " †" if getattr(row, "separated", False) else ""
         separated = separated or bool(mark)
-        extra = (f"{row.rank_lower}-{row.rank_upper}",) if rank_sets else ()
-        table.add_row(
+        cells = [
             str(row.rank),
-            *extra,
+            *((f"{row.rank_lower}-{row.rank_upper}",) if rank_sets else ()),
             f"{row.model}{mark}",
             f"{row.rating:.1f}",
             f"{row.ci_lower:.1f} to {row.ci_upper:.1f}",
             str(row.battles),
             f"{row.wins}/{row.losses}/{row.ties}",
+        ]
+        if scores:
+            cells += [f"{row.score:.1f}", f"{row.score_lower:.1f} to {row.score_upper:.1f}"]
+        table.add_row(*cells)
+    if separated:
+        table.caption = "† never lost or never won: rated from its own record, interval open on one side"
+        table.caption_justify = "left"
+    return table
+
+
+def _style_table(style: dict[str, Any]) -> Table:
+    from rich.table import Table
+
+    table = Table(title="style coefficients (log-odds per standard deviation)", title_justify="left")
+    for column in ("feature", "coefficient", "95% CI", "2x the feature"):
+        table.add_column(column, justify="left" if column == "feature" else "right")
+    for name, c in style["coefficients"].items():
+        table.add_row(
+            name,
+            f"{c['value']:.4f}",
+            f"{c['ci_lower']:.4f} to {c['ci_upper']:.4f}",
+            f"{c['elo_2x']:+.1f} Elo",
         )
     if separated:
         table.caption = "† never lost or never won: rated from its own record, interval open on one side"
@@ -289,7 +339,7 @@ def report_command(run_dir: str) -> None:
 @click.argument("candidate", type=click.Path(path_type=str))
 @click.option("--watch", multiple=True, metavar="MODEL", help="Fail only on these (default: all in both).")
 @click.option("--margin", type=float, default=0.0, show_default=True, help="Elo drop tolerated.")
-@click.option("--rounds", type=int, default=500, show_default=True, help="Bootstrap rounds.")
+@click.option("--rounds", type=int, default=1000, show_default=True, help="Bootstrap rounds.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON instead of markdown.")
 @click.option(
@@ -417,8 +467,10 @@ def validate_command(
     default=None,
     help="Results directory of this tournament (default: $JUDGE_RESULTS_DIR/<name>, else results/<name>).",
 )
+@click.option("--allow-failures", is_flag=True, help="Exit 0 although some answers failed.")
+@click.option("--wait", is_flag=True, help="If another run holds the results directory, wait for it.")
 @_handle_errors
-def answers_command(config: str, out: str | None) -> None:
+def answers_command(config: str, out: str | None, allow_failures: bool, wait: bool) -> None:
     """Collect the contestants' answers only; a rerun asks only what is not stored yet."""
 
     from judge import api
@@ -427,17 +479,20 @@ def answers_command(config: str, out: str | None) -> None:
         task = bar.add_task("answers", total=None, note="", visible=False)
 
         def show(p: AnswerProgress) -> None:
-            counts = f"asked {p.asked} reused {p.reused} failed {p.failed + p.skipped}"
-            bar.update(task, total=p.total, completed=p.done, note=counts, visible=True)
+            bar.update(task, total=p.total, completed=p.done, note=_answer_counts(p), visible=True)
 
-        result = api.answers(config, out=out, on_progress=show)
+        result = api.answers(config, out=out, on_progress=show, wait=wait, on_wait=_waiting)
     p = result.progress
     cost = "n/a (no prices)" if result.cost_usd is None else f"${result.cost_usd:.4f}"
     click.echo(f"answers for {result.tournament} in {result.db_path}")
-    click.echo(f"asked {p.asked}, reused {p.reused}, failed {p.failed}, skipped {p.skipped} (of {p.total})")
+    click.echo(f"{_answer_counts(p)} (of {p.total})")
     tokens = f"{result.input_tokens} in / {result.output_tokens} out"
     click.echo(f"calls {result.calls}, tokens {tokens}, cost {cost}, time {result.seconds:.1f} s")
     _show_failures(result.failures)
+    problems = []
+    if p.failed or p.skipped:
+        problems.append(f"{p.failed} answer(s) failed after retries, {p.skipped} not asked")
+    _judge_completeness(problems, allow_failures, has_battles=True)
 
 
 def _progress_bars() -> Progress:
@@ -450,10 +505,32 @@ def _progress_bars() -> Progress:
     return Progress(*columns, console=Console(stderr=True))
 
 
+def _answer_counts(p: AnswerProgress) -> str:
+    """The same words on the progress bar and in the summary (and the same numbers as diagnostics.json)."""
+    return f"asked {p.asked}, reused {p.reused}, failed {p.failed}, skipped {p.skipped}"
+
+
+def _judge_counts(p: JudgeProgress) -> str:
+    unreadable = f" ({p.parse_failed} unreadable)" if p.parse_failed else ""
+    return f"made {p.judged}, reused {p.reused}, failed {p.failed}{unreadable}, skipped {p.skipped}"
+
+
+def _redactor() -> Callable[[str], str]:
+    """Everything printed about a failure passes through this (the store's copy was cleaned already)."""
+    import os
+
+    from judge.redaction import Redactor
+
+    return Redactor.from_env(os.environ)
+
+
 def _show_failures(failures: Sequence[Failure], limit: int = 10) -> None:
     shown = [f for f in failures if f.kind != "skipped"]
+    redact = _redactor()
     for f in shown[:limit]:
-        click.echo(f"  failed: {f.subject} question {f.question_id} turn {f.turn}: {f.kind}: {f.message}")
+        click.echo(
+            f"  failed: {f.subject} question {f.question_id} turn {f.turn}: {f.kind}: {redact(f.message)}"
+        )
     if len(shown) > limit:
         click.echo(f"  ... and {len(shown) - limit} more (table failures in the results database)")
 
@@ -465,7 +542,20 @@ _TINY_JUDGE_NOTE = (
 )
 
 
-def _run_and_show(config: str, out: str | None, bootstrap: int, seed: int) -> api.RunResult:
+def _waiting(holder: Holder | None) -> None:
+    who = holder.describe() if holder else "another judge run"
+    click.echo(f"judge: waiting for the results directory, in use by {who}", err=True)
+
+
+def _run_and_show(
+    config: str,
+    out: str | None,
+    bootstrap: int,
+    seed: int,
+    *,
+    allow_failures: bool = False,
+    wait: bool = False,
+) -> api.RunResult:
     """Run a tournament with live progress bars on stderr; print the leaderboard and where the files are."""
     from rich.console import Console
 
@@ -476,15 +566,26 @@ def _run_and_show(config: str, out: str | None, bootstrap: int, seed: int) -> ap
         judging = bar.add_task("judging", total=None, note="", visible=False)
 
         def show_answers(p: AnswerProgress) -> None:
-            counts = f"asked {p.asked} reused {p.reused} failed {p.failed + p.skipped}"
-            bar.update(answering, total=p.total, completed=p.done, note=counts, visible=True)
+            bar.update(answering, total=p.total, completed=p.done, note=_answer_counts(p), visible=True)
 
         def show_judging(p: JudgeProgress) -> None:
-            counts = f"judged {p.judged} reused {p.reused} failed {p.failed} skipped {p.skipped}"
-            bar.update(judging, total=p.total, completed=p.done, note=counts, visible=True)
+            bar.update(judging, total=p.total, completed=p.done, note=_judge_counts(p), visible=True)
 
         result = api.run(
-            config, out=out, bootstrap=bootstrap, seed=seed, on_answers=show_answers, on_judging=show_judging
+            config,
+            out=out,
+            bootstrap=bootstrap,
+            seed=seed,
+            on_answers=show_answers,
+            on_judging=show_judging,
+            wait=wait,
+            on_wait=_waiting,
+        )
+    if result.interrupted:
+        click.echo(
+            f"note: {result.interrupted} earlier run(s) had been interrupted (now marked so); "
+            "what they stored was reused",
+            err=True,
         )
     console = Console(highlight=False)
     outcome = result.outcome
@@ -495,8 +596,8 @@ def _run_and_show(config: str, out: str | None, bootstrap: int, seed: int) -> ap
         click.echo("no battle could be decided: see the failures below", err=True)
     a, j, judge = outcome.answers.progress, outcome.judging, result.diagnostics["judge"]
     assert isinstance(judge, dict)
-    click.echo(f"answers: asked {a.asked}, reused {a.reused}, failed {a.failed}, skipped {a.skipped}")
-    click.echo(f"judgements: made {j.judged}, reused {j.reused}, failed {j.failed}, skipped {j.skipped}")
+    click.echo(f"answers: {_answer_counts(a)}")
+    click.echo(f"judgements: {_judge_counts(j)}")
     members = result.diagnostics.get("judges")
     for one in members.values() if isinstance(members, dict) else [judge]:
         consistency = one.get("position_consistency")
@@ -530,7 +631,24 @@ def _run_and_show(config: str, out: str | None, bootstrap: int, seed: int) -> ap
         )
     _show_failures(outcome.answers.failures + outcome.judge_failures)
     click.echo(f"results in {result.out_dir}/ (" + ", ".join(p.name for p in result.files) + ")")
+    _judge_completeness(result.problems, allow_failures, has_battles=bool(outcome.battles))
     return result
+
+
+def _judge_completeness(problems: Sequence[str], allow_failures: bool, *, has_battles: bool) -> None:
+    """Exit 5 on a run with holes, unless --allow-failures accepts it (a run with no battle never passes)."""
+    from judge.errors import IncompleteRun
+
+    if not problems:
+        return
+    text = "; ".join(problems)
+    if allow_failures and has_battles:
+        click.echo(f"judge: warning: partial run accepted (--allow-failures): {text}", err=True)
+        return
+    hint = "rerun the same command: it retries only what failed"
+    if has_battles:
+        hint += "; or pass --allow-failures to accept a partial run"
+    raise IncompleteRun(f"run incomplete: {text}", hint=hint)
 
 
 @cli.command("run")
@@ -538,10 +656,22 @@ def _run_and_show(config: str, out: str | None, bootstrap: int, seed: int) -> ap
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), help="Results directory.")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--allow-failures",
+    is_flag=True,
+    help="Exit 0 although some answers or judgements failed (a run with no battle still exits 5).",
+)
+@click.option("--wait", is_flag=True, help="If another run holds the results directory, wait for it.")
 @_handle_errors
-def run_command(config: str, out: str | None, bootstrap: int, seed: int) -> None:
-    """Run a tournament: answers, position-swapped judging, ratings, report. Reruns reuse what is stored."""
-    _run_and_show(config, out, bootstrap, seed)
+def run_command(
+    config: str, out: str | None, bootstrap: int, seed: int, allow_failures: bool, wait: bool
+) -> None:
+    """Run a tournament: answers, position-swapped judging, ratings, report. Reruns reuse what is stored.
+
+    Exit codes: 0 complete, 2 bad input, 3 provider unusable, 4 results store or disk trouble, 5 some answers
+    or judgements failed or no battle was decided (see the summary), 130 interrupted.
+    """
+    _run_and_show(config, out, bootstrap, seed, allow_failures=allow_failures, wait=wait)
 
 
 @cli.command("demo")
@@ -554,7 +684,7 @@ def demo_command(out: str | None) -> None:
     click.echo(_TINY_JUDGE_NOTE, err=True)
     config = api.demo_config()
     click.echo(f"config: {config}", err=True)
-    _run_and_show(str(config), out, 1000, 0)
+    _run_and_show(str(config), out, 1000, 0, allow_failures=True)  # a tiny judge may miss a few verdicts
     click.echo(_TINY_JUDGE_NOTE)
 
 
@@ -585,6 +715,49 @@ def vote_command(run_dir: str, host: str, port: int, voter: str, order: str, see
 
     cast = api.vote(run_dir, host=host, port=port, voter=voter, order=order, seed=seed, on_ready=ready)
     click.echo(f"{cast} vote(s) cast; battle log: {run_dir}/human_votes.jsonl")
+
+
+@cli.command("arena")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8766, show_default=True, help="0 picks one.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=str), help="Results directory.")
+@click.option(
+    "--judge-run", type=click.Path(file_okay=False, path_type=str), help="A judge run to show beside."
+)
+@click.option("--seed", type=int, default=None, help="Seed for pairs and positions.")
+@click.option(
+    "--export", type=click.Path(dir_okay=False, path_type=str), help="Write clean_battle JSON, exit."
+)
+@_handle_errors
+def arena_command(
+    config: str,
+    host: str,
+    port: int,
+    out: str | None,
+    judge_run: str | None,
+    seed: int | None,
+    export: str | None,
+) -> None:
+    """Live arena: voters bring prompts, two anonymous contestants answer, votes feed a live leaderboard."""
+    from judge import api
+
+    if export is not None:
+        count = api.arena_export(config, export, out=out)
+        click.echo(f"{count} vote(s) written to {export}")
+        return
+    server = api.arena_server(config, out=out, host=host, port=port, judge_run=judge_run, seed=seed)
+    if not server.loopback and server.config.arena.voters is None:
+        click.echo(
+            f"judge: warning: listening on {host} without arena.voters: anyone who can reach it votes",
+            err=True,
+        )
+    with server:
+        server.start()
+        click.echo(f"judge arena: {server.url} ({server.votes_at_start} votes so far; Ctrl-C stops)")
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how an arena ends
+            server.wait()
+    click.echo(f"battle log: {server.out_dir}/arena_battles.jsonl")
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ PROVIDERS = ("anthropic", "echo", "local", "openai", "replay")
 HOSTED = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 DEFAULT_LOCAL_MODEL = "smollm2-135m"
 BUILTIN_SETS = {"mt_bench": "mt_bench.jsonl", "demo": "demo.yaml"}
-COMBINE_RULES = ("conservative", "score", "single", "logprob")  # judge.verdicts.COMBINE_RULES
+COMBINE_RULES = ("conservative", "score", "sum", "single", "logprob")  # judge.verdicts.COMBINE_RULES
 TEMPLATES = ("pairwise", "pairwise_reference", "multi_turn", "multi_turn_reference")  # judge.prompts
 SCALES = (3, 5)
 ANSWER_FORMATS = ("marker", "json", "token")
@@ -104,6 +104,7 @@ class JudgeConfig(ModelConfig):
 
     template: str | None = None  # a built-in template name or a .j2 path; None picks one per turn
     combine: str = "conservative"  # how both orders' verdicts combine (judge.verdicts.CombineRule)
+    strong_weight: int | None = None  # weight of a >> verdict for `score` (3) and `sum` (2); None: default
     scale: int = 3  # 3 (A>B, tie, B>A) or 5 levels (adds A>>B, B>>A)
     answer_format: str = "marker"
     name: str | None = None  # the `judge` column of the battle log; defaults to the model name

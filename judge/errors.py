@@ -5,8 +5,11 @@
         ConfigError             carries path, line, field
       ProviderError             auth, missing dependency, unreachable    exit 3
         MissingDependency       an optional package is not installed
-      StoreError                schema too new, locked, corrupt          exit 4
-      RegressionFound           `judge compare` found a drop             exit 1
+      StoreError                schema too new, locked, corrupt, disk    exit 4
+        RunLocked               another run holds the results directory
+      IncompleteRun             answers/judgements failed, no battle     exit 5
+      RegressionFound           `judge compare` found a drop or lost     exit 1
+                                a watched model
 
 Anything else that escapes is a bug and keeps its traceback.
 """
@@ -82,7 +85,20 @@ class StoreError(JudgeError):
     exit_code = 4
 
 
+class RunLocked(StoreError):
+    """Another `judge run` holds the results directory's lock (who and since when is in the message)."""
+
+
+class IncompleteRun(JudgeError):
+    """The run ended, but some answers or judgements are missing or no battle was decided.
+
+    Its own exit code, so a nightly job can tell "finished with holes" from bad input or a broken store.
+    """
+
+    exit_code = 5
+
+
 class RegressionFound(JudgeError):
-    """`judge compare` found a watched model significantly worse."""
+    """`judge compare` found a watched model significantly worse, or missing from one of the runs."""
 
     exit_code = 1

@@ -35,6 +35,7 @@ from judge.verdicts import (
     Preference,
     combine,
     combine_shares,
+    games,
     logprob_shares,
     parse_logprobs,
     parse_output,
@@ -60,7 +61,9 @@ class JudgeProgress:
     reused: int = 0
     failed: int = 0
     skipped: int = 0  # an answer the judgement needs is missing (its call failed)
-    parse_failed: int = 0  # of `failed`: answered every time, but no verdict could be read
+    # Of `failed`: answered every time, but no verdict could be read (in this run, or stored by an earlier
+    # one: those are not asked again, and an item without a verdict is a failure however old it is).
+    parse_failed: int = 0
     last: str = ""
 
 
@@ -95,7 +98,7 @@ class Judging:
     ) -> None:
         self.judge, self.store, self.run_id, self.runner = judge, store, run_id, runner
         self.questions, self.answers = questions, answers
-        self.rule = CombineRule(judge.combine, seed=seed)
+        self.rule = CombineRule(judge.combine, strong_weight=judge.strong_weight, seed=seed)
         self.name = judge_name(judge)
         self.on_progress = on_progress
         self.progress = JudgeProgress(total=0)
@@ -148,28 +151,34 @@ class Judging:
         for pair in batch:
             question = self.questions[pair.question_id]
             for turn in self.turns_of(question):
-                battle = self.battle(pair, turn, question)
-                if battle is not None:
-                    battles.append(battle)
+                battles += self.battles(pair, turn, question)
         return battles
 
-    def battle(self, pair: Pair, turn: int, question: Question) -> Battle | None:
+    def battles(self, pair: Pair, turn: int, question: Question) -> list[Battle]:
+        """The battle-log rows of one judged (question, pair, turn): one battle, or one per game (`score`),
+        none while an order it needs is missing. Each row keeps the per-order verdicts as shown."""
         either = self.either_order and self.rule.name == "single"
         judged = {
             order: pref
             for order in (ORDERS if either else self.orders(pair, turn))
             if (pref := self.judgements.get((pair, turn, order))) is not None
         }
+        row = partial(to_battle, pair, judge=self.name, turn=turn, category=question.category)
+        if self.rule.name == "score":
+            played = games(self.rule, judged)
+            if played is None:
+                return []
+            now = self.clock()
+            return [row(w, tstamp=now, judged={o: judged[o]}, single=o) for o, w in played]
         if self.rule.name == "logprob":
             shares = {o: v for o in ORDERS if (v := self.shares.get((pair, turn, o))) is not None}
             winner = combine_shares(self.rule, shares)
         else:
             winner = combine(self.rule, judged)
         if winner is None:
-            return None
-        return to_battle(
-            pair, winner, judge=self.name, turn=turn, category=question.category, tstamp=self.clock()
-        )
+            return []
+        single = next(iter(judged)) if self.rule.name == "single" else None
+        return [row(winner, tstamp=self.clock(), judged=judged, single=single)]
 
     def all_judgements(self) -> list[Judgement]:
         return [Judgement(pair, turn, order, pref) for (pair, turn, order), pref in self.judgements.items()]
@@ -257,7 +266,11 @@ class Judging:
             parsed = [j for j in stored if j.preference is not None]
             found = self._parse(parsed[0].raw, slot) if parsed else None
             self.judgements[slot] = found
-            self._settle(f"{label} reused", reused=1)
+            if found is None:  # a stored parse failure is not asked again, and still has no verdict
+                self.progress = replace(self.progress, parse_failed=self.progress.parse_failed + 1)
+                self._settle(f"{label} {task.order}: stored parse failure", failed=1)
+            else:
+                self._settle(f"{label} reused", reused=1)
             return
         if not stored and self.either_order and self.rule.name == "single" and self._other_order(task, label):
             return

@@ -134,7 +134,7 @@ def _v9_arena(db: sqlite3.Connection) -> None:
     db.execute(
         """CREATE TABLE arena_battles (
     battle_id TEXT PRIMARY KEY,           -- the random id the server handed to the voter's page
-    voter TEXT NOT NULL,                  -- 'anon-' + hash of the browser's cookie, or a name from arena.voters
+    voter TEXT NOT NULL,                  -- 'anon-' + hash of the browser's cookie, or a name (arena.voters)
     question_id TEXT NOT NULL,            -- 'p1:' + sha256 of the normalised first prompt: repeats cluster
     model_a TEXT NOT NULL,                -- the pair in canonical (sorted) order
     model_b TEXT NOT NULL,

@@ -27,7 +27,9 @@ from tenacity import (
 )
 
 from judge.config import Prices, RetryConfig
+from judge.errors import JudgeError
 from judge.providers.base import CallFailed, Completion, Endpoint, ErrorKind, Provider, Request
+from judge.redaction import NO_SECRETS, Redactor
 from judge.store import Call
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -135,8 +137,10 @@ class Runner:
         *,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        redact: Redactor = NO_SECRETS,
     ) -> None:
         self._providers = providers
+        self._redact = redact
         self._retries = retries
         self._sleep = sleep
         self._clock = clock
@@ -174,7 +178,9 @@ class Runner:
                     completion = await self._attempt(job, lane, provider, request, calls)
             outcome = Success(job.key, completion, tuple(calls))
         except CallFailed as exc:
-            outcome = Failed(job.key, str(exc.kind), exc.message, tuple(calls))
+            # A server may quote the key it was sent: the message is cleaned before anyone stores or shows it.
+            message = Redactor.of([job.endpoint.api_key])(self._redact(exc.message))
+            outcome = Failed(job.key, str(exc.kind), message, tuple(calls))
         job.on_result(outcome)
         return outcome
 
@@ -204,7 +210,26 @@ class Runner:
 
     @staticmethod
     async def gather(tasks: Iterable[Coroutine[Any, Any, Any]]) -> None:
-        """Run coroutines (each usually awaiting execute) together; a bug in one cancels the others."""
-        async with asyncio.TaskGroup() as group:
-            for task in tasks:
-                group.create_task(task)
+        """Run coroutines (each usually awaiting execute) together; an error in one cancels the others.
+
+        So a failed write (a full disk) stops every other call at once, and surfaces as its own JudgeError
+        rather than an ExceptionGroup.
+        """
+        try:
+            async with asyncio.TaskGroup() as group:
+                for task in tasks:
+                    group.create_task(task)
+        except BaseExceptionGroup as errors:
+            first = _first_judge_error(errors)
+            if first is None:
+                raise
+            raise first from None
+
+
+def _first_judge_error(errors: BaseExceptionGroup[BaseException]) -> JudgeError | None:
+    for exc in errors.exceptions:
+        if isinstance(exc, JudgeError):
+            return exc
+        if isinstance(exc, BaseExceptionGroup) and (inner := _first_judge_error(exc)) is not None:
+            return inner
+    return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,13 +197,25 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+        """One write transaction; a write the disk refuses (full, I/O error) becomes a StoreError."""
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    with suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            raise self._write_error(exc) from exc
+
+    def _write_error(self, exc: sqlite3.OperationalError) -> StoreError:
+        hint = "free some space (or fix the disk) and run the same command again: nothing stored is lost"
+        if getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or "full" in str(exc):
+            return StoreError(f"{self.path}: disk full: cannot write the results database", hint=hint)
+        return StoreError(f"{self.path}: cannot write the results database ({exc})", hint=hint)
 
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -241,6 +253,14 @@ class Store:
                 (stage, tournament, config_path, _now()),
             )
         return int(cur.lastrowid or 0)
+
+    def mark_interrupted(self) -> int:
+        """Mark runs still `running` as interrupted (call with the results lock held); how many there were."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'", (_now(),)
+            )
+        return cur.rowcount
 
     def finish_run(self, run_id: int, status: str, summary: Mapping[str, Any]) -> None:
         with self._tx() as db:

@@ -23,6 +23,7 @@ from judge.pairings.state import advance, innermost, with_costs
 from judge.panel_run import make_panel, panel_agreement, panel_costs, panel_summary
 from judge.providers.base import Endpoint, Provider
 from judge.questions import Question
+from judge.redaction import NO_SECRETS, Redactor
 from judge.runner import Runner, Sleep
 from judge.store import Failure, Store, Usage
 from judge.verdicts import Judgement, VerdictStats, verdict_stats
@@ -58,14 +59,17 @@ async def run_tournament(
     on_judging: Callable[[JudgeProgress], None] = lambda progress: None,
     sleep: Sleep = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
+    redact: Redactor = NO_SECRETS,
 ) -> TournamentOutcome:
     """Collect answers, then judge the schedule's batches until it has nothing more to ask."""
     started = clock()
-    answers = await collect_answers(config, questions, store, providers, on_progress=on_answers, sleep=sleep)
+    answers = await collect_answers(
+        config, questions, store, providers, on_progress=on_answers, sleep=sleep, redact=redact
+    )
     texts = answer_table(answers.answers)
     by_id = {q.question_id: q for q in questions}
     run_id = store.start_run(STAGE, config.name, str(config.path))
-    runner = Runner(providers, config.retries, sleep=sleep, clock=clock)
+    runner = Runner(providers, config.retries, sleep=sleep, clock=clock, redact=redact)
     turns = max((len(q.turns) for q in questions), default=1)
     judging = make_panel(config, store, run_id, runner, by_id, texts, turns=turns, on_progress=on_judging)
     schedule = make_schedule(config.schedule.kind, **dict(config.schedule.options))
@@ -124,6 +128,59 @@ def _decision(schedule: Schedule, state: ScheduleState, calls_per_pair: int) -> 
     }
 
 
+def problems(config: TournamentConfig, outcome: TournamentOutcome) -> tuple[str, ...]:
+    """Why a run is not complete, in the order a user would fix them; empty when every item was decided.
+
+    A nightly job must not pass on a leaderboard that silently lost a contestant or half its verdicts, so
+    each of these makes `judge run` exit non-zero unless partial runs are accepted explicitly.
+    """
+    a, j = outcome.answers.progress, outcome.judging
+    found = []
+    if a.failed or a.skipped:
+        found.append(
+            f"{a.failed} answer(s) failed after retries" + (f", {a.skipped} not asked" if a.skipped else "")
+        )
+    answered = {answer.contestant for answer in outcome.answers.answers}
+    silent = [c.name for c in config.contestants if c.name not in answered]
+    if silent:
+        found.append(f"no answers from {', '.join(silent)}")
+    if j.failed:
+        unreadable = f" ({j.parse_failed} unreadable)" if j.parse_failed else ""
+        found.append(f"{j.failed} judgement(s) failed{unreadable}")
+    if j.skipped:
+        found.append(f"{j.skipped} judgement(s) not made for want of an answer")
+    if not outcome.battles:
+        found.append("no battle was decided")
+    else:
+        rated = {b.model_a for b in outcome.battles} | {b.model_b for b in outcome.battles}
+        unrated = [c.name for c in config.contestants if c.name not in rated and c.name in answered]
+        if unrated:
+            found.append(f"not on the leaderboard (no decided battle): {', '.join(unrated)}")
+    return tuple(found)
+
+
+def counts(outcome: TournamentOutcome) -> dict[str, dict[str, int]]:
+    """The run's counts as the progress bars and the summary show them (diagnostics.json's `run` section)."""
+    a, j = outcome.answers.progress, outcome.judging
+    return {
+        "answers": {
+            "total": a.total,
+            "asked": a.asked,
+            "reused": a.reused,
+            "failed": a.failed,
+            "skipped": a.skipped,
+        },
+        "judgements": {
+            "total": j.total,
+            "made": j.judged,
+            "reused": j.reused,
+            "failed": j.failed,
+            "unreadable": j.parse_failed,
+            "skipped": j.skipped,
+        },
+    }
+
+
 def diagnostics(
     config: TournamentConfig, outcome: TournamentOutcome, usage: Mapping[str, Usage], judge: str
 ) -> dict[str, Any]:
@@ -148,7 +205,9 @@ def diagnostics(
         judge_name(j): _judge_entry(j, judge_name(j), outcome, spend(judge_name(j)))
         for j in config.panel_judges
     }
+    found = problems(config, outcome)
     out: dict[str, Any] = {
+        "run": {"complete": not found, "problems": list(found), **counts(outcome)},
         "judge": entries[judge] if config.panel is None else panel_summary(config, entries),
         "contestants": {
             name: {

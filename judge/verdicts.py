@@ -22,7 +22,8 @@ from judge.providers.base import CallFailed, ErrorKind
 
 Order = Literal["ab", "ba"]  # "ab": pair.model_a is shown as assistant A; "ba": pair.model_b is
 ORDERS: Final[tuple[Order, Order]] = ("ab", "ba")
-COMBINE_RULES: Final = ("conservative", "score", "single", "logprob")
+COMBINE_RULES: Final = ("conservative", "score", "sum", "single", "logprob")
+STRONG_WEIGHT: Final = {"score": 3, "sum": 2}  # default weight of a >> verdict, per rule
 # At most this many non-empty lines may follow the verdict line (a sign-off), else the output is unreadable.
 MAX_TRAILING_LINES: Final = 3
 
@@ -223,8 +224,11 @@ class CombineRule:
     """How the judgements of one (question, pair, turn) in each order become one battle winner.
 
     conservative: both orders must name the same winner, anything else is a tie (MT-Bench).
-    score: per-order scores (strong verdicts weigh strong_weight, ordinary ones 1) are summed in canonical
-      orientation; a sum above tie_margin wins, below -tie_margin loses, anything in between is a tie.
+    score: Arena-Hard's rule. Each order is its own game (a battle with first_shown set), and a strong
+      verdict (A>>B) counts as strong_weight games (default 3); see games().
+    sum: per-order scores (strong verdicts weigh strong_weight, default 2, ordinary ones 1) are summed in
+      canonical orientation into one battle; a sum above tie_margin wins, below -tie_margin loses, anything in
+      between is a tie.
     single: only one order is judged, picked per key by a seeded hash (half the cost, keeps position bias).
     logprob: both orders judged with the verdict read from first-token probabilities (answer_format token);
       the preference for model_a is the mean over both orders of P(model_a's letter) - P(model_b's letter).
@@ -233,7 +237,7 @@ class CombineRule:
     """
 
     name: str = "conservative"
-    strong_weight: int = 2
+    strong_weight: int | None = None  # None: the rule's default (STRONG_WEIGHT)
     tie_margin: int = 0
     seed: int = 0
     prob_margin: float = 0.05
@@ -241,8 +245,13 @@ class CombineRule:
     def __post_init__(self) -> None:
         if self.name not in COMBINE_RULES:
             raise InputError(f"unknown combine rule {self.name!r} (known: {', '.join(COMBINE_RULES)})")
-        if self.strong_weight < 1 or self.tie_margin < 0:
+        if (self.strong_weight is not None and self.strong_weight < 1) or self.tie_margin < 0:
             raise InputError("combine rule: strong_weight must be >= 1 and tie_margin >= 0")
+
+    @property
+    def weight(self) -> int:
+        """The weight of a strong (>>) verdict under this rule."""
+        return self.strong_weight if self.strong_weight is not None else STRONG_WEIGHT.get(self.name, 2)
 
     def orders(self, pair: Pair, turn: int = 1) -> tuple[Order, ...]:
         """The orders to judge for this key; for `single` a hash of (seed, key) picks one, stable per key."""
@@ -260,17 +269,36 @@ def canonical(order: Order, preference: Preference) -> Preference:
 def combine(rule: CombineRule, judged: Mapping[Order, Preference]) -> str | None:
     """A winner in judge.battles.WINNERS for the canonical pair, or None when a needed order is missing.
 
-    None means no battle is recorded (a failed order is never guessed as a tie).
+    None means no battle is recorded (a failed order is never guessed as a tie). For `score`, which records
+    games rather than one battle, see games().
     """
+    if rule.name == "score":
+        raise ValueError("the score rule records one game per order: use games()")
     needed = ORDERS if rule.name != "single" else tuple(o for o in ORDERS if o in judged)[:1]
     if not needed or any(order not in judged for order in needed):
         return None
     views = [canonical(order, judged[order]) for order in needed]
-    if rule.name == "score":
-        total = sum(_weighted(v, rule.strong_weight) for v in views)
+    if rule.name == "sum":
+        total = sum(_weighted(v, rule.weight) for v in views)
         return _winner(0 if abs(total) <= rule.tie_margin else total)
     directions = {v.direction for v in views}
     return _winner(directions.pop()) if len(directions) == 1 else "tie"
+
+
+def games(rule: CombineRule, judged: Mapping[Order, Preference]) -> list[tuple[Order, str]] | None:
+    """Arena-Hard's `score` rule: each order is a game won by the model it names (a tie for A=B), and a strong
+    verdict counts rule.weight times; the (order, canonical winner) list, or None when an order is missing.
+
+    A pure position bias (A>B in both orders) gives one game each way; A>>B then B>A gives model_a 3 games
+    to model_b's 1.
+    """
+    if any(order not in judged for order in ORDERS):
+        return None
+    out: list[tuple[Order, str]] = []
+    for order in ORDERS:
+        view = canonical(order, judged[order])
+        out += [(order, _winner(view.direction))] * (rule.weight if abs(view.score) == 2 else 1)
+    return out
 
 
 def combine_shares(rule: CombineRule, shares: Mapping[Order, Mapping[Preference, float]]) -> str | None:
@@ -301,8 +329,16 @@ def to_battle(
     category: str | None = None,
     language: str | None = None,
     tstamp: float | None = None,
+    judged: Mapping[Order, Preference] | None = None,
+    single: Order | None = None,
 ) -> Battle:
-    """The battle-log row for a combined verdict (source="judge")."""
+    """The battle-log row for a combined verdict (source="judge").
+
+    `judged` adds the per-order verdicts as shown (verdict_ab, verdict_ba); `single` marks a battle that
+    stands for one order only (one game, or the `single` rule), whose first-shown model is then recorded.
+    """
+    judged = judged or {}
+    first = None if single is None else (pair.model_a if single == "ab" else pair.model_b)
     return Battle(
         question_id=pair.question_id,
         model_a=pair.model_a,
@@ -314,6 +350,9 @@ def to_battle(
         language=language,
         turn=turn,
         tstamp=tstamp,
+        first_shown=first,
+        verdict_ab=judged["ab"].value if "ab" in judged else None,
+        verdict_ba=judged["ba"].value if "ba" in judged else None,
     )
 
 

@@ -19,7 +19,9 @@ Usage::
 (the anthropic SDK appends ``/v1/messages`` itself). Steps: ``ok(text)``, ``rate_limited(retry_after)``,
 ``server_error(status)``, ``error(status, message)`` (e.g. 401, 400), ``hang(seconds)`` (answer nothing until
 the client gives up; cut short when the server stops), ``drop()`` (headers and half a body, then close),
-``malformed()`` (200 with a body that is not JSON), ``wrong_shape()`` (200 with JSON missing the answer).
+``malformed()`` (200 with a body that is not JSON), ``wrong_shape()`` (200 with JSON missing the answer),
+``echo_key(status)`` (an error quoting the API key it was sent, as OpenAI's 401 does, in body and headers).
+An ``ok`` step asked with ``stream: true`` on the OpenAI path answers as server-sent chunks.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from typing import Any
 class Step:
     """What the server does for one request."""
 
-    action: str = "ok"  # ok | status | hang | drop | malformed | wrong_shape
+    action: str = "ok"  # ok | status | echo_key | hang | drop | malformed | wrong_shape
     text: str = "ok"
     status: int = 200
     message: str = ""
@@ -59,6 +61,11 @@ class Step:
     @staticmethod
     def error(status: int, message: str = "error") -> Step:
         return Step("status", status=status, message=message)
+
+    @staticmethod
+    def echo_key(status: int = 401) -> Step:
+        """An error that quotes the API key the client sent, in the body and in response headers."""
+        return Step("echo_key", status=status)
 
     @staticmethod
     def hang(seconds: float = 5.0) -> Step:
@@ -213,10 +220,24 @@ class FaultServer:
                 if step.action == "wrong_shape":
                     self._send(200, json.dumps({"id": "x", "unexpected": True}).encode(), {})
                     return
+                if step.action == "echo_key":
+                    sent = self.headers.get("x-api-key") or self.headers.get("Authorization", "")
+                    key = sent.removeprefix("Bearer ")
+                    message = f"Incorrect API key provided: {key}. Your header was 'Authorization: {sent}'."
+                    payload = _error_body(self.path, step.status, message)
+                    headers = {
+                        "WWW-Authenticate": f'Bearer error="invalid_token", key="{key}"',
+                        "X-Echo-Key": key,
+                    }
+                    self._send(step.status, json.dumps(payload).encode(), headers)
+                    return
                 if step.action == "status":
                     headers = {} if step.retry_after is None else {"Retry-After": step.retry_after}
                     payload = _error_body(self.path, step.status, step.message)
                     self._send(step.status, json.dumps(payload).encode(), headers)
+                    return
+                if body.get("stream") and self.path.endswith("/chat/completions"):
+                    self._stream(step.text, model)
                     return
                 if self.path.endswith("/messages"):
                     payload = _messages_body(step.text, model)
@@ -226,6 +247,24 @@ class FaultServer:
                     self._send(404, json.dumps(_error_body(self.path, 404, "no such path")).encode(), {})
                     return
                 self._send(200, json.dumps(payload).encode(), {})
+
+            def _stream(self, text: str, model: str) -> None:
+                """An ok step asked with stream=True: the text in chunks of a few characters, as SSE."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for start in range(0, len(text), 7):
+                    delta = {"content": text[start : start + 7]}
+                    chunk = {
+                        "id": "chatcmpl-fault",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": model,
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+                    }
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.close_connection = True
 
             def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
                 self.send_response(status)

@@ -8,7 +8,16 @@ from dataclasses import replace
 
 import pytest
 
-from judge.providers import CallFailed, Completion, Endpoint, ErrorKind, Message, ProviderHub, Request
+from judge.providers import (
+    CallFailed,
+    Completion,
+    Endpoint,
+    ErrorKind,
+    Message,
+    ProviderHub,
+    Request,
+    stream_text,
+)
 from judge.providers.base import parse_retry_after
 from tests.fault_server import FaultServer, Step
 
@@ -151,3 +160,27 @@ def test_unreachable_server_is_transient() -> None:
 )
 def test_parse_retry_after(headers: dict[str, str], seconds: float | None) -> None:
     assert parse_retry_after(headers) == seconds
+
+
+def test_streaming_through_the_openai_sdk_and_its_failures(server: FaultServer) -> None:
+    endpoint = Endpoint("openai", model="m", base_url=server.openai_url, api_key="secret-key", timeout_s=10)
+
+    async def stream(*steps: Step) -> list[str] | CallFailed:
+        server.script(*steps)
+        async with ProviderHub() as hub:
+            try:
+                return [piece async for piece in stream_text(hub.get(endpoint), REQUEST)]
+            except CallFailed as failed:
+                return failed
+
+    pieces = asyncio.run(stream(Step.ok("a streamed answer in pieces")))
+    assert pieces == ["a strea", "med ans", "wer in ", "pieces"]
+    assert server.requests[-1].body["stream"] is True
+    for step, kind in [
+        (Step.server_error(503), ErrorKind.TRANSIENT),
+        (Step.rate_limited(retry_after=3), ErrorKind.RATE_LIMITED),
+        (Step.error(401, "bad key"), ErrorKind.AUTH),
+    ]:
+        failed = asyncio.run(stream(step))
+        assert isinstance(failed, CallFailed) and failed.kind == kind, failed
+        assert "secret-key" not in str(failed)

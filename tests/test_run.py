@@ -229,3 +229,97 @@ def test_head_to_head_schedule_reports_its_decision(tmp_path):
     assert 0 <= decision["ci_low"] <= decision["ci_high"] <= 1
     on_disk = json.loads((tmp_path / "out" / "diagnostics.json").read_text())
     assert on_disk["head_to_head"] == decision
+
+
+def test_positions_round_trip_through_run_battles_file_and_validate(tmp_path):
+    """first_shown and the per-order verdicts go from judging to battles.jsonl and back into validate."""
+    out = tmp_path / "out"
+    for combine in ("score", "conservative"):
+        judge = f"{{provider: echo, answer_format: json, combine: {combine}}}"
+        result = api.run(
+            write_config(tmp_path, judge), out=out / combine, env={}, bootstrap=0, write_html=False
+        )
+        log = out / combine / "battles.jsonl"
+        rows = [json.loads(line) for line in log.read_text().splitlines()]
+        if combine == "score":  # one game per order, each naming who was shown first
+            assert len(rows) == len(result.outcome.battles) >= 4
+            assert {r["first_shown"] for r in rows} == {"echo-a", "echo-b"}
+            assert all((r["verdict_ab"] is None) != (r["verdict_ba"] is None) for r in rows)
+        else:
+            assert all(r["first_shown"] is None and r["verdict_ab"] and r["verdict_ba"] for r in rows)
+        report = api.validate([log], [log], bootstrap=0).to_json()["diagnostics"]["judge"]
+        assert report["first_position"]["n"] > 0 and report["first_position"]["value"] is not None
+        assert report["position_consistency"]["n"] > 0
+
+
+def run_cli(config: Path, out: Path, *extra: str):
+    return CliRunner().invoke(cli, ["run", str(config), "--out", str(out), "--bootstrap", "20", *extra])
+
+
+DEAD = '"http://127.0.0.1:9/v1"'  # the discard port: nothing listens, every call fails to connect
+
+
+def test_exit_5_when_no_battle_could_be_decided_even_with_allow_failures(tmp_path):
+    # Every judge call 500, 400 or unreadable: the run used to exit 0 with an empty leaderboard.
+    for step in (Step.server_error(), Step.error(400, "bad"), Step.ok("I cannot decide")):
+        with FaultServer() as server:
+            server.script(*[step for _ in range(30)])
+            judge = f'{{provider: openai, model: j, base_url: "{server.openai_url}", parse_retries: 0}}'
+            config = write_config(tmp_path, judge, limit=1)
+            for extra in ((), ("--allow-failures",)):
+                result = run_cli(config, tmp_path / "out", *extra)
+                assert result.exit_code == 5, result.output
+                error = [line for line in result.stderr.splitlines() if line.startswith("judge: error:")]
+                assert error == [f"judge: error: run incomplete: {2} judgement(s) failed"
+                                 + (" (2 unreadable)" if step.action == "ok" else "")
+                                 + "; no battle was decided"]  # fmt: skip
+                assert "Traceback" not in result.output
+
+
+def test_exit_5_when_every_contestant_is_unreachable(tmp_path):
+    contestants = (
+        f"  - {{name: a, provider: openai, model: m, base_url: {DEAD}}}\n"
+        f"  - {{name: b, provider: openai, model: n, base_url: {DEAD}}}\n"
+    )
+    config = write_config(tmp_path, "{provider: echo, answer_format: json}", contestants, limit=1)
+    result = run_cli(config, tmp_path / "out")
+    assert result.exit_code == 5, result.output
+    assert "run incomplete: 2 answer(s) failed after retries; no answers from a, b;" in result.stderr
+    assert "no battle was decided" in result.stderr
+
+
+def test_one_unreachable_contestant_fails_the_run_unless_accepted(tmp_path):
+    contestants = ECHO_PAIR + f"  - {{name: gone, provider: openai, model: m, base_url: {DEAD}}}\n"
+    config = write_config(tmp_path, "{provider: echo, answer_format: json}", contestants)
+    out = tmp_path / "out"
+    result = run_cli(config, out)
+    assert result.exit_code == 5, result.output
+    assert "run incomplete: 2 answer(s) failed after retries; no answers from gone; " in result.stderr
+    assert "8 judgement(s) not made for want of an answer" in result.stderr  # 2 pairs x 2 orders x 2 q
+    diag = json.loads((out / "diagnostics.json").read_text())["run"]
+    assert diag["complete"] is False and "no answers from gone" in diag["problems"]
+
+    accepted = run_cli(config, out, "--allow-failures")
+    assert accepted.exit_code == 0, accepted.output
+    assert "judge: warning: partial run accepted (--allow-failures): " in accepted.stderr
+    board = json.loads((out / "leaderboard.json").read_text())
+    assert {m["model"] for m in board["models"]} == {"echo-a", "echo-b"}
+
+
+def test_bar_summary_and_diagnostics_report_the_same_counts(tmp_path):
+    with FaultServer() as server:
+        # One order readable, one unreadable both times: 1 made, 1 failed (unreadable).
+        server.script(Step.ok("Fine.\nVERDICT: A"), *[Step.ok("no idea") for _ in range(10)])
+        url = server.openai_url
+        judge = f'{{provider: openai, model: j, base_url: "{url}", parse_retries: 1, concurrency: 1}}'
+        config = write_config(tmp_path, judge, limit=1)
+        out = tmp_path / "out"
+        for expected in ("made 1, reused 0, failed 1 (1 unreadable), skipped 0",
+                         "made 0, reused 1, failed 1 (1 unreadable), skipped 0"):  # fmt: skip
+            result = run_cli(config, out, "--allow-failures")
+            assert result.exit_code == 5  # no battle: one order alone decides nothing
+            assert f"judgements: {expected}" in result.stdout
+            bar = [line for line in result.stderr.splitlines() if line.startswith("judging")]
+            assert bar and bar[-1].rstrip().endswith(expected)
+            counts = json.loads((out / "diagnostics.json").read_text())
+            assert counts["run"]["judgements"]["failed"] == counts["judge"]["parse_failures"] == 1

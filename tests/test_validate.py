@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -146,10 +147,24 @@ def test_position_consistency_needs_both_orders() -> None:
             ("q2", "y", "x", "model_a", "j"),  # first position both times
         ]
     )
+    # Without position columns nothing says which answer was shown first (our logs sort the pair by name).
+    assert position_consistency(judge).value is None and "not available" in first_position(judge).note
+    judge = judge.assign(first_shown=judge["model_a"])
     consistency = position_consistency(judge)
     assert (consistency.value, consistency.n) == (0.5, 2)
     assert first_position(judge).value == 0.75
     assert position_consistency(judge.iloc[[0, 2]]).value is None
+
+
+def test_positions_from_per_order_verdicts() -> None:
+    judge = _frame([("q1", "x", "y", "model_a", "j"), ("q2", "x", "y", "tie", "j")]).assign(
+        verdict_ab=["A>B", "A>B"],
+        verdict_ba=["B>>A", "A>B"],  # q1 consistent; q2 picks whoever is first
+    )
+    consistency = position_consistency(judge)
+    assert (consistency.value, consistency.n) == (0.5, 2)
+    measured = first_position(judge)
+    assert (measured.value, measured.n) == (0.75, 4)
 
 
 def test_longer_answer_uses_optional_length_columns() -> None:
@@ -223,7 +238,7 @@ def _cli(*args: str):
 
 
 TOP_KEYS = {"format_version", "comparison", "by", "agreement", "human_agreement", "rank", "diagnostics"}
-TOP_KEYS |= {"votes", "verdict"}
+TOP_KEYS |= {"votes", "verdict", "intervals"}
 RANK_KEYS = {"models", "spearman", "kendall", "separability_human", "separability_judge", "agreement_with_ci"}
 RANK_KEYS |= {"brier", "brier_votes"}
 HUMAN_ROWS = [
@@ -250,6 +265,36 @@ def test_cli_json_has_the_documented_shape(tmp_path: Path) -> None:
     assert set(report["rank"]) == RANK_KEYS
     assert report["votes"] == {"human": 5, "judge": 2, "matched_items": 2}
     assert report["diagnostics"]["judge"]["longer_answer"]["value"] is None
+    intervals = report["intervals"]
+    assert set(intervals) == {"with_ties", "without_ties", "kappa", "spearman", "kendall"}
+    assert intervals["with_ties"]["value"] == pytest.approx(2 / 3)
+    low, high = intervals["with_ties"]["lower"], intervals["with_ties"]["upper"]
+    assert 0 <= low <= 2 / 3 <= high <= 1
+
+
+def test_kappa_corrects_agreement_for_chance() -> None:
+    from judge.validate.uncertainty import agreement_intervals
+
+    # 4 items: x always says first-model, y agrees on 3 of them: p_o = 3/4; chance p_e = 1 * 3/4, kappa 0.
+    pairs = pd.DataFrame(
+        {
+            "question_id": ["1", "2", "3", "4"],
+            "first": "a",
+            "second": "b",
+            "turn_key": 1,
+            "outcome_x": [1, 1, 1, 1],
+            "outcome_y": [1, 1, 1, -1],
+        }
+    )
+    out = agreement_intervals(pairs, rounds=200, rng=np.random.default_rng(0))
+    assert out["with_ties"].value == pytest.approx(0.75) and out["kappa"].value == pytest.approx(0.0)
+    perfect = agreement_intervals(
+        pairs.assign(outcome_y=[1, 0, -1, 1], outcome_x=[1, 0, -1, 1]),
+        rounds=50,
+        rng=np.random.default_rng(0),
+    )
+    assert perfect["kappa"].value == pytest.approx(1.0)
+    assert out["with_ties"].lower is not None and out["with_ties"].lower < 0.75 <= out["with_ties"].upper
 
 
 def test_cli_table_ends_with_the_verdict(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from judge.verdicts import (
     Preference,
     canonical,
     combine,
+    games,
     logprob_shares,
     parse_json,
     parse_logprobs,
@@ -238,17 +239,40 @@ def test_score_every_combination(ab: Preference, ba: Preference, weight: int, ma
 
     total = points(ab) - points(ba)  # "ba" shows model_b first, so its score counts the other way
     expected = 0 if abs(total) <= margin else (1 if total > 0 else -1)
-    winner = combine(CombineRule("score", strong_weight=weight, tie_margin=margin), {"ab": ab, "ba": ba})
+    winner = combine(CombineRule("sum", strong_weight=weight, tie_margin=margin), {"ab": ab, "ba": ba})
     assert winner is not None and _sign(winner) == expected
 
 
-def test_score_examples() -> None:
-    rule = CombineRule("score")
+def test_sum_examples() -> None:
+    rule = CombineRule("sum")
     assert combine(rule, {"ab": AA, "ba": A}) == "model_a"  # strong first-position win outweighs the flip
     assert combine(rule, {"ab": A, "ba": A}) == "tie"  # pure position bias cancels
     assert combine(rule, {"ab": A, "ba": TIE}) == "model_a"
-    assert combine(CombineRule("score", tie_margin=1), {"ab": A, "ba": TIE}) == "tie"
+    assert combine(CombineRule("sum", tie_margin=1), {"ab": A, "ba": TIE}) == "tie"
     assert combine(rule, {"ab": BB, "ba": AA}) == "model_b"
+
+
+def test_score_is_arena_hard_two_games_with_strong_weight_three() -> None:
+    """Hand-worked: model_a shown first says A>>B (model_a, 3 games); model_b shown first says A>B, i.e. it
+    prefers model_b (1 game). Arena-Hard's log holds 4 battles: 3 won by model_a, 1 by model_b."""
+    rule = CombineRule("score")
+    assert rule.weight == 3
+    assert games(rule, {"ab": AA, "ba": A}) == [("ab", "model_a")] * 3 + [("ba", "model_b")]
+    assert games(rule, {"ab": A, "ba": A}) == [("ab", "model_a"), ("ba", "model_b")]  # position bias: 1-1
+    assert games(rule, {"ab": TIE, "ba": BB}) == [("ab", "tie")] + [("ba", "model_a")] * 3
+    assert games(CombineRule("score", strong_weight=2), {"ab": BB, "ba": TIE}) == [
+        ("ab", "model_b"),
+        ("ab", "model_b"),
+        ("ba", "tie"),
+    ]
+    assert games(rule, {"ab": AA}) is None  # a missing order gives no game at all
+    pair = make_pair("q1", "m1", "m2")
+    judged = {"ab": AA, "ba": A}
+    played = games(rule, judged) or []
+    rows = [to_battle(pair, w, judge="j", judged={o: judged[o]}, single=o) for o, w in played]
+    assert [(b.first_shown, b.winner) for b in rows] == [("m1", "model_a")] * 3 + [("m2", "model_b")]
+    assert (rows[0].verdict_ab, rows[0].verdict_ba) == ("A>>B", None)
+    assert (rows[3].verdict_ab, rows[3].verdict_ba) == (None, "A>B")
 
 
 @pytest.mark.parametrize("pref", ALL)
@@ -271,7 +295,7 @@ def test_single_picks_one_seeded_order_per_key() -> None:
 
 
 def test_missing_order_gives_no_battle_never_a_tie() -> None:
-    for name in ("conservative", "score"):
+    for name in ("conservative", "sum"):
         assert combine(CombineRule(name), {"ab": A}) is None
         assert combine(CombineRule(name), {"ba": TIE}) is None
     assert combine(CombineRule("single"), {}) is None

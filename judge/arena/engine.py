@@ -15,7 +15,7 @@ import os
 import random
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,14 +194,23 @@ class Arena:
         wait = self.limiter.take(voter, now)
         if wait is not None:
             raise Refused(429, f"too many prompts; try again in {wait:.0f} s", retry_after=wait)
-        if self.moderator is not None:
-            decision = await self.moderator.check(prompt)
-            if not decision.allowed:
-                raise Refused(422, decision.reason or "refused by moderation")
+        fresh = battle is None
         if battle is None:
-            battle = await self._new_battle(voter, prompt, now)
-        battle.busy = True
+            battle = self._new_battle(voter, prompt, now)
+        battle.busy = True  # reserved before any await: a concurrent prompt sees it taken
         battle.touched = now
+        try:
+            if self.moderator is not None:
+                decision = await self.moderator.check(prompt)
+                if not decision.allowed:
+                    raise Refused(422, decision.reason or "refused by moderation")
+            if fresh:
+                battle.language = await asyncio.to_thread(self.language.detect, prompt)
+        except BaseException:
+            battle.busy = False
+            if fresh:
+                self._battles.pop(battle.battle_id, None)
+            raise
         return battle
 
     def _own(self, voter: str, battle_id: Any) -> LiveBattle:
@@ -221,10 +230,9 @@ class Arena:
             del self._battles[oldest.battle_id]
             mine.remove(oldest)
 
-    async def _new_battle(self, voter: str, prompt: str, now: float) -> LiveBattle:
+    def _new_battle(self, voter: str, prompt: str, now: float) -> LiveBattle:
         names = sorted(self.contestants)
         a, b = draw_pair(names, self.settings.sampler, self.pair_stats, self.rng)
-        language = await asyncio.to_thread(self.language.detect, prompt)
         battle = LiveBattle(
             battle_id=secrets.token_urlsafe(16),
             voter=voter,
@@ -233,7 +241,7 @@ class Arena:
             shown_a=(a, b)[self.rng.random() < 0.5],
             question_id=question_id(prompt),
             category=categorize(prompt, self.settings.categories),
-            language=language,
+            language="und",  # detected once the battle is reserved
             touched=now,
         )
         self._battles[battle.battle_id] = battle
@@ -264,7 +272,7 @@ class Arena:
             seed=contestant.seed,
         )
 
-    async def answer(self, battle: LiveBattle, prompt: str) -> AsyncIterator[Event]:
+    async def answer(self, battle: LiveBattle, prompt: str) -> AsyncGenerator[Event, None]:
         """Both replies as they arrive: ("delta", {side, text}), ("error", {side, message}), then "end".
 
         A provider error voids the battle (stored as void, never as a loss). If the caller stops listening

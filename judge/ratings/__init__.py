@@ -14,16 +14,21 @@ from judge.ratings.leaderboard import (
 )
 from judge.ratings.matrices import battle_count_matrix, predicted_win_matrix, win_fraction_matrix
 from judge.ratings.sandwich import sandwich_covariance
+from judge.ratings.style import STYLE_FEATURES, StyleFit, bootstrap_style, fit_style
 
 __all__ = [
     "DEFAULT_PRIOR",
     "LEADERBOARD_COLUMNS",
+    "STYLE_FEATURES",
     "BTFit",
     "EloScale",
+    "StyleFit",
     "battle_count_matrix",
     "bootstrap_ratings",
     "clustered",
+    "bootstrap_style",
     "fit_bt",
+    "fit_style",
     "leaderboard",
     "leaderboards_by",
     "online_elo",

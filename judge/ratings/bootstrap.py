@@ -211,3 +211,30 @@ def _bt_options(
         raise InputError(f"scale must be > 0 and base > 1, got scale={scale!r}, base={base!r}")
     elo = EloScale(scale=scale, base=base, init_rating=init_rating, anchor=anchor)
     return {"ties": check_ties(ties), "prior": prior, "elo": elo}
+
+
+def weighted_refits(battles: pd.DataFrame, units: IntArray, weights: FloatArray) -> pd.DataFrame:
+    """Bradley-Terry ratings (default options) refitted with each battle counted weights[r, units[b]] times.
+
+    Row r of `weights` is one resample of units (questions, say) given as how often each unit was drawn; the
+    caller draws them, so two logs can share one draw of their common questions (judge compare's paired
+    bootstrap). Returns a rounds x models frame (columns sorted by name); a replicate with no finite fit is
+    NaN. Fitted in batches, starting at the full-data fit, like bootstrap_ratings.
+    """
+    agg = aggregate(battles)
+    fit = fit_pairs(agg.pairs, **_bt_options())
+    pairs = agg.pairs
+    des = design(pairs.i, pairs.j, pairs.n_models)
+    inverse = bread(des, fit.neg_hessian)
+    n_units = weights.shape[1]
+    table = sp.csr_matrix((np.ones(len(units)), (units, agg.cell)), shape=(n_units, 3 * len(pairs.i)))
+    parts = []
+    with single_threaded_blas():
+        for start in range(0, len(weights), _CHUNK):
+            chunk = weights[start : start + _CHUNK]
+            counts = np.asarray((table.T @ chunk.T).T).reshape(len(chunk), -1, 3)
+            sol = maximise_near(des, "half", fit.prior, counts, np.tile(fit.params, (len(chunk), 1)), inverse)
+            values = fit.elo.ratings(sol.params[:, : pairs.n_models], pairs.models)
+            values[~sol.converged] = np.nan
+            parts.append(values)
+    return pd.DataFrame(np.concatenate(parts), columns=pd.Index(pairs.models, name="model"))

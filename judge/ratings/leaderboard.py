@@ -15,7 +15,8 @@ See docs/design/ratings.md.
 from __future__ import annotations
 
 import math
-from typing import Final, Literal
+from collections.abc import Sequence
+from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,7 @@ from judge.ratings.bootstrap import (
 from judge.ratings.bt import DEFAULT_PRIOR, check_anchor, fit_pairs
 from judge.ratings.elo import online_elo
 from judge.ratings.sandwich import sandwich_covariance
+from judge.ratings.style import bootstrap_style, fit_style
 
 LEADERBOARD_COLUMNS: Final = (
     "model",
@@ -109,13 +111,21 @@ def leaderboard(
     init_rating: float = 1000.0,
     k: float = 4.0,
     workers: int | None = None,
+    style: Sequence[str] | None = None,
+    baseline: str | None = None,
 ) -> pd.DataFrame:
     """Ratings with `level` intervals and ranks, best first.
 
     The rating is the full-data fit; bootstrap intervals are percentiles of `bootstrap` refits with
     numpy.random.default_rng(seed). With ci="none" the interval collapses onto the rating, so the rank is the
     plain ordinal rank. cluster="auto" resamples questions when question ids repeat (resolve_cluster).
-    A separated model (never lost or never won) is flagged and placed as the module docstring says.
+    A separated model (never lost or never won) is flagged and placed as the module docstring says (with
+    style or baseline it is flagged and fitted with the prior).
+
+    style: style features to control for (judge.ratings.style); the ratings are then style-controlled and
+    table.attrs["style"] holds {"features": [...], "coefficients": {name: {value, ci_lower, ci_upper,
+    elo_2x}}}. baseline: adds score / score_lower / score_upper, the predicted win rate in percent against
+    that model (Arena-Hard's table), its bounds from the same bootstrap.
     """
     if method not in ("bt", "elo"):
         raise InputError(f"unknown rating method {method!r} (known: bt, elo)")
@@ -126,6 +136,8 @@ def leaderboard(
     agg = aggregate(battles)
     models = agg.pairs.models
     check_anchor(anchor, models)
+    if baseline is not None and baseline not in models:
+        raise InputError(f"baseline model {baseline!r} does not appear in the battles")
     battles, cluster = clustered(battles, cluster)
     options: dict[str, object] = {
         "method": method, "bootstrap": bootstrap, "seed": seed, "cluster": cluster, "ci": ci,
@@ -133,12 +145,52 @@ def leaderboard(
         "init_rating": init_rating, "k": k, "workers": workers,
     }  # fmt: skip
     separated = separated_models(battles)
-    if method == "bt" and separated.any():
+    if method == "bt" and style is None and baseline is None and separated.any():
         board = _peeled(battles, separated, options)
         if board is not None:
             return board
     scale_kw = {"scale": scale, "base": base, "init_rating": init_rating, "anchor": anchor}
-    if method == "elo":
+    tail = (1.0 - level) / 2.0
+    values: FloatArray | None = None  # bootstrap replicates (rounds x models), when there are any
+    cov: FloatArray | None = None
+    style_info: dict[str, Any] | None = None
+    if style is not None:
+        if method != "bt" or ties != "half":
+            raise InputError(
+                "style control is a Bradley-Terry fit with ties as half: use --method bt --ties half"
+            )
+        if ci == "sandwich":
+            raise InputError("style control has bootstrap intervals only: use --ci bootstrap or --ci none")
+        check_bootstrap(bootstrap, cluster, method)
+        sfit = fit_style(
+            battles, features=style, scale=scale, base=base, init_rating=init_rating, anchor=anchor
+        )
+        rating = sfit.ratings.to_numpy()
+        coef_lower = coef_upper = sfit.coefficients.to_numpy()
+        if ci == "bootstrap":
+            reps = bootstrap_style(
+                battles,
+                sfit,
+                rounds=bootstrap,
+                rng=np.random.default_rng(seed),
+                cluster=cluster,
+                workers=workers,
+            )
+            values = reps.ratings
+            coef_lower, coef_upper = np.quantile(reps.coefficients, [tail, 1.0 - tail], axis=0)
+        style_info = {
+            "features": list(sfit.rows.features),
+            "coefficients": {
+                name: {
+                    "value": float(sfit.coefficients[name]),
+                    "ci_lower": float(coef_lower[k]),
+                    "ci_upper": float(coef_upper[k]),
+                    "elo_2x": sfit.elo_for_double(name),
+                }
+                for k, name in enumerate(sfit.rows.features)
+            },
+        }
+    elif method == "elo":
         if ties != "half":
             raise InputError(
                 f"online Elo always counts a tie as half a win; ties={ties!r} is for method='bt'"
@@ -153,8 +205,11 @@ def leaderboard(
         fit_kw = {"ties": ties, "prior": prior, **scale_kw}
         fit = fit_pairs(agg.pairs, **_bt_options(ties=ties, prior=prior, **scale_kw))  # type: ignore[arg-type]
         rating = fit.ratings.to_numpy()
-    tail = (1.0 - level) / 2.0
-    if ci == "bootstrap" and method == "bt":
+    if values is not None:
+        lower, upper = np.quantile(values, [tail, 1.0 - tail], axis=0)
+    elif style_info is not None:
+        lower, upper = rating.copy(), rating.copy()
+    elif ci == "bootstrap" and method == "bt":
         # Same as bootstrap_ratings, reusing this call's aggregation and fit (a second pass on a big log).
         check_bootstrap(bootstrap, cluster, method)
         rng = np.random.default_rng(seed)
@@ -172,9 +227,11 @@ def leaderboard(
             workers=workers,
             **fit_kw,
         )
-        lower, upper = np.quantile(samples.to_numpy(), [tail, 1.0 - tail], axis=0)
+        values = samples.to_numpy()
+        lower, upper = np.quantile(values, [tail, 1.0 - tail], axis=0)
     elif ci == "sandwich":
-        sd = np.sqrt(np.clip(np.diag(sandwich_covariance(fit, battles, cluster=cluster).to_numpy()), 0, None))
+        cov = sandwich_covariance(fit, battles, cluster=cluster).to_numpy()
+        sd = np.sqrt(np.clip(np.diag(cov), 0, None))
         z = float(norm.ppf(1.0 - tail))
         lower, upper = rating - z * sd, rating + z * sd
     else:
@@ -194,8 +251,33 @@ def leaderboard(
             "separated": separated.to_numpy(dtype=bool),
         }
     )
+    columns = list(LEADERBOARD_COLUMNS)
+    if baseline is not None:
+        at = models.index(baseline)
+        table["score"] = _win_rate(rating - rating[at], scale, base)
+        if values is not None:
+            low, high = np.quantile(
+                _win_rate(values - values[:, at : at + 1], scale, base), [tail, 1 - tail], axis=0
+            )
+        elif cov is not None:
+            spread = np.sqrt(np.clip(np.diag(cov) + cov[at, at] - 2 * cov[:, at], 0, None))
+            z = float(norm.ppf(1.0 - tail))
+            diff = rating - rating[at]
+            low, high = _win_rate(diff - z * spread, scale, base), _win_rate(diff + z * spread, scale, base)
+        else:
+            low = high = table["score"].to_numpy()
+        table["score_lower"], table["score_upper"] = low, high
+        columns += ["score", "score_lower", "score_upper"]
     table = table.sort_values(["rating", "model"], ascending=[False, True], kind="stable")
-    return table.reset_index(drop=True)[list(LEADERBOARD_COLUMNS)]
+    out = table.reset_index(drop=True)[columns]
+    if style_info is not None:
+        out.attrs["style"] = style_info
+    return out
+
+
+def _win_rate(diff: FloatArray, scale: float, base: float) -> FloatArray:
+    """Predicted win rate in percent of a model rated `diff` Elo above its opponent (a tie is half a win)."""
+    return np.asarray(100.0 / (1.0 + base ** (-diff / scale)), dtype=np.float64)
 
 
 def _peeled(battles: pd.DataFrame, separated: pd.Series, options: dict[str, object]) -> pd.DataFrame | None:

@@ -411,6 +411,8 @@ def ppi_leaderboard(
             "ci_upper": upper,
             "rank": _rank(lower, upper),
             **{c: record[c].to_numpy() for c in ("battles", "wins", "losses", "ties")},
+            # Flagged as the plain board flags it; PPI's prior keeps such a model finite, it is not peeled here.
+            "separated": (record["wins"].to_numpy() == 0) | (record["losses"].to_numpy() == 0),
             "rank_lower": rank_lower,
             "rank_upper": rank_upper,
         }

@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from judge.ratings import battle_count_matrix, predicted_win_matrix, win_fraction_matrix
 from judge.report import charts
+from judge.report.outputs import atomic_write
 from judge.report.panel import panel_context
 from judge.report.rundir import Judgment, Leaderboard, ReportData, load_run_dir
 
@@ -41,9 +42,7 @@ def write_report(run_dir: str | Path) -> Path:
     root = Path(run_dir)
     html = render_report(load_run_dir(root))
     target = root / REPORT_FILE
-    partial = target.with_suffix(".html.partial")
-    partial.write_text(html, encoding="utf-8")
-    partial.replace(target)
+    atomic_write(target, html)
     return target
 
 

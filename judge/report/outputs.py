@@ -7,6 +7,7 @@ half-written file behind.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from judge.battles import Battle
+from judge.errors import StoreError
 from judge.questions import Question
 from judge.report.rundir import (
     BATTLES_FILE,
@@ -26,10 +28,37 @@ from judge.report.rundir import (
 from judge.store import StoredJudgement
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
+    """Write through a temporary name and rename, so a reader never sees half a file; a write the disk
+    refuses (full, read-only) leaves no temporary file and becomes a one-line StoreError."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        reason = "disk full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else (exc.strerror or str(exc))
+        raise StoreError(
+            f"{path}: {reason}: cannot write",
+            hint="free some space and run the same command again: it rewrites the files from the store",
+        ) from exc
+
+
+RESULT_FILES = (
+    BATTLES_FILE,
+    DETAILS_FILE,
+    DIAGNOSTICS_FILE,
+    LEADERBOARD_FILE,
+    BY_CATEGORY_FILE,
+    "report.html",
+)
+
+
+def remove_set(out_dir: Path) -> None:
+    """Delete every result file: after a failed write, none rather than a set that does not belong together
+    (the store keeps everything, so the same command rewrites them for free)."""
+    for name in RESULT_FILES:
+        (out_dir / name).unlink(missing_ok=True)
 
 
 def _jsonl(rows: Iterable[Mapping[str, Any]]) -> str:
@@ -38,13 +67,13 @@ def _jsonl(rows: Iterable[Mapping[str, Any]]) -> str:
 
 def write_battles(out_dir: Path, battles: Sequence[Battle], *, name: str = BATTLES_FILE) -> Path:
     path = out_dir / name
-    _atomic_write(path, _jsonl(b.to_record() for b in battles))
+    atomic_write(path, _jsonl(b.to_record() for b in battles))
     return path
 
 
 def write_json(out_dir: Path, name: str, data: Mapping[str, Any]) -> Path:
     path = out_dir / name
-    _atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     return path
 
 
@@ -108,5 +137,5 @@ def details_rows(
 
 def write_details(out_dir: Path, rows: Iterable[Mapping[str, Any]]) -> Path:
     path = out_dir / DETAILS_FILE
-    _atomic_write(path, _jsonl(rows))
+    atomic_write(path, _jsonl(rows))
     return path

@@ -6,9 +6,10 @@ the two leaderboards differ only in who voted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
+import numpy as np
 import pandas as pd
 
 from judge.errors import InputError
@@ -16,6 +17,7 @@ from judge.ratings import leaderboard
 from judge.validate.agreement import Agreement, GroupBy, human_agreement, judge_agreement
 from judge.validate.biases import Diagnostics, diagnose
 from judge.validate.ranks import RankAgreement, brier_score, rank_agreement
+from judge.validate.uncertainty import Interval, agreement_intervals, rank_intervals
 
 FORMAT_VERSION: Final = 1
 TOLERANCE: Final = 0.05  # agreement rates closer than this count as "about as often"
@@ -36,6 +38,8 @@ class ValidationReport:
     human_votes: int
     judge_votes: int
     verdict: str
+    # Bootstrap intervals (over items for agreement, over questions for rank correlations) and kappa.
+    intervals: dict[str, Interval] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +59,7 @@ class ValidationReport:
                 "matched_items": self.agreement.overall.items,
             },
             "verdict": self.verdict,
+            "intervals": {name: value.to_json() for name, value in self.intervals.items()},
         }
 
 
@@ -92,6 +97,7 @@ def validate_battles(
             human_votes=len(human),
             judge_votes=0,
             verdict=verdict(None, baseline, None),
+            intervals=_intervals(between_humans, None, human, None, bootstrap, seed, level),
         )
     if judge.empty:
         raise InputError("the judge battle log has no votes")
@@ -113,7 +119,37 @@ def validate_battles(
         human_votes=len(human),
         judge_votes=len(judge),
         verdict=verdict(versus, baseline, rank),
+        intervals=_intervals(versus, rank, human, judge, bootstrap, seed, level),
     )
+
+
+def _intervals(
+    agreement: Agreement,
+    rank: RankAgreement | None,
+    human: pd.DataFrame,
+    judge: pd.DataFrame | None,
+    bootstrap: int,
+    seed: int,
+    level: float,
+) -> dict[str, Interval]:
+    """Overall agreement (with and without ties), Cohen's kappa and the rank correlations, with intervals."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, Interval] = {}
+    if agreement.pairs is not None and len(agreement.pairs):
+        out.update(agreement_intervals(agreement.pairs, rounds=bootstrap, rng=rng, level=level))
+    if rank is not None and judge is not None:
+        out.update(
+            rank_intervals(
+                human,
+                judge,
+                spearman=rank.spearman,
+                kendall=rank.kendall,
+                rounds=bootstrap,
+                rng=rng,
+                level=level,
+            )
+        )
+    return out
 
 
 def _rank(

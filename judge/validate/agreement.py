@@ -10,7 +10,7 @@ human-human figures (expert votes only; see docs/validate.md).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Final, Literal
 
@@ -59,6 +59,8 @@ class Agreement:
     kind: Literal["judge-human", "human-human"]
     by: GroupBy
     rows: tuple[AgreementRow, ...]  # the groups in order, then the ALL row
+    # The compared vote pairs (item keys, outcome_x, outcome_y), for intervals over items (uncertainty.py).
+    pairs: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
     @property
     def overall(self) -> AgreementRow:
@@ -174,7 +176,7 @@ def _tabulate(
         names = []  # no turns or categories at all: the overall row says it all
     rows = [_row(name, labels == name, agree, decisive, pairs) for name in names]
     rows.append(_row(ALL, np.ones(len(pairs), dtype=bool), agree, decisive, pairs))
-    return Agreement(kind=kind, by=by, rows=tuple(rows))
+    return Agreement(kind=kind, by=by, rows=tuple(rows), pairs=pairs[[*ITEM, "outcome_x", "outcome_y"]])
 
 
 def _row(

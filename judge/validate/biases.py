@@ -1,15 +1,21 @@
 """Known judge biases, measured from a battle log: position, length and self-preference.
 
 Each measure says "not available" (value None, with the reason) when the log lacks what it needs, rather than
-guessing. `model_a` is taken to be the answer shown first, which holds for Arena, LLMFAO and our own runs.
-Answer lengths are optional columns `length_a` / `length_b` (characters) added to the battle frame.
+guessing. Positions come from the battle log's position columns: `verdict_ab` / `verdict_ba` (a judge's
+verdict as shown, in each order, written by `judge run`) and `first_shown` (the model shown first in a single
+presentation: a vote from `judge vote`, one game of the `score` rule; the Arena and LLMFAO loaders fill it
+with model_a / left, which those sites show first). Which model is model_a says nothing about position: our
+own logs sort the pair by name. Answer lengths are optional columns `length_a` / `length_b` (characters)
+added to the battle frame.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from judge.validate.agreement import ITEM, canonical_votes
@@ -83,26 +89,77 @@ def diagnose(
     )
 
 
+_SIGN: Final = {"A>>B": 1, "A>B": 1, "A=B": 0, "B>A": -1, "B>>A": -1}
+_NO_POSITION: Final = "not available: the log does not record which answer was shown first"
+
+
+def _as_shown(votes: pd.DataFrame, column: str) -> npt.NDArray[np.float64]:
+    """+1 / 0 / -1 for a verdict as shown (first answer preferred / tie / second), NaN where absent."""
+    if column not in votes.columns:
+        return np.full(len(votes), np.nan)
+    values = votes[column].astype("string").map(_SIGN, na_action="ignore")
+    return np.asarray(pd.to_numeric(values).to_numpy(dtype=float, na_value=np.nan), dtype=np.float64)
+
+
+def _first_shown(votes: pd.DataFrame) -> npt.NDArray[np.object_]:
+    if "first_shown" not in votes.columns:
+        return np.full(len(votes), None, dtype=object)
+    values: npt.NDArray[np.object_] = (
+        votes["first_shown"].astype("string").to_numpy(dtype=object, na_value=None)
+    )
+    return values
+
+
 def position_consistency(votes: pd.DataFrame) -> Measure:
-    """Share of same-voter vote pairs on an item, in swapped orders, that pick the same model or both tie."""
-    canon = canonical_votes(votes)
-    canon = canon.assign(voter=canon["voter"].fillna(""))
-    pairs = canon.merge(canon, on=[*ITEM, "voter"], suffixes=("_x", "_y"))
-    pairs = pairs[pairs["a_first_x"] & ~pairs["a_first_y"]]
-    if pairs.empty:
+    """Share of items judged in both orders by one voter whose two verdicts pick the same model (or both tie).
+
+    Both orders in one row (verdict_ab and verdict_ba), or two single presentations (first_shown) of the same
+    item by the same voter with the other model shown first.
+    """
+    ab, ba = _as_shown(votes, "verdict_ab"), _as_shown(votes, "verdict_ba")
+    both = ~np.isnan(ab) & ~np.isnan(ba)
+    # verdict_ab names model_a's side; verdict_ba shows model_b first, so its sign flips back.
+    same = int((ab[both] == -ba[both]).sum())
+    total = int(both.sum())
+    shown = _first_shown(votes)
+    single = np.array([s is not None for s in shown]) & ~both
+    if single.any():
+        canon = canonical_votes(votes).assign(voter=lambda f: f["voter"].fillna(""))
+        first = canon["first"].to_numpy(dtype=object)
+        canon = canon.assign(sorted_first_shown=shown == first)[single]
+        pairs = canon.merge(canon, on=[*ITEM, "voter"], suffixes=("_x", "_y"))
+        pairs = pairs[pairs["sorted_first_shown_x"] & ~pairs["sorted_first_shown_y"]]
+        same += int((pairs["outcome_x"] == pairs["outcome_y"]).sum())
+        total += len(pairs)
+    if total == 0:
+        if not (both.any() or single.any()):
+            return Measure(None, 0, _NO_POSITION)
         return Measure(None, 0, "not available: no voter judged an item in both orders")
-    same = int((pairs["outcome_x"] == pairs["outcome_y"]).sum())
-    return Measure(same / len(pairs), len(pairs), "same pick when the answers swap places")
+    return Measure(same / total, total, "same pick when the answers swap places")
 
 
 def first_position(votes: pd.DataFrame) -> Measure:
-    """Share of decisive votes won by the answer shown first (0.5 means no position preference)."""
-    decisive = votes["winner"].isin(("model_a", "model_b")).to_numpy(dtype=bool)
-    n = int(decisive.sum())
+    """Share of decisive verdicts that went to the answer shown first (0.5 means no position preference).
+
+    Every order in verdict_ab / verdict_ba counts once; a row without them counts once by first_shown.
+    """
+    ab, ba = _as_shown(votes, "verdict_ab"), _as_shown(votes, "verdict_ba")
+    has_verdicts = ~np.isnan(ab) | ~np.isnan(ba)
+    signs = np.concatenate([ab[~np.isnan(ab)], ba[~np.isnan(ba)]])
+    shown = _first_shown(votes)
+    winner = votes["winner"].astype("string").fillna("").to_numpy(dtype=object)
+    a = votes["model_a"].astype("string").to_numpy(dtype=object)
+    b = votes["model_b"].astype("string").to_numpy(dtype=object)
+    by_shown = np.array([s is not None for s in shown]) & ~has_verdicts
+    winning = np.where(winner == "model_a", a, np.where(winner == "model_b", b, None))
+    decisive_shown = by_shown & np.isin(winner, ("model_a", "model_b"))
+    if not (has_verdicts.any() or by_shown.any()):
+        return Measure(None, 0, _NO_POSITION)
+    n = int((signs != 0).sum() + decisive_shown.sum())
     if n == 0:
         return Measure(None, 0, "not available: no decisive votes")
-    first = int((votes["winner"][decisive] == "model_a").sum())
-    return Measure(first / n, n, "decisive votes for model_a (shown first)")
+    first = int((signs > 0).sum() + (winning[decisive_shown] == shown[decisive_shown]).sum())
+    return Measure(first / n, n, "decisive verdicts for the answer shown first")
 
 
 def longer_answer(votes: pd.DataFrame) -> Measure:

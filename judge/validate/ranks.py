@@ -7,6 +7,7 @@ sides differ only in who voted. Everything is computed over the models both boar
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from itertools import combinations
 
@@ -40,8 +41,10 @@ def rank_agreement(human_board: pd.DataFrame, judge_board: pd.DataFrame) -> Rank
     n = len(both)
     spearman = kendall = None
     if n >= 2:
-        spearman = _finite(stats.spearmanr(both["rating_h"], both["rating_j"]).statistic)
-        kendall = _finite(stats.kendalltau(both["rating_h"], both["rating_j"]).statistic)
+        with warnings.catch_warnings():  # a constant side has no rank correlation: NaN, reported as None
+            warnings.simplefilter("ignore", stats.ConstantInputWarning)
+            spearman = _finite(stats.spearmanr(both["rating_h"], both["rating_j"]).statistic)
+            kendall = _finite(stats.kendalltau(both["rating_h"], both["rating_j"]).statistic)
     side_h = _separations(both, "_h")
     side_j = _separations(both, "_j")
     sep_h = _share_separated(side_h)

@@ -17,6 +17,8 @@ def render_validation(report: ValidationReport) -> RenderableType:
     if report.rank is not None:
         parts.append(_rank_table(report))
     parts.append(_diagnostics_table(report))
+    if report.intervals:
+        parts.append(Text(_intervals_line(report)))
     parts.append(Text(report.verdict, style="bold"))
     return Group(*parts)
 
@@ -81,6 +83,25 @@ def _diagnostics_table(report: ValidationReport) -> Table:
 def _count(count: Count) -> str:
     rate = "n/a" if count.rate is None else f"{count.rate:.2f}"
     return f"{rate}\n{count.agree}/{count.total}"
+
+
+def _intervals_line(report: ValidationReport) -> str:
+    """The overall figures with their 95% bootstrap intervals, and Cohen's kappa beside raw agreement."""
+    names = {
+        "with_ties": "agreement with ties",
+        "without_ties": "without ties",
+        "kappa": "Cohen's kappa",
+        "spearman": "Spearman",
+        "kendall": "Kendall",
+    }
+    parts = []
+    for key, label in names.items():
+        figure = report.intervals.get(key)
+        if figure is None or figure.value is None:
+            continue
+        span = "" if figure.lower is None else f" [{figure.lower:.2f}, {figure.upper:.2f}]"
+        parts.append(f"{label} {figure.value:.2f}{span}")
+    return "95% bootstrap intervals (items; questions for ranks): " + ", ".join(parts)
 
 
 def render_panel(panel: PanelValidation) -> RenderableType:

@@ -143,6 +143,7 @@ def vote_battle(vote: StoredVote) -> Battle:
         category=vote.category,
         turn=vote.turn,
         tstamp=vote.tstamp,
+        first_shown=vote.shown_a,
     )
 
 
