@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Final
 
@@ -67,36 +67,64 @@ class PanelRule:
 
 
 def panel_battles(by_judge: Mapping[str, Sequence[Battle]], rule: PanelRule) -> list[Battle]:
-    """The panel's battles from each judge's battles of the same items (in first-seen item order)."""
+    """The panel's battles from each judge's battles of the same items (in first-seen item order).
+
+    A judge with several battles on one item (`combine: score` plays two games) votes the sign of their sum.
+    """
     if rule.combine == "pool":
         return [b for battles in by_judge.values() for b in battles]
-    votes: dict[Item, dict[str, Battle]] = {}
-    for judge, battles in by_judge.items():
+    if rule.combine not in ("majority", "weighted"):
+        raise InputError(f"unknown panel rule {rule.combine!r} (known: pool, majority, weighted)")
+    votes = votes_table(by_judge)
+    first: dict[Item, Battle] = {}
+    for battles in by_judge.values():
         for battle in battles:
-            votes.setdefault(item_of(battle), {})[judge] = battle
+            first.setdefault(item_of(battle), battle)
     out = []
-    for (question_id, low, high, _turn), cast in votes.items():
-        sides = {judge: side(b) for judge, b in cast.items()}
+    for item, sides in votes.items():
         if rule.combine == "majority":
             winner = majority_winner(list(sides.values()))
-        elif rule.combine == "weighted":
-            winner = weighted_winner(sides, rule.weights or {}, rule.tie_margin)
         else:
-            raise InputError(f"unknown panel rule {rule.combine!r} (known: pool, majority, weighted)")
-        first = next(iter(cast.values()))
-        out.append(
-            replace(first, question_id=question_id, model_a=low, model_b=high, winner=winner, judge=rule.name)
-        )
+            winner = weighted_winner(sides, rule.weights or {}, rule.tie_margin)
+        out.append(_panel_battle(first[item], item, winner, rule.name))
     return out
 
 
+def _panel_battle(seen: Battle, item: Item, winner: str, name: str) -> Battle:
+    """The panel's row for an item: the item's fields from a judge's battle, no per-order verdicts (a panel
+    has none), answer style counts kept and oriented to the sorted pair."""
+    question_id, low, high, turn = item
+    swap = seen.model_a != low
+    style = {}
+    for f in fields(Battle):
+        if f.name.endswith("_a") and f.name not in ("model_a", "verdict_ab"):
+            mine, other = f.name, f.name[:-2] + "_b"
+            if hasattr(seen, other):
+                style[mine] = getattr(seen, other if swap else mine)
+                style[other] = getattr(seen, mine if swap else other)
+    return Battle(
+        question_id=question_id,
+        model_a=low,
+        model_b=high,
+        winner=winner,
+        judge=name,
+        source="judge",
+        category=seen.category,
+        language=seen.language,
+        turn=turn,
+        tstamp=seen.tstamp,
+        **style,
+    )
+
+
 def votes_table(by_judge: Mapping[str, Iterable[Battle]]) -> dict[Item, dict[str, int]]:
-    """item -> judge -> side (+1 / -1 / 0): what the agreement statistics read."""
-    table: dict[Item, dict[str, int]] = {}
+    """item -> judge -> side (+1 / -1 / 0; the sign of the sum over a judge's battles on the item)."""
+    sums: dict[Item, dict[str, int]] = {}
     for judge, battles in by_judge.items():
         for battle in battles:
-            table.setdefault(item_of(battle), {})[judge] = side(battle)
-    return table
+            cast = sums.setdefault(item_of(battle), {})
+            cast[judge] = cast.get(judge, 0) + side(battle)
+    return {item: {j: (s > 0) - (s < 0) for j, s in cast.items()} for item, cast in sums.items()}
 
 
 def load_weights(path: str | Path) -> tuple[dict[str, float], float]:

@@ -292,3 +292,18 @@ def test_removing_a_judge_from_a_single_order_panel_pays_nothing(tmp_path, serve
         assert [b.winner for b in again.outcome.by_judge[name]] == [
             b.winner for b in first.outcome.by_judge[name]
         ]
+
+
+def test_a_judge_with_two_games_per_item_votes_once_and_style_follows_the_pair():
+    games = [
+        Battle("q1", "m1", "m2", "model_a", judge="x", source="judge", turn=1, tokens_a=10, tokens_b=20),
+        Battle("q1", "m1", "m2", "tie", judge="x", source="judge", turn=1, tokens_a=10, tokens_b=20),
+    ]
+    y = [Battle("q1", "m2", "m1", "model_a", judge="y", source="judge", turn=1, tokens_a=20, tokens_b=10)]
+    z = [Battle("q1", "m1", "m2", "model_a", judge="z", source="judge", turn=1, verdict_ab="A>B")]
+    (one,) = panel_battles({"x": games, "y": y, "z": z}, PanelRule("majority"))
+    # x: +1 and a tie sum to +1 (model m1); y: m2 won; z: m1 won -> m1 by two of three.
+    assert (one.model_a, one.winner, one.judge) == ("m1", "model_a", "panel")
+    assert (one.tokens_a, one.tokens_b, one.verdict_ab) == (10, 20, None)
+    (flipped,) = panel_battles({"y": y}, PanelRule("majority"))
+    assert (flipped.model_a, flipped.winner, flipped.tokens_a, flipped.tokens_b) == ("m1", "model_b", 10, 20)
