@@ -12,7 +12,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from judge.api import RATE_BY, RateResult, RunResult, demo_config, parse_anchor, rate, rate_json, run
+    from judge.api import (
+        RATE_BY,
+        RateResult,
+        RunResult,
+        demo_config,
+        load_config,
+        parse_anchor,
+        rate,
+        rate_json,
+        run,
+    )
     from judge.battles import (
         BATTLE_COLUMNS,
         FORMAT_VERSION,
@@ -20,6 +30,7 @@ if TYPE_CHECKING:
         SOURCES,
         STYLE_COUNT_COLUMNS,
         TIES,
+        VERDICTS_AS_SHOWN,
         WINNERS,
         Battle,
         FileCounts,
@@ -49,6 +60,7 @@ __all__ = [
     "SOURCES",
     "STYLE_COUNT_COLUMNS",
     "TIES",
+    "VERDICTS_AS_SHOWN",
     "WINNERS",
     "BTFit",
     "Battle",
@@ -71,6 +83,7 @@ __all__ = [
     "leaderboard",
     "leaderboards_by",
     "load_battles",
+    "load_config",
     "normalize_frame",
     "parse_anchor",
     "rate",
@@ -86,6 +99,7 @@ _HOME = {
         "RateResult",
         "RunResult",
         "demo_config",
+        "load_config",
         "parse_anchor",
         "rate",
         "rate_json",
@@ -99,6 +113,7 @@ _HOME = {
         "SOURCES",
         "STYLE_COUNT_COLUMNS",
         "TIES",
+        "VERDICTS_AS_SHOWN",
         "WINNERS",
         "Battle",
         "FileCounts",

@@ -1,29 +1,36 @@
-"""The checks behind judge.config.load_config: walk the parsed YAML, build the frozen dataclasses, and turn
-every mistake into a ConfigError located by file, line and key path, with a hint."""
+"""load_config: walk a tournament config's parsed YAML, build judge.config's frozen dataclasses, and turn
+every mistake into a ConfigError located by file, line and key path, with a hint.
+
+All mistakes are found in one pass: each field is checked on its own (`Reader.check`), a failed one is noted
+and replaced by a stand-in, and the problems are raised together at the end. A new key is one more `check`.
+"""
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from judge._hosts import is_loopback
-from judge.arena.settings import read_arena
+from judge._yaml import load_yaml
+from judge.arena.settings import ArenaConfig, read_arena
 from judge.config import (
     ANSWER_FORMATS,
     BUILTIN_SETS,
     COMBINE_RULES,
     DEFAULT_LOCAL_MODEL,
     HOSTED,
+    JUDGE_MAX_TOKENS,
     PROVIDERS,
     SCALES,
     TEMPLATES,
     ContestantConfig,
     JudgeConfig,
+    PanelConfig,
     Prices,
     QuestionsConfig,
     RetryConfig,
@@ -33,6 +40,7 @@ from judge.config import (
 )
 from judge.errors import ConfigError, InputError
 
+T = TypeVar("T")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -52,15 +60,36 @@ _MODEL_KEYS: tuple[str, ...] = (
     "max_tokens",
 )
 _MODEL_KEYS += ("system", "seed", "concurrency", "rpm", "timeout", "prices", "delay")
+_JUDGE_KEYS = (*_MODEL_KEYS, "template", "combine", "scale", "answer_format", "name", "parse_retries")
+_JUDGE_KEYS += ("max_reason_chars", "strong_weight")
 _MISSING = object()
 
 
+def load_config(path: str | Path, env: Mapping[str, str]) -> TournamentConfig:
+    """Read and check a tournament config; `env` supplies API-key variables (the CLI passes os.environ).
+
+    Raises one ConfigError listing every problem found (`.problems`), each with its line and key path.
+    """
+    path = Path(path)
+    doc = load_yaml(path)
+    return Reader(path, doc.lines, env).tournament(doc.value)
+
+
 class Reader:
-    """Walks the parsed document, turning each mistake into a located ConfigError."""
+    """Walks the parsed document, noting each mistake as a located ConfigError."""
 
     def __init__(self, path: Path, lines: Mapping[str, int], env: Mapping[str, str]) -> None:
         self.path, self.lines, self.env = path, lines, env
         self.base = path.resolve().parent
+        self.problems: list[ConfigError] = []
+
+    def check(self, read: Callable[[], T], fallback: T) -> T:
+        """The value `read` returns, or `fallback` after noting its ConfigError, so checking goes on."""
+        try:
+            return read()
+        except ConfigError as exc:
+            self.problems.extend(exc.problems)
+            return fallback
 
     def fail(self, at: str, message: str, hint: str | None = None) -> ConfigError:
         line = self.lines.get(at)
@@ -81,8 +110,8 @@ class Reader:
                 sub = f"{at}.{key}" if at else str(key)
                 close = difflib.get_close_matches(str(key), known, n=1)
                 hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
-                raise self.fail(sub, f"unknown key '{key}'", hint)
-        return value
+                self.problems.append(self.fail(sub, f"unknown key '{key}'", hint))
+        return {k: v for k, v in value.items() if k in known}
 
     def get(self, m: dict[str, Any], at: str, key: str, kind: str, default: Any = _MISSING) -> Any:
         sub = f"{at}.{key}" if at else key
@@ -119,43 +148,61 @@ class Reader:
         return resolved
 
     def tournament(self, doc: Any) -> TournamentConfig:
-        m = self.mapping(doc if doc is not None else {}, "", _TOP)
-        name = self.get(m, "", "name", "str")
-        if not _NAME.match(name):
-            raise self.fail(
-                "name", f"'{name}' cannot be used as a directory name", "use letters, digits, '.', '_', '-'"
-            )
+        empty: dict[str, Any] = {}
+        m = self.check(lambda: self.mapping(doc if doc is not None else {}, "", _TOP), empty)
+        name = self.check(lambda: self.name(m), "")
         top = {
-            "concurrency": self.positive(m, "", "concurrency", "int", 4),
-            "rpm": self.positive(m, "", "rpm", "num", None, low=0.001),
-            "timeout": self.positive(m, "", "timeout", "num", 120.0, low=0.001),
+            "concurrency": self.check(lambda: self.positive(m, "", "concurrency", "int", 4), 4),
+            "rpm": self.check(lambda: self.positive(m, "", "rpm", "num", None, low=0.001), None),
+            "timeout": self.check(lambda: self.positive(m, "", "timeout", "num", 120.0, low=0.001), 120.0),
         }
-        prices = {}
-        for model, spec in self.mapping(
-            m.get("prices") or {}, "prices", tuple(m.get("prices") or {})
-        ).items():
-            prices[str(model)] = self.prices(spec, f"prices.{model}")
-        raw = self.get(m, "", "contestants", "list")
+        prices: dict[str, Prices] = {}
+        listed = m.get("prices") or {}
+        table = self.check(lambda: self.mapping(listed, "prices", tuple(listed)), empty)
+        for model, spec in table.items():
+            found = self.check(lambda: self.prices(spec, f"prices.{model}"), None)  # noqa: B023 - called at once
+            if found is not None:
+                prices[str(model)] = found
+        nothing: list[Any] = []
+        raw = self.check(lambda: self.get(m, "", "contestants", "list"), nothing)
+        before = len(self.problems)
         contestants = tuple(self.contestant(c, f"contestants[{i}]", top, prices) for i, c in enumerate(raw))
-        self.check_contestants(contestants)
+        if len(self.problems) == before:  # duplicates are only worth checking among well-formed contestants
+            self.check(lambda: self.check_contestants(contestants), None)
         from judge._panel_config import read_judges  # a panel's members are judges read by self.judge
 
-        judge, judges, panel = read_judges(self, m, top, prices)
-        schedule = self.schedule(m.get("schedule"), {c.name for c in contestants})
+        no_judges: tuple[JudgeConfig | None, tuple[JudgeConfig, ...], PanelConfig | None] = (None, (), None)
+        judge, judges, panel = self.check(lambda: read_judges(self, m, top, prices), no_judges)
+        schedule = self.check(lambda: self.schedule(m.get("schedule"), {c.name for c in contestants}), None)
+        questions = self.check(lambda: self.questions(m.get("questions", _MISSING)), None)
+        retries = self.check(lambda: self.retries(m.get("retries")), RetryConfig())
+        seed = self.check(lambda: self.get(m, "", "seed", "int", 0), 0)
+        arena = self.check(lambda: read_arena(self, m.get("arena")), ArenaConfig())
+        if self.problems:
+            raise ConfigError.several(self.problems)
+        assert judge is not None and schedule is not None and questions is not None
         return TournamentConfig(
             path=self.path.resolve(),
             name=name,
-            questions=self.questions(m.get("questions", _MISSING)),
+            questions=questions,
             contestants=contestants,
             judge=judge,
             schedule=schedule,
-            retries=self.retries(m.get("retries")),
-            seed=self.get(m, "", "seed", "int", 0),
-            arena=read_arena(self, m.get("arena")),
+            retries=retries,
+            seed=seed,
+            arena=arena,
             judges=judges,
             panel=panel,
             **top,
         )
+
+    def name(self, m: dict[str, Any]) -> str:
+        name: str = self.get(m, "", "name", "str")
+        if not _NAME.match(name):
+            raise self.fail(
+                "name", f"'{name}' cannot be used as a directory name", "use letters, digits, '.', '_', '-'"
+            )
+        return name
 
     def check_contestants(self, contestants: tuple[ContestantConfig, ...]) -> None:
         if len(contestants) < 2:
@@ -191,67 +238,96 @@ class Reader:
     def model_fields(
         self, m: dict[str, Any], at: str, top: dict[str, Any], prices: dict[str, Prices]
     ) -> dict[str, Any]:
-        provider = self.get(m, at, "provider", "str")
+        """The model keys shared by contestants and the judge, each checked on its own."""
+        provider = self.check(lambda: self.provider(m, at), None)
+        model = self.check(lambda: self.get(m, at, "model", "str", None), None)
+        if model is None and provider in HOSTED:
+            self.problems.append(
+                self.fail(f"{at}.model", f"is required for provider {provider}", "e.g. model: gpt-4o-mini")
+            )
+        base_url = self.check(lambda: self.base_url(m, at, provider), None)
+        file = self.check(lambda: self.get(m, at, "path", "str", None), None)
+        if provider == "replay" and file is None:
+            self.problems.append(
+                self.fail(
+                    f"{at}.path",
+                    "is required for provider replay",
+                    "point it at an MT-Bench answer file (.jsonl)",
+                )
+            )
+        if m.get("delay") is not None and provider not in (None, "echo"):
+            self.problems.append(
+                self.fail(
+                    f"{at}.delay", f"is not used by provider {provider}", "delay is for the echo provider"
+                )
+            )
+        if file is not None and provider not in (None, "replay", "local"):
+            self.problems.append(
+                self.fail(
+                    f"{at}.path",
+                    f"is not used by provider {provider}",
+                    "path names a replay answer file or a local GGUF model",
+                )
+            )
+        model = model or (DEFAULT_LOCAL_MODEL if provider == "local" else None)
+        price = None
+        if m.get("prices") is not None:
+            price = self.check(lambda: self.prices(m["prices"], f"{at}.prices"), None)
+        return {
+            "provider": provider or "",
+            "model": model,
+            "base_url": base_url,
+            "api_key_env": self.check(lambda: self.get(m, at, "api_key_env", "str", None), None),
+            "api_key": None
+            if provider is None
+            else self.check(lambda: self.api_key(m, at, provider, base_url), None),
+            "path": None if file is None else self.check(lambda: self.file(file, f"{at}.path", "file"), None),
+            "temperature": self.check(lambda: self.temperature(m, at), None),
+            "max_tokens": self.check(lambda: self.positive(m, at, "max_tokens", "int", None), None),
+            "system": self.check(lambda: self.get(m, at, "system", "str", None), None),
+            "seed": self.check(lambda: self.get(m, at, "seed", "int", None), None),
+            "concurrency": self.check(
+                lambda: self.positive(m, at, "concurrency", "int", top["concurrency"]), top["concurrency"]
+            ),
+            "rpm": self.check(lambda: self.positive(m, at, "rpm", "num", top["rpm"], low=0.001), top["rpm"]),
+            "timeout": self.check(
+                lambda: self.positive(m, at, "timeout", "num", top["timeout"], low=0.001), top["timeout"]
+            ),
+            "prices": price if price is not None else prices.get(model or ""),
+            "delay": self.check(lambda: self.positive(m, at, "delay", "num", 0.0, 0), 0.0),
+        }
+
+    def provider(self, m: dict[str, Any], at: str) -> str:
+        provider: str = self.get(m, at, "provider", "str")
         if provider not in PROVIDERS:
             close = difflib.get_close_matches(provider, PROVIDERS, n=1)
             hint = f"did you mean '{close[0]}'?" if close else None
             raise self.fail(
                 f"{at}.provider", f"'{provider}' is unknown (known: {', '.join(PROVIDERS)})", hint
             )
-        model = self.get(m, at, "model", "str", None)
-        if model is None and provider in HOSTED:
-            raise self.fail(f"{at}.model", f"is required for provider {provider}", "e.g. model: gpt-4o-mini")
-        base_url = self.get(m, at, "base_url", "str", None)
-        if base_url is not None:
-            if provider not in HOSTED:
-                raise self.fail(
-                    f"{at}.base_url",
-                    f"is not used by provider {provider}",
-                    "only openai and anthropic endpoints take base_url",
-                )
-            if urlparse(base_url).scheme not in ("http", "https") or not urlparse(base_url).hostname:
-                raise self.fail(
-                    f"{at}.base_url", f"'{base_url}' is not an http(s) URL", 'e.g. "http://127.0.0.1:8000/v1"'
-                )
-        file = self.get(m, at, "path", "str", None)
-        if provider == "replay" and file is None:
+        return provider
+
+    def base_url(self, m: dict[str, Any], at: str, provider: str | None) -> str | None:
+        base_url: str | None = self.get(m, at, "base_url", "str", None)
+        if base_url is None:
+            return None
+        if provider is not None and provider not in HOSTED:
             raise self.fail(
-                f"{at}.path",
-                "is required for provider replay",
-                "point it at an MT-Bench answer file (.jsonl)",
-            )
-        if m.get("delay") is not None and provider != "echo":
-            raise self.fail(
-                f"{at}.delay", f"is not used by provider {provider}", "delay is for the echo provider"
-            )
-        if file is not None and provider not in ("replay", "local"):
-            raise self.fail(
-                f"{at}.path",
+                f"{at}.base_url",
                 f"is not used by provider {provider}",
-                "path names a replay answer file or a local GGUF model",
+                "only openai and anthropic endpoints take base_url",
             )
-        temperature = self.get(m, at, "temperature", "num", None)
+        if urlparse(base_url).scheme not in ("http", "https") or not urlparse(base_url).hostname:
+            raise self.fail(
+                f"{at}.base_url", f"'{base_url}' is not an http(s) URL", 'e.g. "http://127.0.0.1:8000/v1"'
+            )
+        return base_url
+
+    def temperature(self, m: dict[str, Any], at: str) -> float | None:
+        temperature: float | None = self.get(m, at, "temperature", "num", None)
         if temperature is not None and not 0 <= temperature <= 2:
             raise self.fail(f"{at}.temperature", f"must be between 0 and 2, got {temperature:g}")
-        model = model or (DEFAULT_LOCAL_MODEL if provider == "local" else None)
-        price = self.prices(m["prices"], f"{at}.prices") if m.get("prices") is not None else None
-        return {
-            "provider": provider,
-            "model": model,
-            "base_url": base_url,
-            "api_key_env": self.get(m, at, "api_key_env", "str", None),
-            "api_key": self.api_key(m, at, provider, base_url),
-            "path": None if file is None else self.file(file, f"{at}.path", "file"),
-            "temperature": temperature,
-            "max_tokens": self.positive(m, at, "max_tokens", "int", None),
-            "system": self.get(m, at, "system", "str", None),
-            "seed": self.get(m, at, "seed", "int", None),
-            "concurrency": self.positive(m, at, "concurrency", "int", top["concurrency"]),
-            "rpm": self.positive(m, at, "rpm", "num", top["rpm"], low=0.001),
-            "timeout": self.positive(m, at, "timeout", "num", top["timeout"], low=0.001),
-            "prices": price if price is not None else prices.get(model or ""),
-            "delay": self.positive(m, at, "delay", "num", 0.0, 0),
-        }
+        return temperature
 
     def api_key(self, m: dict[str, Any], at: str, provider: str, base_url: str | None) -> str | None:
         var = self.get(m, at, "api_key_env", "str", None)
@@ -273,8 +349,9 @@ class Reader:
     def contestant(
         self, spec: Any, at: str, top: dict[str, Any], prices: dict[str, Prices]
     ) -> ContestantConfig:
-        m = self.mapping(spec, at, ("name", *_MODEL_KEYS))
-        name = self.get(m, at, "name", "str").strip()
+        empty: dict[str, Any] = {}
+        m = self.check(lambda: self.mapping(spec, at, ("name", *_MODEL_KEYS)), empty)
+        name = self.check(lambda: self.get(m, at, "name", "str").strip(), "")
         fields = self.model_fields(m, at, top, prices)
         if fields["model"] is None:
             fields["model"] = name
@@ -288,12 +365,10 @@ class Reader:
         at: str = "judge",
         extra: tuple[str, ...] = (),
     ) -> JudgeConfig:
-        m = self.mapping(
-            spec if spec is not None else {"provider": "local"},
-            at,
-            (*_MODEL_KEYS, "template", "combine", "scale", "answer_format", "name", "parse_retries")
-            + ("max_reason_chars", "strong_weight", *extra),
-        )
+        """`judge:`, or one member of `judges:` (at = "judges[i]", extra = its further keys)."""
+        given = spec if spec is not None else {"provider": "local"}
+        empty: dict[str, Any] = {}
+        m = self.check(lambda: self.mapping(given, at, (*_JUDGE_KEYS, *extra)), empty)
         if "provider" not in m:
             raise self.fail(f"{at}.provider", "is required", f"known providers: {', '.join(PROVIDERS)}")
         fields = self.model_fields(m, at, top, prices)
@@ -301,32 +376,68 @@ class Reader:
         if fields["temperature"] is None:
             fields["temperature"] = 0.0
         options = {
-            "combine": self.choice(m, at, "combine", "str", COMBINE_RULES, "conservative"),
-            "scale": self.choice(m, at, "scale", "int", SCALES, 3),
-            "answer_format": self.choice(m, at, "answer_format", "str", ANSWER_FORMATS, "marker"),
-            "name": self.get(m, at, "name", "str", None),
-            "parse_retries": self.positive(m, at, "parse_retries", "int", 2, 0),
-            "max_reason_chars": self.positive(m, at, "max_reason_chars", "int", None),
-            "strong_weight": self.positive(m, at, "strong_weight", "int", None, 1),
+            "combine": self.check(lambda: self.choice(m, at, "combine", "str", COMBINE_RULES, None), None),
+            "scale": self.check(lambda: self.choice(m, at, "scale", "int", SCALES, 3), 3),
+            "answer_format": self.check(
+                lambda: self.choice(m, at, "answer_format", "str", ANSWER_FORMATS, None), None
+            ),
+            "name": self.check(lambda: self.get(m, at, "name", "str", None), None),
+            "parse_retries": self.check(lambda: self.positive(m, at, "parse_retries", "int", 2, 0), 2),
+            "max_reason_chars": self.check(
+                lambda: self.positive(m, at, "max_reason_chars", "int", None), None
+            ),
+            "strong_weight": self.check(
+                lambda: self.positive(m, at, "strong_weight", "int", None, 1), None
+            ),
         }
+        notes = self.judge_defaults(fields, options)
         if options["combine"] == "logprob" and options["answer_format"] != "token":
-            raise self.fail(
-                f"{at}.combine",
-                "'logprob' reads verdict probabilities, which needs answer_format: token",
-                "set answer_format: token, or pick conservative / score / single",
+            self.problems.append(
+                self.fail(
+                    f"{at}.combine",
+                    "'logprob' reads verdict probabilities, which needs answer_format: token",
+                    "set answer_format: token, or pick conservative / score / single",
+                )
             )
-        template = self.get(m, at, "template", "str", None)
+        template = self.check(lambda: self.template(m, at), None)
+        return JudgeConfig(template=template, notes=notes, **options, **fields)
+
+    @staticmethod
+    def judge_defaults(fields: dict[str, Any], options: dict[str, Any]) -> tuple[str, ...]:
+        """Fill in the verdict settings a config left out, in a form the judge can produce; say which.
+
+        A local judge (a small embedded model) cannot be relied on to write a verdict line: it gets the token
+        format (the verdict read from its first token's probabilities) and the logprob rule, which cancels a
+        constant pull to the answer shown first. Every judge's free-text reply is bounded by max_tokens.
+        """
+        notes = []
+        local = fields["provider"] == "local"
+        if options["answer_format"] is None:
+            options["answer_format"] = "token" if local else "marker"
+            if local:
+                notes.append("answer_format: token (the verdict read from the first token's probabilities)")
+        if options["combine"] is None:
+            token = options["answer_format"] == "token"
+            options["combine"] = "logprob" if token and local else "conservative"
+            if token and local:
+                notes.append("combine: logprob (the mean preference of both orders)")
+        if fields["max_tokens"] is None and options["answer_format"] != "token":
+            fields["max_tokens"] = JUDGE_MAX_TOKENS
+        return tuple(notes)
+
+    def template(self, m: dict[str, Any], at: str = "judge") -> str | None:
+        template: str | None = self.get(m, at, "template", "str", None)
         if template is not None and template not in TEMPLATES:
             template = str(
                 self.file(template, f"{at}.template", f"not a built-in ({', '.join(TEMPLATES)}); file")
             )
-        return JudgeConfig(template=template, **options, **fields)
+        return template
 
     def choice(
         self, m: dict[str, Any], at: str, key: str, kind: str, known: tuple[Any, ...], default: Any
     ) -> Any:
         value = self.get(m, at, key, kind, default)
-        if value not in known:
+        if value is not None and value not in known:
             raise self.fail(f"{at}.{key}", f"'{value}' is unknown (known: {', '.join(map(str, known))})")
         return value
 

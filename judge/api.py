@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypedDict
 
+from judge._config_reader import load_config as load_config  # public as judge.load_config
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from judge.battles import FileCounts
     from judge.compare import Comparison
     from judge.config import TournamentConfig
+    from judge.demo.experts import ExpertComparison
     from judge.judging import JudgeProgress
     from judge.lock import Holder
     from judge.questions import Question
@@ -418,13 +421,16 @@ def rate_ppi_json(result: PpiRateResult) -> dict[str, object]:
 def tournament_dir(
     config: TournamentConfig, out: str | Path | None = None, env: Mapping[str, str] | None = None
 ) -> Path:
-    """A tournament's results directory: OUT if given, else $JUDGE_RESULTS_DIR/<name>, else results/<name>."""
+    """A tournament's results directory: OUT if given, else $JUDGE_RESULTS_DIR/<name>, else results/<name>
+    beside the config file (like its other paths), so a run started from another folder resumes it."""
     import os
 
     if out is not None:
         return Path(out)
-    root = (os.environ if env is None else env).get("JUDGE_RESULTS_DIR") or "results"
-    return Path(root) / config.name
+    root = (os.environ if env is None else env).get("JUDGE_RESULTS_DIR")
+    if root:
+        return Path(root) / config.name
+    return config.path.parent / "results" / config.name
 
 
 @contextlib.contextmanager
@@ -466,7 +472,6 @@ def answers(
     import os
 
     from judge.answers import collect_answers
-    from judge.config import load_config
     from judge.providers import ProviderHub
     from judge.questions import load_questions, select_questions
 
@@ -504,6 +509,7 @@ class RunResult:
     files: tuple[Path, ...]
     problems: tuple[str, ...] = ()  # why the run is incomplete (judge.tournament.problems); empty if not
     interrupted: int = 0  # earlier runs found still `running` (killed) and marked interrupted
+    phases: tuple[tuple[str, float], ...] = ()  # (stage, wall seconds): model fetch, answers, ... report
 
 
 def run(
@@ -529,7 +535,6 @@ def run(
     import asyncio
     import os
 
-    from judge.config import load_config
     from judge.errors import StoreError
     from judge.prompts import load_template
     from judge.providers import ProviderHub
@@ -551,6 +556,8 @@ def run(
         async with ProviderHub(cache_dir=env.get("JUDGE_CACHE_DIR")) as hub:
             for model in (*config.contestants, *config.panel_judges):  # a bad replay file or GGUF stops here
                 hub.get(model.endpoint())
+            await hub.prepare(model.endpoint() for model in (*config.contestants, config.judge))
+            timer.lap("model fetch")
             what = f"judge run {config.path}"
             store, interrupted = held.enter_context(_locked_store(out_dir, what, wait, on_wait))
             outcome = await run_tournament(
@@ -566,17 +573,21 @@ def run(
             usage = store.usage_by_subject()
         return outcome, stored, usage, interrupted
 
+    timer = _Laps()
     with held:
         outcome, stored, usage, interrupted = asyncio.run(play())
+        timer.add("answers", outcome.answer_seconds)
+        timer.add("judging", outcome.seconds - outcome.answer_seconds)
         try:
             board, diag, files = _write_results(
-                config, questions, out_dir, outcome, stored, usage, bootstrap, seed, write_html
+                config, questions, out_dir, outcome, stored, usage, bootstrap, seed, write_html, timer
             )
         except StoreError:
             outputs.remove_set(out_dir)
             raise
     found = problems(config, outcome)
-    return RunResult(config.name, out_dir, outcome, board, diag, tuple(files), found, interrupted)
+    laps = tuple(timer.laps)
+    return RunResult(config.name, out_dir, outcome, board, diag, tuple(files), found, interrupted, laps)
 
 
 def _write_results(
@@ -589,6 +600,7 @@ def _write_results(
     bootstrap: int,
     seed: int,
     write_html: bool,
+    timer: _Laps,
 ) -> tuple[pd.DataFrame | None, dict[str, object], list[Path]]:
     """The results directory's files from a finished run: battles, details, diagnostics, boards, report."""
     from judge.errors import InputError
@@ -619,8 +631,10 @@ def _write_results(
         files += outputs.write_leaderboards(out_dir, rate_json(overall), by_category)
         if config.panel is not None:
             files += _panel_boards(out_dir, outcome, bootstrap=bootstrap, seed=seed, ci=ci)
+        timer.lap("rating")
         if write_html:
             files.append(report(out_dir))
+            timer.lap("report")
     else:
         outputs.remove_boards(out_dir)
     return board, diag, files
@@ -644,6 +658,33 @@ def _panel_boards(
         return [path]
     boards = rate(path, format="generic", bootstrap=bootstrap, seed=seed, by="judge", ci=ci)
     return [path, outputs.write_json(out_dir, BY_JUDGE_FILE, rate_json(boards))]
+class _Laps:
+    """Wall time per stage of a run: lap(name) closes a stage at now; add() books one timed elsewhere."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._now = time.perf_counter
+        self._last = self._now()
+        self.laps: list[tuple[str, float]] = []
+
+    def lap(self, name: str) -> None:
+        now = self._now()
+        self.laps.append((name, now - self._last))
+        self._last = now
+
+    def add(self, name: str, seconds: float) -> None:
+        self.laps.append((name, seconds))
+        self._last = self._now()
+
+
+def demo_experts(result: RunResult, *, bootstrap: int = 1000, seed: int = 0) -> ExpertComparison:
+    """The demo run's board and votes beside the MT-Bench experts' on the same models and items."""
+    from judge.battles import load_battles
+    from judge.demo.experts import compare_with_experts, expert_votes
+
+    battles = load_battles([result.out_dir / "battles.jsonl"], format="generic").frame
+    return compare_with_experts(battles, expert_votes(), bootstrap=bootstrap, seed=seed)
 
 
 def demo_config() -> Path:
@@ -707,7 +748,6 @@ def arena_server(
 
     from judge.arena.board import load_judge_side
     from judge.arena.server import ArenaServer
-    from judge.config import load_config
 
     environ = os.environ if env is None else env
     config = load_config(config_path, environ)
@@ -730,7 +770,6 @@ def arena_export(config_path: str | Path, path: str | Path, *, out: str | Path |
     import os
 
     from judge.arena.server import export_records
-    from judge.config import load_config
 
     config = load_config(config_path, os.environ)
     records = export_records(tournament_dir(config, out))

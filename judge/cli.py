@@ -18,14 +18,17 @@ from judge.errors import JudgeError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
 
     from judge import api
     from judge.answers import AnswerProgress
+    from judge.demo.experts import ExpertComparison
     from judge.judging import JudgeProgress
     from judge.lock import Holder
     from judge.store import Failure
+    from judge.validate.agreement import Count
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,9 +43,13 @@ def _handle_errors(func: F) -> F:
             if debug:
                 raise
             redact = _redactor()
-            click.echo(f"judge: error: {redact(exc.message)}", err=True)
-            if exc.hint:
-                click.echo(f"hint: {redact(exc.hint)}", err=True)
+            problems = getattr(exc, "problems", (exc,))  # a config reports every mistake at once
+            for problem in problems:
+                click.echo(f"judge: error: {redact(problem.message)}", err=True)
+                if problem.hint:
+                    click.echo(f"hint: {redact(problem.hint)}", err=True)
+            if len(problems) > 1:
+                click.echo(f"judge: {len(problems)} problems in the config; nothing was run", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("judge: interrupted", err=True)
@@ -144,8 +151,6 @@ def rate_command(
     narrower (prediction-powered inference; docs/design/ppi.md)."""
     import json
 
-    from rich.console import Console
-
     from judge import api
 
     if ppi or human or judge_files:
@@ -195,7 +200,7 @@ def rate_command(
         click.echo(json.dumps(api.rate_json(result), indent=2))
         return
     boards = {"": result.leaderboard} if result.leaderboard is not None else result.groups
-    console = Console(highlight=False)
+    console = _console()
     for name, board in boards.items():
         n = result.n_battles if not name else result.group_battles[name]
         title = f"{result.by} = {name}: " if name else ""
@@ -204,6 +209,18 @@ def rate_command(
         console.print(_leaderboard_table(board, f"{title}{n} battles, {kind}{unit}"))
         if "style" in board.attrs:
             console.print(_style_table(board.attrs["style"]))
+
+
+def _console(*, stderr: bool = False) -> Console:
+    """A console whose tables keep their natural width off a terminal (pipes, CI logs): no wrap at 80."""
+    import os
+
+    from rich.console import Console
+
+    console = Console(highlight=False, stderr=stderr)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(highlight=False, stderr=stderr, width=1000)
+    return console
 
 
 def _rate_ppi(
@@ -222,8 +239,6 @@ def _rate_ppi(
     as_json: bool,
 ) -> None:
     import json
-
-    from rich.console import Console
 
     from judge import api
     from judge.errors import InputError
@@ -257,7 +272,7 @@ def _rate_ppi(
         f"prediction-powered: {out.human_battles} human votes + {out.judge_battles} judge votes, "
         f"lambda {s['lambda']:.2f}"
     )
-    Console(highlight=False).print(_leaderboard_table(out.result.board, title, rank_sets=True))
+    _console().print(_leaderboard_table(out.result.board, title, rank_sets=True))
     click.echo(
         f"{s['paired_items']} of {s['human_items']} human-voted items also have judge votes "
         f"({s['judge_items']} judge items); these intervals are as narrow as about "
@@ -317,9 +332,6 @@ def _style_table(style: dict[str, Any]) -> Table:
             f"{c['ci_lower']:.4f} to {c['ci_upper']:.4f}",
             f"{c['elo_2x']:+.1f} Elo",
         )
-    if separated:
-        table.caption = "† never lost or never won: rated from its own record, interval open on one side"
-        table.caption_justify = "left"
     return table
 
 
@@ -417,8 +429,6 @@ def validate_command(
     import json
     import pathlib
 
-    from rich.console import Console
-
     from judge import api
     from judge.validate.view import render_validation
 
@@ -456,7 +466,7 @@ def validate_command(
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
-        Console(soft_wrap=False).print(render_validation(report))
+        _console().print(render_validation(report))
 
 
 @cli.command("answers")
@@ -465,7 +475,7 @@ def validate_command(
     "--out",
     type=click.Path(file_okay=False, path_type=str),
     default=None,
-    help="Results directory of this tournament (default: $JUDGE_RESULTS_DIR/<name>, else results/<name>).",
+    help="Results directory (default: $JUDGE_RESULTS_DIR/<name>, else results/<name> beside the config).",
 )
 @click.option("--allow-failures", is_flag=True, help="Exit 0 although some answers failed.")
 @click.option("--wait", is_flag=True, help="If another run holds the results directory, wait for it.")
@@ -557,9 +567,16 @@ def _run_and_show(
     wait: bool = False,
 ) -> api.RunResult:
     """Run a tournament with live progress bars on stderr; print the leaderboard and where the files are."""
-    from rich.console import Console
 
-    from judge import api
+    import os
+
+    from judge import api, load_config
+
+    chooser = load_config(config, os.environ).judge  # checked in full before anything runs
+    if chooser.notes:
+        chosen = "; ".join(chooser.notes)
+        name = chooser.name or chooser.model
+        click.echo(f"judge {name} ({chooser.provider}): {chosen}; set them in judge: to change", err=True)
 
     with _progress_bars() as bar:
         answering = bar.add_task("answers", total=None, note="", visible=False)
@@ -587,7 +604,7 @@ def _run_and_show(
             "what they stored was reused",
             err=True,
         )
-    console = Console(highlight=False)
+    console = _console()
     outcome = result.outcome
     if result.leaderboard is not None:
         title = f"{result.name}: {len(outcome.battles)} battles, Bradley-Terry, 95% bootstrap CI"
@@ -653,7 +670,11 @@ def _judge_completeness(problems: Sequence[str], allow_failures: bool, *, has_ba
 
 @cli.command("run")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=str))
-@click.option("--out", type=click.Path(file_okay=False, path_type=str), help="Results directory.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Results directory (default: $JUDGE_RESULTS_DIR/<name>, else results/<name> beside the config).",
+)
 @click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
@@ -675,17 +696,69 @@ def run_command(
 
 
 @cli.command("demo")
-@click.option("--out", type=click.Path(file_okay=False, path_type=str), help="Results directory.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Results directory (default: $JUDGE_RESULTS_DIR/demo, else results/demo here).",
+)
 @_handle_errors
 def demo_command(out: str | None) -> None:
     """A small offline tournament on the embedded SmolLM2 model and replayed MT-Bench answers."""
+    import os
+    from pathlib import Path
+
     from judge import api
 
     click.echo(_TINY_JUDGE_NOTE, err=True)
     config = api.demo_config()
+    if out is None:  # not beside the config, which lives inside the installed package
+        out = str(Path(os.environ.get("JUDGE_RESULTS_DIR") or "results") / "demo")
     click.echo(f"config: {config}", err=True)
-    _run_and_show(str(config), out, 1000, 0, allow_failures=True)  # a tiny judge may miss a few verdicts
-    click.echo(_TINY_JUDGE_NOTE)
+    result = _run_and_show(str(config), out, 1000, 0, allow_failures=True)  # a tiny judge may miss a few
+    if result.leaderboard is not None:
+        experts = api.demo_experts(result)
+        _console().print(_beside_experts(result.leaderboard, experts))
+        versus, among = experts.judge_vs_experts, experts.experts_vs_experts
+        click.echo(
+            f"on the {experts.items} judged items the MT-Bench experts also voted on, the judge agrees with "
+            f"an expert's vote {_share(versus)}; two experts agree {_share(among)}"
+        )
+        judge = result.diagnostics["judge"]
+        assert isinstance(judge, dict)
+        click.echo(experts.sentence(str(judge["name"])))
+    phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.phases)
+    click.echo(f"time: {phases}; total {sum(s for _, s in result.phases):.1f} s")
+    report = result.out_dir / "report.html"
+    if report.is_file():
+        click.echo(f"report: {report.resolve().as_uri()}")
+
+
+def _share(count: Count) -> str:
+    if count.rate is None:
+        return "n/a (no shared votes)"
+    return f"{count.rate:.0%} of the time ({count.agree}/{count.total})"
+
+
+def _beside_experts(board: pd.DataFrame, experts: ExpertComparison) -> Table:
+    """The judge's board with the experts' rank and rating of each replayed model, and the rank difference."""
+    from rich.table import Table
+
+    theirs = {row.model: row for row in experts.board.itertuples()} if len(experts.board) else {}
+    title = f"the judge's board beside the MT-Bench experts' ({experts.expert_votes} votes, 80 questions)"
+    table = Table(title=title, title_justify="left")
+    for column in ("judge rank", "model", "judge rating", "expert rank", "expert rating", "rank diff"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in board.itertuples():
+        expert = theirs.get(row.model)
+        table.add_row(
+            str(row.rank),
+            str(row.model),
+            f"{row.rating:.0f}",
+            "-" if expert is None else str(expert.rank),
+            "-" if expert is None else f"{expert.rating:.0f}",
+            "-" if expert is None else f"{int(row.rank) - int(expert.rank):+d}",
+        )
+    return table
 
 
 @cli.command("vote")

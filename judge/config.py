@@ -1,8 +1,8 @@
-"""Tournament config: YAML -> frozen dataclasses, checked before any model is called or anything is written.
+"""Tournament config as frozen dataclasses, checked before any model is called or anything is written.
 
-Every mistake becomes a ConfigError naming the file, the line, the key path (e.g. `contestants[2].provider`)
-and a hint. API keys are resolved here from environment variables passed in by the caller and are kept out of
-every repr, hash and file.
+judge._config_reader.load_config reads the YAML into them; every mistake becomes a ConfigError naming the
+file, the line, the key path (e.g. `contestants[2].provider`) and a hint. API keys are resolved there from
+environment variables passed in by the caller and are kept out of every repr, hash and file.
 """
 
 from __future__ import annotations
@@ -16,17 +16,18 @@ from typing import Any
 
 from judge.arena.settings import ArenaConfig
 from judge.providers.base import Endpoint
-from judge.questions import load_yaml
 
 PROVIDERS = ("anthropic", "echo", "local", "openai", "replay")
 HOSTED = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 DEFAULT_LOCAL_MODEL = "smollm2-135m"
 BUILTIN_SETS = {"mt_bench": "mt_bench.jsonl", "demo": "demo.yaml"}
 COMBINE_RULES = ("conservative", "score", "sum", "single", "logprob")  # judge.verdicts.COMBINE_RULES
-TEMPLATES = ("pairwise", "pairwise_reference", "multi_turn", "multi_turn_reference")  # judge.prompts
+# judge.prompts.BUILTIN_TEMPLATES
+TEMPLATES = ("pairwise", "pairwise_reference", "multi_turn", "multi_turn_reference", "compact")
 SCALES = (3, 5)
 ANSWER_FORMATS = ("marker", "json", "token")
 PANEL_RULES = ("pool", "majority", "weighted")  # judge.panel
+JUDGE_MAX_TOKENS = 1024  # a judge's reply is bounded unless its config says otherwise (token format: 1)
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class JudgeConfig(ModelConfig):
     )
     budget_calls: int | None = None  # a panel member's own cap (judges[].budget), over its first pairs
     budget_usd: float | None = None
+    notes: tuple[str, ...] = field(default=(), compare=False)  # settings chosen for this judge, to announce
 
 
 @dataclass(frozen=True)
@@ -173,15 +175,6 @@ class TournamentConfig:
 
     def contestant(self, name: str) -> ContestantConfig:
         return next(c for c in self.contestants if c.name == name)
-
-
-def load_config(path: str | Path, env: Mapping[str, str]) -> TournamentConfig:
-    """Read and check a tournament config; `env` supplies API-key variables (the CLI passes os.environ)."""
-    path = Path(path)
-    doc = load_yaml(path)
-    from judge._config_reader import Reader  # the checks need the dataclasses above
-
-    return Reader(path, doc.lines, env).tournament(doc.value)
 
 
 def builtin_question_set(name: str) -> Path | None:

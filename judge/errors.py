@@ -2,7 +2,7 @@
 
     JudgeError                  one-line message, optional hint          exit 1
       InputError                bad config / question set / vote file    exit 2
-        ConfigError             carries path, line, field
+        ConfigError             carries path, line, field (or several such problems)
       ProviderError             auth, missing dependency, unreachable    exit 3
         MissingDependency       an optional package is not installed
       StoreError                schema too new, locked, corrupt, disk    exit 4
@@ -67,6 +67,19 @@ class ConfigError(InputError):
         text = f"{field}: {message}" if field else message
         super().__init__(text, path=path, line=line, hint=hint)
         self.field = field
+        self.problems: tuple[ConfigError, ...] = (self,)
+
+    @classmethod
+    def several(cls, problems: list[ConfigError]) -> ConfigError:
+        """One error carrying every problem found in one pass over a config (in file order)."""
+        ordered = sorted(problems, key=lambda p: p.line or 0)
+        if len(ordered) == 1:
+            return ordered[0]
+        first = ordered[0]
+        listed = "; ".join(p.message for p in ordered)
+        error = cls(f"{len(ordered)} problems in the config: {listed}", path=first.path)
+        error.problems = tuple(ordered)
+        return error
 
 
 class ProviderError(JudgeError):

@@ -44,6 +44,9 @@ from judge.verdicts import (
 )
 
 KEY_PREFIX = "j1:"
+# This many unreadable judge outputs before a first readable one: the judge cannot follow the verdict format,
+# and the rest of the run would only pay for more of the same (and wait for every retry).
+UNUSABLE_AFTER = 8
 STAGE = "judge"
 PARSE_FAILURE = "parse"
 
@@ -110,6 +113,8 @@ class Judging:
         # `single` in a panel: a stored verdict in the other order counts, so a judge whose turn to flip
         # changed (a judge before it was removed) pays nothing again.
         self.either_order = either_order
+        self.readable = self.unreadable = 0  # judge outputs this run asked for, by whether a verdict was read
+        self.unusable: str | None = None  # set once the judge has shown it cannot produce the verdict format
         self._templates: dict[str, Template] = {}
         self._base_dir = base_dir
         if judge.template is not None:  # load now: a bad template is an input error before any call
@@ -137,6 +142,9 @@ class Judging:
             for turn in self.turns_of(self.questions[pair.question_id])
             for order in self.orders(pair, turn)
         ]
+        # Calls that show the same question and the same first answer go out one after another: their prompts
+        # share everything up to the second answer, which a prompt-caching server computes once.
+        tasks.sort(key=_shared_prefix)
         self.progress = replace(self.progress, total=self.progress.total + len(tasks))
         # Prepare (render, hash, look up) only a little ahead of the calls in flight: preparing thousands of
         # tasks up front would hold the event loop while the first answers wait to be read.
@@ -202,7 +210,9 @@ class Judging:
             reference = question.reference[turn - 1] if question.reference else None
             turns.append(TurnText(question.turns[turn - 1], answer_first, answer_second, reference or None))
         has_reference = turns[-1].reference is not None
-        name = self.judge.template or default_template_name(turn=task.turn, has_reference=has_reference)
+        name = self.judge.template or default_template_name(
+            turn=task.turn, has_reference=has_reference, answer_format=self.judge.answer_format
+        )
         return render(
             self._template(name),
             turns,
@@ -275,6 +285,9 @@ class Judging:
         if not stored and self.either_order and self.rule.name == "single" and self._other_order(task, label):
             return
         for attempt in range(len(stored), self.judge.parse_retries + 1):
+            if self.unusable is not None:
+                self._settle(f"{label} skipped: the judge writes no readable verdict", skipped=1)
+                return
             key = base_key if attempt == 0 else f"{base_key}#{attempt}"
             request = self.request(prompt, attempt)
             job = Job(
@@ -303,6 +316,7 @@ class Judging:
                 preference, error = None, exc.message
             row = self._row(task, prompt, key, base_key, attempt, raw, preference, error)
             self.store.save_judgement(self.run_id, row, outcome.calls)
+            self._count_readable(preference is not None, error)
             if preference is not None:
                 self.judgements[slot] = preference
                 self._settle(f"{label} {task.order}: {preference.name}", judged=1)
@@ -331,6 +345,26 @@ class Judging:
         self.judgements[slot] = self._parse(parsed[0].raw, slot)
         self._settle(f"{label} reused (order {other.order})", reused=1)
         return True
+    def _count_readable(self, readable: bool, error: str | None) -> None:
+        if readable:
+            self.readable += 1
+            return
+        self.unreadable += 1
+        if self.readable == 0 and self.unreadable >= UNUSABLE_AFTER and self.unusable is None:
+            fmt = self.judge.answer_format
+            self.unusable = (
+                f"judge {self.name} wrote no readable verdict in its first {self.unreadable} replies "
+                f"(answer_format: {fmt}; last problem: {error})"
+            )
+
+    def advice(self) -> str:
+        """How to get a judge that cannot follow its verdict format going (for the unusable error)."""
+        if self.judge.answer_format != "token":
+            return (
+                "a small model rarely follows a free-text verdict format: set answer_format: token (with "
+                "combine: logprob) in judge:, or point judge: at a stronger model"
+            )
+        return "this server may not return logprobs: use answer_format: marker or json, or another model"
 
     def _row(
         self,
@@ -369,6 +403,13 @@ class Judging:
             "scale": prompt.scale,
             "answer_format": prompt.answer_format,
         }
+
+
+def _shared_prefix(task: _Task) -> tuple[str, int, str, str]:
+    """Sort key: question, turn, then the answer shown first and the one shown second."""
+    pair = task.pair
+    first, second = (pair.model_a, pair.model_b) if task.order == "ab" else (pair.model_b, pair.model_a)
+    return (pair.question_id, task.turn, first, second)
 
 
 def _same(request: Request) -> Request:

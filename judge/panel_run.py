@@ -128,6 +128,15 @@ class PanelJudging:
             self.by_judge[name].extend(battles)
         return panel_battles(fresh, self.rule)
 
+    @property
+    def unusable(self) -> str | None:
+        """Why a judge of the panel cannot produce its verdict format (the first such), else None."""
+        return next((j.unusable for j in self.judgings if j.unusable is not None), None)
+
+    def advice(self) -> str:
+        """How to get the unusable judge going (judge.judging.Judging.advice)."""
+        return next((j.advice() for j in self.judgings if j.unusable is not None), "")
+
     def all_judgements(self) -> dict[str, list[Judgement]]:
         return {j.name: j.all_judgements() for j in self.judgings}
 

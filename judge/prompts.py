@@ -1,9 +1,11 @@
 """Judge prompts: load our jinja2 templates (built-in by name, or a file a config names) and render them.
 
 Model answers are untrusted text. Every question, reference and answer reaches a template as a `Block`
-that prints as a fenced piece between `<<<BEGIN NAME token>>>` and `<<<END NAME token>>>` lines. The token
-is derived from a hash of everything fenced, so an answer cannot predict it (it would have to contain its
-own hash), while the same inputs always give the same prompt (and so the same cache key for the judge).
+that prints as a fenced piece between `<<<BEGIN NAME token>>>` and `<<<END NAME token>>>` lines. Each
+block's token is derived from a hash of its own name and text, so an answer cannot predict it (it would have
+to contain its own hash), while the same inputs always give the same prompt (and the same judge cache key).
+Because a block's token does not depend on what follows it, prompts that share a question and a first answer
+share their whole beginning, which servers with prompt caching (llama.cpp, hosted APIs) compute only once.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from judge.errors import InputError
 from judge.providers.base import Message
 
 # Bump when the hashed form or the fencing of blocks changes, so recorded template hashes stay comparable.
-TEMPLATE_HASH_PREFIX: Final = "t1:"
-BUILTIN_TEMPLATES: Final = ("pairwise", "pairwise_reference", "multi_turn", "multi_turn_reference")
+TEMPLATE_HASH_PREFIX: Final = "t2:"  # t2: one token per block (t1: one per prompt)
+BUILTIN_TEMPLATES: Final = ("pairwise", "pairwise_reference", "multi_turn", "multi_turn_reference", "compact")
 SCALES: Final = (3, 5)
 ANSWER_FORMATS: Final = ("marker", "json", "token")
 AnswerFormat = Literal["marker", "json", "token"]
@@ -73,9 +75,14 @@ class RenderedPrompt:
     text: str
     template_name: str
     template_hash: str
-    boundary: str
+    boundary: str  # the judged question's token (the `boundary` template variable)
     scale: int
     answer_format: AnswerFormat
+    tokens: tuple[tuple[str, str], ...] = ()  # (block name, token) of every fenced block
+
+    def token(self, label: str) -> str:
+        """The fencing token of one block, e.g. token("ANSWER_B")."""
+        return dict(self.tokens)[label]
 
     def messages(self) -> tuple[Message, ...]:
         return (Message(role="user", content=self.text),)
@@ -87,11 +94,11 @@ class Block:
     def __init__(self, text: str, label: str, boundary: str) -> None:
         self.text = text
         self.label = label
-        self._boundary = boundary
+        self.boundary = boundary
 
     def __str__(self) -> str:
         body = self.text if self.text.endswith("\n") else self.text + "\n"
-        return f"<<<BEGIN {self.label} {self._boundary}>>>\n{body}<<<END {self.label} {self._boundary}>>>"
+        return f"<<<BEGIN {self.label} {self.boundary}>>>\n{body}<<<END {self.label} {self.boundary}>>>"
 
 
 def _builtin_source(name: str) -> str | None:
@@ -174,13 +181,12 @@ def _included(env: jinja2.Environment, source: str, seen: set[str]) -> dict[str,
     return found
 
 
-def _boundary(template: Template, turns: Sequence[TurnText]) -> str:
-    """A token derived from all fenced text; re-derived in the unlikely case some text already contains it."""
-    texts = [t for turn in turns for t in (turn.question, turn.answer_a, turn.answer_b, turn.reference or "")]
-    seed = "\0".join([template.digest, *texts]).encode("utf-8")
+def _boundary(template: Template, label: str, text: str) -> str:
+    """A block's token, from a hash of its name and text; re-derived should the text hold it."""
+    seed = "\0".join([template.digest, label, text]).encode("utf-8")
     for attempt in range(100):
         token = hashlib.sha256(seed + attempt.to_bytes(4, "big")).hexdigest()[:16]
-        if not any(token in text for text in texts):
+        if token not in text:
             return token
     raise AssertionError("no boundary token found")  # pragma: no cover - would need 100 sha256 collisions
 
@@ -207,11 +213,13 @@ def render(
         raise InputError(
             "the token answer format (verdict read from logprobs) supports only the 3-level scale"
         )
-    boundary = _boundary(template, turns)
     many = len(turns) > 1
+    tokens: dict[str, str] = {}
 
     def block(text: str, label: str, number: int) -> Block:
-        return Block(text, f"{label}_TURN_{number}" if many else label, boundary)
+        name = f"{label}_TURN_{number}" if many else label
+        tokens[name] = _boundary(template, name, text)
+        return Block(text, name, tokens[name])
 
     # Plain dicts with absent values left out: StrictUndefined turns their use into an error, never "None".
     blocks: list[dict[str, Block]] = []
@@ -228,7 +236,7 @@ def render(
         **blocks[-1],
         "turns": blocks,
         "turn": len(turns),
-        "boundary": boundary,
+        "boundary": blocks[-1]["question"].boundary,
         "scale": scale,
         "answer_format": answer_format,
     }
@@ -251,13 +259,20 @@ def render(
         text=text.strip() + "\n",
         template_name=template.name,
         template_hash=template.digest,
-        boundary=boundary,
+        boundary=blocks[-1]["question"].boundary,
         scale=scale,
         answer_format=answer_format,
+        tokens=tuple(tokens.items()),
     )
 
 
-def default_template_name(*, turn: int, has_reference: bool) -> str:
-    """The built-in template for a turn: multi-turn from the second turn on, with references when present."""
+def default_template_name(*, turn: int, has_reference: bool, answer_format: str = "marker") -> str:
+    """The built-in template for a turn: multi-turn from the second turn on, with references when present.
+
+    The token format (a verdict read from one token, for small local judges) gets the short `compact`
+    template: a tiny model follows a short prompt better, and every prompt token costs it time.
+    """
+    if answer_format == "token":
+        return "compact"
     base = "pairwise" if turn <= 1 else "multi_turn"
     return f"{base}_reference" if has_reference else base

@@ -16,6 +16,7 @@ from typing import Any
 from judge.answers import AnswerProgress, AnswersResult, collect_answers
 from judge.battles import TIES, Battle
 from judge.config import JudgeConfig, TournamentConfig
+from judge.errors import ProviderError
 from judge.judging import STAGE, JudgeProgress, answer_table, judge_name
 from judge.pairings import Schedule, ScheduleState, make_schedule
 from judge.pairings.sequential import HeadToHead
@@ -43,6 +44,7 @@ class TournamentOutcome:
     pairs: int  # (question, pair) items the schedule handed out
     judge_run_id: int
     seconds: float
+    answer_seconds: float  # of `seconds`, the answer stage
     decision: dict[str, Any] | None  # head-to-head: the decision, its interval and the calls it took
     by_judge: Mapping[str, tuple[Battle, ...]]  # each judge's own battles (the panel's members)
     judge_stats: Mapping[str, VerdictStats]
@@ -66,6 +68,7 @@ async def run_tournament(
     answers = await collect_answers(
         config, questions, store, providers, on_progress=on_answers, sleep=sleep, redact=redact
     )
+    answered = clock()
     texts = answer_table(answers.answers)
     by_id = {q.question_id: q for q in questions}
     run_id = store.start_run(STAGE, config.name, str(config.path))
@@ -82,6 +85,8 @@ async def run_tournament(
     try:
         while batch := schedule.next_batch(state):
             battles = await judging.judge_batch(batch)
+            if judging.unusable is not None:  # fail fast, with advice, instead of paying for every pair
+                raise ProviderError(judging.unusable, hint=judging.advice())
             pairs += len(batch)
             state = advance(state, batch, battles)
         status = "finished"
@@ -102,6 +107,7 @@ async def run_tournament(
         pairs=pairs,
         judge_run_id=run_id,
         seconds=clock() - started,
+        answer_seconds=answered - started,
         decision=_decision(schedule, state, costs.calls_per_pair),
         by_judge={name: tuple(b) for name, b in judging.by_judge.items()},
         judge_stats={name: verdict_stats(js) for name, js in per_judge.items()},

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from judge import api
+from judge import api, load_config
 from judge.answers import answer_key, build_request, collect_answers
 from judge.cli import cli
-from judge.config import load_config
 from judge.errors import ConfigError
 from judge.providers import ProviderHub
 from judge.questions import load_questions, select_questions
@@ -284,3 +283,17 @@ def test_a_local_model_answers_in_words_with_token_counts(tmp_path, llama_gguf):
     assert result.input_tokens > 0 and result.cost_usd == pytest.approx(
         (result.input_tokens + result.output_tokens) / 1e6
     )
+
+
+def test_results_sit_beside_the_config_so_another_folder_resumes(tmp_path, monkeypatch):
+    monkeypatch.delenv("JUDGE_RESULTS_DIR")
+    config = write_config(tmp_path)
+    first = CliRunner().invoke(cli, ["answers", str(config)])
+    assert first.exit_code == 0, first.output
+    assert (tmp_path / "results" / "echo-demo" / "judge.sqlite").is_file()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    second = CliRunner().invoke(cli, ["answers", str(config)])
+    assert "asked 0, reused 14" in second.stdout  # the same store: nothing is paid again
+    assert not (elsewhere / "results").exists()

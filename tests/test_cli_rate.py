@@ -228,3 +228,38 @@ def test_real_llmfao_matches_evalica_bradley_terry(shared_data: Path) -> None:
     ours = result.leaderboard.set_index("model")["rating"]
     assert set(ours.index) == set(bt.index)
     assert ours.corr(bt.reindex(ours.index), method="spearman") > 0.999
+
+
+<<<<<<< HEAD
+def test_tables_keep_their_width_in_a_pipe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Off a terminal (pipes, CI logs) a wide table is printed at its natural width, not wrapped at 80."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    long = "a-model-with-a-very-long-name-that-would-not-fit-in-eighty-columns-" * 2
+    log = tmp_path / "b.jsonl"
+    rows = [{"model_a": long, "model_b": "short", "winner": w} for w in ("model_a", "model_b", "tie")]
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = run(log, "--bootstrap", "10")
+    assert result.exit_code == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if long in line)
+    assert len(row) > 80 and all(len(line) == len(row) for line in result.stdout.splitlines()[2:-1])
+=======
+def test_cluster_auto_names_the_unit_it_resampled(tmp_path: Path) -> None:
+    repeated = tmp_path / "judge.jsonl"
+    repeated.write_text(
+        "".join(
+            json.dumps({"question_id": f"q{k // 2}", "model_a": "x", "model_b": "y", "winner": w}) + "\n"
+            for k, w in enumerate(["model_a", "model_b", "tie", "model_a"])
+        )
+    )
+    unique = tmp_path / "arena.jsonl"
+    unique.write_text(
+        "".join(
+            json.dumps({"question_id": f"q{k}", "model_a": "x", "model_b": "y", "winner": w}) + "\n"
+            for k, w in enumerate(["model_a", "model_b", "tie"])
+        )
+    )
+    for path, unit in ((repeated, "question"), (unique, "battle")):
+        result = run(path, "--bootstrap", "20", "--json")
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["cluster"] == unit
+>>>>>>> issue-11

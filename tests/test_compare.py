@@ -57,7 +57,8 @@ def write_run(path: Path, battles: pd.DataFrame) -> Path:
     path.mkdir(parents=True)
     with (path / "battles.jsonl").open("w", encoding="utf-8") as handle:
         for record in battles.to_dict(orient="records"):
-            handle.write(json.dumps(record) + "\n")
+            present = {k: v for k, v in record.items() if not (isinstance(v, float) and v != v)}  # no NaN
+            handle.write(json.dumps(present) + "\n")
     ratings = fit_bt(battles).ratings.sort_values(ascending=False)
     rows = [
         {

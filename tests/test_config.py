@@ -7,14 +7,17 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from judge import load_config
+from judge.cli import cli
 from judge.config import (
     ANSWER_FORMATS,
     COMBINE_RULES,
+    JUDGE_MAX_TOKENS,
     SCALES,
     TEMPLATES,
     ContestantConfig,
-    load_config,
 )
 from judge.errors import ConfigError, InputError
 
@@ -288,3 +291,56 @@ def test_missing_top_level_key_is_reported_at_once(tmp_path, text, field):
     assert "required" in str(info.value) or "empty" in str(info.value) or "mapping" in str(info.value)
     if field:
         assert f"{field}: is required" in str(info.value)
+
+
+def test_every_problem_is_reported_in_one_pass(tmp_path):
+    path = write(
+        tmp_path,
+        "name: t\nquestions: {path: mt_bench}\ncontestants:\n"
+        "  - {name: a, provider: opnai, model: m}\n"
+        "  - {name: b, provider: echo, temperature: 7}\n"
+        "judge: {provider: echo, scale: 4, colour: red}\n"
+        "concurrency: 0\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    found = [(p.line, p.field) for p in info.value.problems]
+    assert found == [
+        (4, "contestants[0].provider"),
+        (5, "contestants[1].temperature"),
+        (6, "judge.colour"),
+        (6, "judge.scale"),
+        (7, "concurrency"),
+    ]
+    assert "5 problems" in info.value.message and "did you mean 'openai'?" in info.value.problems[0].hint
+
+
+def test_config_problems_are_printed_one_per_line(tmp_path):
+    path = write(tmp_path, "name: t\nquestions: {path: mt_bench}\ncontestants: []\njudge: {provider: x}\n")
+    result = CliRunner().invoke(cli, ["run", str(path)])
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if line.startswith("judge: error:")]
+    assert len(errors) == 2 and "contestants" in errors[0] and "judge.provider" in errors[1]
+    assert "2 problems" in result.output
+
+
+def test_a_local_judge_named_by_provider_and_model_gets_a_format_it_can_produce(tmp_path):
+    path = write(
+        tmp_path,
+        "name: t\nquestions: {path: mt_bench}\n"
+        "contestants: [{name: a, provider: echo}, {name: b, provider: echo}]\n"
+        "judge: {provider: local, model: smollm2-135m}\n",
+    )
+    judge = load_config(path, {}).judge
+    assert (judge.answer_format, judge.combine) == ("token", "logprob")
+    assert judge.notes and "answer_format: token" in judge.notes[0]
+    hosted = load_config(
+        write(
+            tmp_path,
+            "name: t\nquestions: {path: mt_bench}\ncontestants: [{name: a, provider: echo}, "
+            "{name: b, provider: echo}]\njudge: {provider: openai, model: gpt-4o}\n",
+        ),
+        {"OPENAI_API_KEY": "k"},
+    ).judge
+    assert (hosted.answer_format, hosted.combine, hosted.notes) == ("marker", "conservative", ())
+    assert hosted.max_tokens == JUDGE_MAX_TOKENS

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from judge import load_config
 from judge.api import demo_config
-from judge.config import load_config
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CONFIGS = sorted(p for p in EXAMPLES.rglob("*.yaml") if "contestants:" in p.read_text(encoding="utf-8"))

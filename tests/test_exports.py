@@ -17,7 +17,8 @@ import judge.ratings
 # judge.api also holds one function per command; those are reached as judge.api.X because several share their
 # names with modules (compare, validate, report, answers), so only the rate surface is required here.
 FULLY_EXPORTED = (judge.battles, judge.errors)
-API_NAMES = {"RATE_BY", "RateResult", "RunResult", "demo_config", "parse_anchor", "rate", "rate_json", "run"}
+API_NAMES = {"RATE_BY", "RateResult", "RunResult", "demo_config", "load_config", "parse_anchor", "rate"}
+API_NAMES |= {"rate_json", "run"}
 RATING_NAMES = {"BTFit", "bootstrap_ratings", "fit_bt", "leaderboard", "leaderboards_by", "online_elo"}
 
 

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from judge import api
+from judge import api, load_config
 from judge.battles import Battle
-from judge.config import load_config
 from judge.errors import ConfigError
 from judge.panel import PanelRule, majority_winner, panel_battles, weighted_winner
 from judge.validate.interrater import cohen_kappa, krippendorff_alpha, majority_share, pairwise_kappa
@@ -167,9 +166,12 @@ def test_per_judge_budget_and_panel_budget(tmp_path, server):
     again = run(write(tmp_path, judges), tmp_path / "out")
     assert again.outcome.judging.judged == 0  # the cut replays: nothing paid twice
 
+    judges = judge_entry(server, "acc-0.90", "rich", ", max_tokens: 500") + judge_entry(
+        server, "acc-0.80", "poor", ", max_tokens: 500"
+    )
     capped = write(tmp_path, judges, schedule="schedule: {kind: round-robin, budget: {usd: 0.28}}\n")
     result = run(capped, tmp_path / "out2")
-    # Before any call a judge call is priced as 2000 tokens in, 500 out: $0.007 here, and the panel makes 4
+    # Before any call a judge call is priced as 2000 tokens in, max_tokens out: $0.007 here; the panel makes 4
     # calls per pair, so $0.28 buys 10 pairs for the whole panel (which then really cost 4 x $0.002 each).
     assert result.outcome.pairs == 10
     assert result.diagnostics["judge"]["cost_usd"] == pytest.approx(10 * 4 * 0.002)

@@ -86,9 +86,27 @@ def test_anchor_pins_the_model_and_its_interval() -> None:
 
 def test_elo_leaderboard() -> None:
     battles = log()
-    table = leaderboard(battles, method="elo", bootstrap=50)
+    single = leaderboard(battles, method="elo", ci="none")
     expected = online_elo(battles)
-    assert table.set_index("model")["rating"].to_dict() == pytest.approx(expected.to_dict())
+    assert single.set_index("model")["rating"].to_dict() == pytest.approx(expected.to_dict())
+    # With bootstrap intervals the rating is the bootstrap median (as Arena's notebooks): inside its interval.
+    table = leaderboard(battles, method="elo", bootstrap=50)
+    assert ((table["ci_lower"] <= table["rating"]) & (table["rating"] <= table["ci_upper"])).all()
+
+
+def test_elo_rating_stays_inside_its_interval_when_one_pass_would_not() -> None:
+    """A log whose order drags one Elo pass far from its resamples (the best model loses its late battles)."""
+    battles = log(n=600)
+    late = battles.index >= 450
+    strong = (battles["model_a"] == "ace") & late
+    battles.loc[strong, "winner"] = "model_b"
+    models = sorted(set(battles["model_a"]))
+    one_pass = online_elo(battles, k=16).reindex(models)
+    table = leaderboard(battles, method="elo", k=16, bootstrap=100).set_index("model").reindex(models)
+    inside = (table["ci_lower"] <= table["rating"]) & (table["rating"] <= table["ci_upper"])
+    assert inside.all()
+    outside = (one_pass < table["ci_lower"]) | (one_pass > table["ci_upper"])
+    assert outside.any()  # the case this guards against really occurs in this log
     pinned = leaderboard(battles, method="elo", ci="none", anchor=("ace", 1200.0)).set_index("model")
     assert pinned.loc["ace", "rating"] == pytest.approx(1200.0)
 
@@ -195,3 +213,86 @@ def test_leaderboard_intervals_are_bootstrap_percentiles() -> None:
     samples = bootstrap_ratings(battles, rounds=150, rng=np.random.default_rng(9), cluster="question")
     np.testing.assert_allclose(table["ci_lower"], samples.quantile(0.05).reindex(table.index), atol=1e-9)
     np.testing.assert_allclose(table["ci_upper"], samples.quantile(0.95).reindex(table.index), atol=1e-9)
+
+
+# --- separation and clustering ----------------------------------------------------------------------------
+
+
+def _equal_four(questions: int = 20, seed: int = 1) -> pd.DataFrame:
+    """Four equal models, every pair on every question, a third of the verdicts ties."""
+    rng = np.random.default_rng(seed)
+    names = ["a", "b", "c", "d"]
+    rows = [
+        {
+            "question_id": f"q{q}",
+            "model_a": x,
+            "model_b": y,
+            "winner": rng.choice(["model_a", "model_b", "tie"]),
+        }
+        for q in range(questions)
+        for k, x in enumerate(names)
+        for y in names[k + 1 :]
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_a_6_0_newcomer_is_flagged_and_moves_nobody() -> None:
+    base = _equal_four()
+    newcomer = pd.DataFrame(
+        {
+            "question_id": [f"q{k}" for k in range(6)],
+            "model_a": "new",
+            "model_b": list("abcdab"),
+            "winner": "model_a",
+        }
+    )
+    before = leaderboard(base, bootstrap=200).set_index("model")
+    after = leaderboard(pd.concat([base, newcomer], ignore_index=True), bootstrap=200).set_index("model")
+    assert after["separated"].to_dict() == {"new": True, "a": False, "b": False, "c": False, "d": False}
+    # The others are fitted as if the newcomer's certain wins were absent: not moved at all.
+    for model in "abcd":
+        assert after.loc[model, "rating"] == pytest.approx(before.loc[model, "rating"], abs=1e-6)
+        assert after.loc[model, "ci_lower"] == pytest.approx(before.loc[model, "ci_lower"], abs=1e-6)
+    # Median-unbiased: P(6 wins in 6) = 1/2 at its rating, (1 - level) / 2 at the lower end; no upper end.
+    others = after.loc[list("abcd"), "rating"]
+    p_win = 1 / (1 + 10 ** ((others.reindex(list("abcdab")).to_numpy() - after.loc["new", "rating"]) / 400))
+    assert np.prod(p_win) == pytest.approx(0.5, abs=1e-6)
+    p_low = 1 / (1 + 10 ** ((others.reindex(list("abcdab")).to_numpy() - after.loc["new", "ci_lower"]) / 400))
+    assert np.prod(p_low) == pytest.approx(0.025, abs=1e-6)
+    assert after.loc["new", "ci_upper"] == np.inf
+    assert 250 < after.loc["new", "rating"] - others.mean() < 450  # not the +845 of the prior-only fit
+    assert after.loc["new", "rank"] == 1
+
+
+def test_a_model_that_never_won_gets_an_open_lower_end() -> None:
+    base = _equal_four()
+    loser = pd.DataFrame(
+        {"question_id": ["q0", "q1"], "model_a": "zero", "model_b": ["a", "b"], "winner": "model_b"}
+    )
+    board = leaderboard(pd.concat([base, loser], ignore_index=True), bootstrap=50).set_index("model")
+    assert board.loc["zero", "separated"] and board.loc["zero", "ci_lower"] == -np.inf
+    # 0-2: P(losing both) is 1/2 at its rating and 0.025 at the upper end, well above the others.
+    others = board.loc[list("abcd"), "rating"]
+    assert board.loc["zero", "rating"] < others.min() < others.max() < board.loc["zero", "ci_upper"]
+
+
+def test_question_clustering_widens_intervals_where_turns_and_pairs_share_a_question() -> None:
+    """Each question favours one model in every battle it holds: battles are far from independent."""
+    rng = np.random.default_rng(5)
+    names = ["a", "b", "c", "d"]
+    rows = []
+    for q in range(30):
+        favourite = names[rng.integers(4)]
+        for k, x in enumerate(names):
+            for y in names[k + 1 :]:
+                for turn in (1, 2):
+                    winner = "model_a" if x == favourite else "model_b" if y == favourite else "tie"
+                    rows.append(
+                        {"question_id": f"q{q}", "model_a": x, "model_b": y, "winner": winner, "turn": turn}
+                    )
+    battles = pd.DataFrame(rows)
+    auto = leaderboard(battles, bootstrap=300, cluster="auto").set_index("model")
+    single = leaderboard(battles, bootstrap=300, cluster="battle").set_index("model")
+    width = lambda board: (board["ci_upper"] - board["ci_lower"]).mean()  # noqa: E731
+    assert width(auto) > 2 * width(single)
+    assert (auto["rating"] == single["rating"]).all()  # clustering changes intervals, not ratings

@@ -45,7 +45,7 @@ def write_run_dir(root: Path, *, hostile: bool = True, optional: bool = True) ->
                 battles.append(
                     dict(
                         zip(
-                            BATTLE_COLUMNS,
+                            BATTLE_COLUMNS[:10],  # the core columns; the optional ones stay absent
                             [f"q{q}", a, b, winner, "tiny-judge", "judge", category, "en", 1, 1.7e9],
                             strict=True,
                         )

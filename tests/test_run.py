@@ -10,10 +10,13 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from judge import api
 from judge.cli import cli
+from judge.errors import ProviderError
+from judge.judging import UNUSABLE_AFTER
 from tests.fault_server import FaultServer, Step
 
 FAST_RETRIES = "retries: {attempts: 2, initial_wait: 0, max_wait: 0, jitter: 0}\n"
@@ -229,6 +232,27 @@ def test_head_to_head_schedule_reports_its_decision(tmp_path):
     assert 0 <= decision["ci_low"] <= decision["ci_high"] <= 1
     on_disk = json.loads((tmp_path / "out" / "diagnostics.json").read_text())
     assert on_disk["head_to_head"] == decision
+
+
+def test_a_judge_that_never_writes_a_verdict_fails_fast_with_advice(tmp_path):
+    """Eight unreadable outputs before any readable one end the run, instead of paying for every pair."""
+    with FaultServer() as server:
+        server.script(*[Step.ok("I cannot decide") for _ in range(200)])
+        judge = f'{{provider: openai, model: j, base_url: "{server.openai_url}", concurrency: 1}}'
+        with pytest.raises(ProviderError) as info:
+            api.run(write_config(tmp_path, judge, limit=10), out=tmp_path / "out", env={}, write_html=False)
+        # 10 questions x 2 orders x 3 tries would be 60; a call already waiting for its slot may still go
+        assert UNUSABLE_AFTER <= server.count <= UNUSABLE_AFTER + 2
+    assert "no readable verdict in its first 8 replies" in info.value.message
+    assert "answer_format: token" in (info.value.hint or "")
+
+
+def test_run_reports_its_phases(tmp_path):
+    result = api.run(
+        write_config(tmp_path, "{provider: echo, answer_format: json}"), out=tmp_path / "o", env={}
+    )
+    assert [name for name, _ in result.phases] == ["model fetch", "answers", "judging", "rating", "report"]
+    assert all(seconds >= 0 for _, seconds in result.phases)
 
 
 def test_positions_round_trip_through_run_battles_file_and_validate(tmp_path):

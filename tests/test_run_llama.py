@@ -106,3 +106,24 @@ def test_run_on_the_real_model_writes_everything_and_reruns_for_free(tmp_path, l
     rerun_battles = [json.loads(line) for line in (out / "battles.jsonl").read_text().splitlines()]
     strip = [{k: v for k, v in b.to_record().items() if k != "tstamp"} for b in o.battles]
     assert [{k: v for k, v in b.items() if k != "tstamp"} for b in rerun_battles] == strip
+
+
+def test_the_readme_local_judge_runs_to_battles_with_its_defaults(tmp_path):
+    """The README's embedded judge, as written there (provider, model, combine only), decides battles."""
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The tournament config", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    judge_line = next(line for line in section.splitlines() if line.startswith("judge: {provider: local"))
+    answers = Path(api.demo_config()).parent / "answers"
+    config = tmp_path / "t.yaml"
+    config.write_text(
+        "name: readme-judge\nquestions: {path: mt_bench, ids: [104], turns: 1}\ncontestants:\n"
+        f"  - {{name: gpt-4, provider: replay, path: {answers / 'gpt-4.jsonl'}}}\n"
+        f"  - {{name: llama-13b, provider: replay, path: {answers / 'llama-13b.jsonl'}}}\n"
+        f"{judge_line}\n"
+    )
+    result = api.run(config, out=tmp_path / "out", env={}, bootstrap=20, write_html=False)
+    assert result.outcome.judging.failed == 0 and len(result.outcome.battles) == 1
+    judge = json.loads((tmp_path / "out" / "diagnostics.json").read_text())["judge"]
+    assert judge["answer_format"] == "token" and judge["calls"] == 2

@@ -10,7 +10,7 @@ Providers never retry, print, read config or environment, or touch the store; th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -76,6 +76,15 @@ class ProviderHub:
                 raise InputError(f"provider {endpoint.provider!r} is unknown (known: {known})")
             provider = self._providers[endpoint] = factory(endpoint, self._servers)
         return provider
+
+    async def prepare(self, endpoints: Iterable[Endpoint]) -> None:
+        """Fetch the local models these endpoints name and start their servers now, before the first call.
+
+        A missing or broken model then stops the run at once, and the fetch is timed apart from the answers.
+        """
+        for endpoint in endpoints:
+            if endpoint.provider == "local":
+                await self._servers.url_for(endpoint)
 
     async def aclose(self) -> None:
         """Close every provider's connections, then stop the local servers."""

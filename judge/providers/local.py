@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import os
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,11 +47,8 @@ def start_server(
     params.model.path = str(gguf)
     params.hostnames = ["127.0.0.1"]
     params.port = 0  # the OS picks a free port
-    # All cores but one: llama.cpp's threads spin-wait at every barrier, so a thread competing with our own
-    # Python side (or other work) for a core stalls all of them. On 2 cores under load one thread made prompts
-    # 2-4x faster than two; on a quiet machine two are 2x faster (benchmarks/local_provider.py).
     if threads is None:
-        threads = max(1, _usable_cores() - 1)
+        threads = default_threads()
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
     params.n_parallel = slots
@@ -63,6 +61,42 @@ def start_server(
     except RuntimeError as exc:
         raise ProviderError(f"llama.cpp could not serve {gguf}: {exc}") from exc
     return server, str(server.listening_address)
+
+
+def default_threads() -> int:
+    """llama.cpp threads: every core on an idle machine, else all but one (JUDGE_LOCAL_THREADS overrides).
+
+    llama.cpp's threads spin-wait at every barrier, so a thread competing with other work for a core stalls
+    all of them: on 2 busy cores one thread made prompts 2-4x faster than two, while on 2 idle cores two are
+    2x faster than one (benchmarks/local_provider.py). Idle means almost no CPU used over a quarter second.
+    """
+    override = os.environ.get("JUDGE_LOCAL_THREADS", "").strip()
+    if override.isdigit() and int(override) > 0:
+        return int(override)
+    cores = _usable_cores()
+    idle = _idle_cores(cores)
+    return cores if idle >= cores - 0.3 else max(1, cores - 1)
+
+
+def _idle_cores(cores: int, seconds: float = 0.25) -> float:
+    """How many cores sat idle over a short sample (Linux /proc/stat); elsewhere from the load average."""
+    try:
+        first = _cpu_times()
+        time.sleep(seconds)
+        second = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        try:
+            return max(0.0, cores - os.getloadavg()[0])
+        except (OSError, AttributeError):
+            return 0.0
+    total = sum(second) - sum(first)
+    idle = (second[3] + second[4]) - (first[3] + first[4])  # idle + iowait
+    return cores * idle / total if total > 0 else 0.0
+
+
+def _cpu_times() -> list[int]:
+    with open("/proc/stat", encoding="ascii") as stat:
+        return [int(field) for field in stat.readline().split()[1:]]
 
 
 def _usable_cores() -> int:

@@ -116,9 +116,10 @@ def leaderboard(
 ) -> pd.DataFrame:
     """Ratings with `level` intervals and ranks, best first.
 
-    The rating is the full-data fit; bootstrap intervals are percentiles of `bootstrap` refits with
-    numpy.random.default_rng(seed). With ci="none" the interval collapses onto the rating, so the rank is the
-    plain ordinal rank. cluster="auto" resamples questions when question ids repeat (resolve_cluster).
+    The rating is the full-data fit (for online Elo with bootstrap intervals: the bootstrap median, since one
+    order-dependent Elo pass can fall outside its own interval); bootstrap intervals are percentiles of
+    `bootstrap` refits with numpy.random.default_rng(seed). With ci="none" the interval collapses onto the
+    rating, so the rank is the plain ordinal rank. cluster="auto" resamples questions when question ids repeat (resolve_cluster).
     A separated model (never lost or never won) is flagged and placed as the module docstring says (with
     style or baseline it is flagged and fitted with the prior).
 
@@ -228,7 +229,10 @@ def leaderboard(
             **fit_kw,
         )
         values = samples.to_numpy()
-        lower, upper = np.quantile(values, [tail, 1.0 - tail], axis=0)
+        lower, median, upper = np.quantile(values, [tail, 0.5, 1.0 - tail], axis=0)
+        # One pass of online Elo depends on the battle order, so it can fall outside the interval of its own
+        # resamples; the bootstrap median is the rating, as in Chatbot Arena's Elo notebooks.
+        rating = median
     elif ci == "sandwich":
         cov = sandwich_covariance(fit, battles, cluster=cluster).to_numpy()
         sd = np.sqrt(np.clip(np.diag(cov), 0, None))

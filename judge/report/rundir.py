@@ -53,6 +53,7 @@ class Leaderboard:
     n_battles: int
     bootstrap: int
     rows: tuple[LeaderboardRow, ...]
+    cluster: str | None = None  # the unit the bootstrap resampled ("question" or "battle"), when recorded
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -222,6 +223,7 @@ def _leaderboard(data: Any, path: Path, prefix: str) -> Leaderboard:
         n_battles=int(board.get("n_battles", sum(r.battles for r in rows) // 2)),
         bootstrap=int(board.get("bootstrap", 0)),
         rows=tuple(rows),
+        cluster=str(board["cluster"]) if board.get("cluster") else None,
     )
 
 
