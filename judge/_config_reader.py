@@ -386,9 +386,7 @@ class Reader:
             "max_reason_chars": self.check(
                 lambda: self.positive(m, at, "max_reason_chars", "int", None), None
             ),
-            "strong_weight": self.check(
-                lambda: self.positive(m, at, "strong_weight", "int", None, 1), None
-            ),
+            "strong_weight": self.check(lambda: self.positive(m, at, "strong_weight", "int", None, 1), None),
         }
         notes = self.judge_defaults(fields, options)
         if options["combine"] == "logprob" and options["answer_format"] != "token":

@@ -658,6 +658,8 @@ def _panel_boards(
         return [path]
     boards = rate(path, format="generic", bootstrap=bootstrap, seed=seed, by="judge", ci=ci)
     return [path, outputs.write_json(out_dir, BY_JUDGE_FILE, rate_json(boards))]
+
+
 class _Laps:
     """Wall time per stage of a run: lap(name) closes a stage at now; add() books one timed elsewhere."""
 

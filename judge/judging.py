@@ -345,6 +345,7 @@ class Judging:
         self.judgements[slot] = self._parse(parsed[0].raw, slot)
         self._settle(f"{label} reused (order {other.order})", reused=1)
         return True
+
     def _count_readable(self, readable: bool, error: str | None) -> None:
         if readable:
             self.readable += 1
