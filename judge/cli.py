@@ -447,7 +447,7 @@ def validate_command(
         if as_json:
             click.echo(json.dumps(panel.to_json(), indent=2))
         else:
-            Console(soft_wrap=False).print(render_panel(panel))
+            _console().print(render_panel(panel))
             if weights_out:
                 click.echo(f"weights written to {weights_out}")
         return

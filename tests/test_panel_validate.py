@@ -77,6 +77,13 @@ def test_cli_weights_out_and_weighted_panel_run(tmp_path):
     assert result.exit_code == 0, result.output
     shown = json.loads(result.output)
     assert shown["comparison"] == "panel-human" and len(shown["rows"]) == 5
+    table = CliRunner().invoke(
+        cli,
+        ["validate", "--human", str(tmp_path / "human.jsonl"), "--judge", str(tmp_path / "judges.jsonl"),
+         "--bootstrap", "0"],
+    )  # fmt: skip
+    assert table.exit_code == 0, table.output
+    assert "panel: majority" in table.output and "Judges and panels vs human votes" in table.output
     written = json.loads(weights.read_text())
     assert written["format_version"] == 1 and set(written["weights"]) == {"good", "fair", "poor"}
 
