@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         to_frame,
     )
     from judge.errors import (
+        BatchesPending,
         ConfigError,
         IncompleteRun,
         InputError,
@@ -63,6 +64,7 @@ __all__ = [
     "VERDICTS_AS_SHOWN",
     "WINNERS",
     "BTFit",
+    "BatchesPending",
     "Battle",
     "ConfigError",
     "FileCounts",
@@ -123,6 +125,7 @@ _HOME = {
         "to_frame",
     ),
     "judge.errors": (
+        "BatchesPending",
         "ConfigError",
         "IncompleteRun",
         "InputError",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -20,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 
-from judge._jsonl import read_json_lines, reject_constant
+from judge._jsonl import read_json_lines
 from judge.errors import InputError
 
 LineOf = Callable[[int], int | None]
@@ -36,7 +37,7 @@ _DTYPES: Final = {
 
 
 def number_message(column: str, value: object) -> str:
-    """The complaint about a bad turn (a positive integer), tstamp (a number) or style count (a whole number >= 0)."""
+    """The complaint about a bad turn (a positive integer), tstamp (a number) or style count (>= 0)."""
     kind = {"turn": "a positive integer", "tstamp": "a number"}.get(column, "a whole number >= 0")
     return f"{column} must be {kind}, not {show(value)}"
 
@@ -149,8 +150,9 @@ def _read_json_lines(path: Path, known: frozenset[str]) -> tuple[pd.DataFrame, L
         table = pa_json.read_json(path)
     except (pa.ArrowException, ValueError):
         return _read_json_lines_exactly(path, known)
-    if any(pa.types.is_floating(c.type) and not pc.all(pc.is_finite(c)).as_py() for c in table.columns):
-        return _read_json_lines_exactly(path, known)  # NaN / Infinity are not JSON: locate and refuse them
+    turn = table.column("turn") if "turn" in table.column_names else None
+    if turn is not None and pa.types.is_floating(turn.type) and pc.any(pc.invert(pc.is_finite(turn))).as_py():
+        return _read_json_lines_exactly(path, known)  # a NaN turn would read as "no turn": locate it
     columns = {
         c: table.column(c).to_pandas(types_mapper=_DTYPES.get) for c in table.column_names if c in known
     }
@@ -168,24 +170,32 @@ def _read_json_lines_exactly(path: Path, known: frozenset[str]) -> tuple[pd.Data
     for number, record in read_json_lines(path):
         if not isinstance(record, dict):
             raise InputError("expected a JSON object", path=path, line=number)
+        _check_turn(record, path, number)
         records.append(record)
         lines.append(number)
     return _records_frame(records, known), lines.__getitem__
 
 
+def _check_turn(record: dict[str, Any], path: Path, line: int | None) -> None:
+    """NaN and Infinity (which Python's json accepts) would turn into a missing turn: refuse them here."""
+    value = record.get("turn")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InputError(number_message("turn", value), path=path, line=line)
+
+
 def _read_json_list(path: Path, known: frozenset[str]) -> tuple[pd.DataFrame, LineOf]:
     text = path.read_text(encoding="utf-8-sig")
     try:
-        records = json.loads(text, parse_constant=reject_constant)
+        records = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"unreadable JSON: {exc.msg}", path=path, line=exc.lineno) from exc
-    except ValueError as exc:
-        raise InputError(f"unreadable JSON: {exc}", path=path) from exc
     if not isinstance(records, list):
         raise InputError("expected a JSON list of battle objects", path=path, line=1)
     for index, record in enumerate(records):
         if not isinstance(record, dict):
             raise InputError("expected a JSON object", path=path, line=_json_list_line(text, index))
+        if isinstance(record.get("turn"), float) and not math.isfinite(record["turn"]):
+            _check_turn(record, path, _json_list_line(text, index))
     return _records_frame(records, known), lambda row: _json_list_line(text, row)
 
 

@@ -23,8 +23,10 @@ from judge.config import (
     BUILTIN_SETS,
     COMBINE_RULES,
     DEFAULT_LOCAL_MODEL,
+    DEFAULT_MAX_ANSWER_CHARS,
     HOSTED,
     JUDGE_MAX_TOKENS,
+    LOCAL_TIMEOUT,
     PROVIDERS,
     SCALES,
     TEMPLATES,
@@ -39,6 +41,7 @@ from judge.config import (
     builtin_question_set,
 )
 from judge.errors import ConfigError, InputError
+from judge.providers.base import BatchOptions
 
 T = TypeVar("T")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -49,7 +52,7 @@ def _is_loopback(url: str) -> bool:
 
 
 _TOP: tuple[str, ...] = ("name", "questions", "contestants", "judge", "schedule", "retries", "concurrency")
-_TOP += ("rpm", "timeout", "seed", "prices", "arena", "judges", "panel")
+_TOP += ("rpm", "timeout", "seed", "prices", "arena", "human", "judges", "panel")
 _MODEL_KEYS: tuple[str, ...] = (
     "provider",
     "model",
@@ -59,9 +62,10 @@ _MODEL_KEYS: tuple[str, ...] = (
     "temperature",
     "max_tokens",
 )
-_MODEL_KEYS += ("system", "seed", "concurrency", "rpm", "timeout", "prices", "delay")
+_MODEL_KEYS += ("system", "seed", "concurrency", "rpm", "timeout", "prices", "delay", "batch")
+_BATCH_LIMITS = {"openai": 50_000, "anthropic": 100_000}  # requests per provider batch
 _JUDGE_KEYS = (*_MODEL_KEYS, "template", "combine", "scale", "answer_format", "name", "parse_retries")
-_JUDGE_KEYS += ("max_reason_chars", "strong_weight")
+_JUDGE_KEYS += ("max_reason_chars", "max_answer_chars", "strong_weight")
 _MISSING = object()
 
 
@@ -82,6 +86,7 @@ class Reader:
         self.path, self.lines, self.env = path, lines, env
         self.base = path.resolve().parent
         self.problems: list[ConfigError] = []
+        self.timeout_given = True  # whether the config sets a top-level timeout (tournament() reads it)
 
     def check(self, read: Callable[[], T], fallback: T) -> T:
         """The value `read` returns, or `fallback` after noting its ConfigError, so checking goes on."""
@@ -156,6 +161,7 @@ class Reader:
             "rpm": self.check(lambda: self.positive(m, "", "rpm", "num", None, low=0.001), None),
             "timeout": self.check(lambda: self.positive(m, "", "timeout", "num", 120.0, low=0.001), 120.0),
         }
+        self.timeout_given = "timeout" in m
         prices: dict[str, Prices] = {}
         listed = m.get("prices") or {}
         table = self.check(lambda: self.mapping(listed, "prices", tuple(listed)), empty)
@@ -178,6 +184,7 @@ class Reader:
         retries = self.check(lambda: self.retries(m.get("retries")), RetryConfig())
         seed = self.check(lambda: self.get(m, "", "seed", "int", 0), 0)
         arena = self.check(lambda: read_arena(self, m.get("arena")), ArenaConfig())
+        human: tuple[Path, ...] = self.check(lambda: self.human(m.get("human")), ())
         if self.problems:
             raise ConfigError.several(self.problems)
         assert judge is not None and schedule is not None and questions is not None
@@ -193,6 +200,7 @@ class Reader:
             arena=arena,
             judges=judges,
             panel=panel,
+            human=human,
             **top,
         )
 
@@ -203,6 +211,26 @@ class Reader:
                 "name", f"'{name}' cannot be used as a directory name", "use letters, digits, '.', '_', '-'"
             )
         return name
+
+    def human(self, spec: Any) -> tuple[Path, ...]:
+        """Human vote logs (one path or a list), relative to the config file; each must exist."""
+        if spec is None:
+            return ()
+        paths = [spec] if isinstance(spec, str) else spec
+        if not isinstance(paths, list) or not paths:
+            raise self.fail(
+                "human", "must be a file or a list of files of human votes", "e.g. human: votes.csv"
+            )
+        out = []
+        for i, raw in enumerate(paths):
+            at = f"human[{i}]" if isinstance(spec, list) else "human"
+            if not isinstance(raw, str) or not raw.strip():
+                raise self.fail(at, f"must be a file path, got {_kind(raw)} {raw!r}")
+            path = (self.base / raw).resolve()
+            if not path.is_file():
+                raise self.fail(at, f"no such file: {raw}", "paths are relative to the config file")
+            out.append(path)
+        return tuple(out)
 
     def check_contestants(self, contestants: tuple[ContestantConfig, ...]) -> None:
         if len(contestants) < 2:
@@ -229,10 +257,75 @@ class Reader:
             identities[ident] = i
 
     def prices(self, spec: Any, at: str) -> Prices:
-        m = self.mapping(spec, at, ("input", "output"))
+        m = self.mapping(spec, at, ("input", "output", "batch_discount", "batch_input", "batch_output"))
+        discount = self.positive(m, at, "batch_discount", "num", 0.5, 0)
+        if discount > 1:
+            raise self.fail(f"{at}.batch_discount", f"must be between 0 and 1, got {discount:g}", "e.g. 0.5")
         return Prices(
             self.positive(m, at, "input", "num", _MISSING, 0),
             self.positive(m, at, "output", "num", _MISSING, 0),
+            batch_discount=discount,
+            batch_input=self.positive(m, at, "batch_input", "num", None, 0),
+            batch_output=self.positive(m, at, "batch_output", "num", None, 0),
+        )
+
+    def base_urls(self, m: dict[str, Any], at: str, provider: str | None) -> tuple[str, ...]:
+        """`base_url:` as one URL or a list of replicas of the same model (a pool)."""
+        value = m.get("base_url")
+        if value is None:
+            return ()
+        urls = value if isinstance(value, list) else [value]
+        if not urls:
+            raise self.fail(f"{at}.base_url", "is an empty list", "give one URL or a list of replica URLs")
+        if provider is not None and provider not in HOSTED:
+            raise self.fail(
+                f"{at}.base_url",
+                f"is not used by provider {provider}",
+                "only openai and anthropic endpoints take base_url",
+            )
+        for i, url in enumerate(urls):
+            where = f"{at}.base_url[{i}]" if isinstance(value, list) else f"{at}.base_url"
+            if not isinstance(url, str) or urlparse(url).scheme not in ("http", "https"):
+                raise self.fail(where, f"{url!r} is not an http(s) URL", 'e.g. "http://127.0.0.1:8000/v1"')
+            if not urlparse(url).hostname:
+                raise self.fail(where, f"'{url}' is not an http(s) URL", 'e.g. "http://127.0.0.1:8000/v1"')
+            if url in urls[:i]:
+                raise self.fail(where, f"'{url}' is listed twice", "list each replica once")
+        return tuple(urls)
+
+    def batch(self, m: dict[str, Any], at: str, provider: str, replicas: int) -> BatchOptions | None:
+        """`batch: true` or `batch: {max_requests, poll_seconds, window}`: the provider's half-price API."""
+        value = m.get("batch")
+        if value is None or value is False:
+            return None
+        if provider not in _BATCH_LIMITS:
+            raise self.fail(
+                f"{at}.batch", f"provider {provider} has no batch API", "batch is for openai and anthropic"
+            )
+        if replicas > 1:
+            raise self.fail(
+                f"{at}.batch", "cannot go with a pool of base URLs", "give one base_url for batches"
+            )
+        if value is True:
+            return BatchOptions(max_requests=min(BatchOptions.max_requests, _BATCH_LIMITS[provider]))
+        b = self.mapping(value, f"{at}.batch", ("max_requests", "poll_seconds", "window"))
+        limit = _BATCH_LIMITS[provider]
+        most = self.positive(b, f"{at}.batch", "max_requests", "int", min(BatchOptions.max_requests, limit))
+        if most > limit:
+            raise self.fail(
+                f"{at}.batch.max_requests", f"{provider} takes at most {limit:,} requests per batch"
+            )
+        window = self.get(b, f"{at}.batch", "window", "str", BatchOptions.window)
+        if provider == "openai" and window != "24h":
+            raise self.fail(
+                f"{at}.batch.window", f"'{window}' is not offered", "OpenAI batches take window: 24h"
+            )
+        return BatchOptions(
+            max_requests=most,
+            poll_seconds=self.positive(
+                b, f"{at}.batch", "poll_seconds", "num", BatchOptions.poll_seconds, 0.001
+            ),
+            window=window,
         )
 
     def model_fields(
@@ -245,7 +338,8 @@ class Reader:
             self.problems.append(
                 self.fail(f"{at}.model", f"is required for provider {provider}", "e.g. model: gpt-4o-mini")
             )
-        base_url = self.check(lambda: self.base_url(m, at, provider), None)
+        urls: tuple[str, ...] = self.check(lambda: self.base_urls(m, at, provider), ())
+        base_url = urls[0] if urls else None
         file = self.check(lambda: self.get(m, at, "path", "str", None), None)
         if provider == "replay" and file is None:
             self.problems.append(
@@ -280,7 +374,7 @@ class Reader:
             "api_key_env": self.check(lambda: self.get(m, at, "api_key_env", "str", None), None),
             "api_key": None
             if provider is None
-            else self.check(lambda: self.api_key(m, at, provider, base_url), None),
+            else self.check(lambda: self.api_key(m, at, provider, urls), None),
             "path": None if file is None else self.check(lambda: self.file(file, f"{at}.path", "file"), None),
             "temperature": self.check(lambda: self.temperature(m, at), None),
             "max_tokens": self.check(lambda: self.positive(m, at, "max_tokens", "int", None), None),
@@ -291,11 +385,23 @@ class Reader:
             ),
             "rpm": self.check(lambda: self.positive(m, at, "rpm", "num", top["rpm"], low=0.001), top["rpm"]),
             "timeout": self.check(
-                lambda: self.positive(m, at, "timeout", "num", top["timeout"], low=0.001), top["timeout"]
+                lambda: self.positive(m, at, "timeout", "num", self.timeout_for(provider, top), low=0.001),
+                top["timeout"],
             ),
             "prices": price if price is not None else prices.get(model or ""),
             "delay": self.check(lambda: self.positive(m, at, "delay", "num", 0.0, 0), 0.0),
+            "replicas": urls if len(urls) > 1 else (),
+            "batch": None
+            if provider is None
+            else self.check(lambda: self.batch(m, at, provider, len(urls)), None),
         }
+
+    def timeout_for(self, provider: str | None, top: dict[str, Any]) -> float:
+        """The default call timeout: the config's, else longer for the embedded model, which shares the
+        machine's cores: on a busy machine its calls are slow, and a timed-out call is only computed again."""
+        if provider == "local" and not self.timeout_given:
+            return LOCAL_TIMEOUT
+        return float(top["timeout"])
 
     def provider(self, m: dict[str, Any], at: str) -> str:
         provider: str = self.get(m, at, "provider", "str")
@@ -307,32 +413,16 @@ class Reader:
             )
         return provider
 
-    def base_url(self, m: dict[str, Any], at: str, provider: str | None) -> str | None:
-        base_url: str | None = self.get(m, at, "base_url", "str", None)
-        if base_url is None:
-            return None
-        if provider is not None and provider not in HOSTED:
-            raise self.fail(
-                f"{at}.base_url",
-                f"is not used by provider {provider}",
-                "only openai and anthropic endpoints take base_url",
-            )
-        if urlparse(base_url).scheme not in ("http", "https") or not urlparse(base_url).hostname:
-            raise self.fail(
-                f"{at}.base_url", f"'{base_url}' is not an http(s) URL", 'e.g. "http://127.0.0.1:8000/v1"'
-            )
-        return base_url
-
     def temperature(self, m: dict[str, Any], at: str) -> float | None:
         temperature: float | None = self.get(m, at, "temperature", "num", None)
         if temperature is not None and not 0 <= temperature <= 2:
             raise self.fail(f"{at}.temperature", f"must be between 0 and 2, got {temperature:g}")
         return temperature
 
-    def api_key(self, m: dict[str, Any], at: str, provider: str, base_url: str | None) -> str | None:
+    def api_key(self, m: dict[str, Any], at: str, provider: str, urls: tuple[str, ...]) -> str | None:
         var = self.get(m, at, "api_key_env", "str", None)
         if var is None:
-            if provider not in HOSTED or (base_url is not None and _is_loopback(base_url)):
+            if provider not in HOSTED or (urls and all(_is_loopback(url) for url in urls)):
                 return None
             var = HOSTED[provider]
         elif provider not in HOSTED:
@@ -385,6 +475,10 @@ class Reader:
             "parse_retries": self.check(lambda: self.positive(m, at, "parse_retries", "int", 2, 0), 2),
             "max_reason_chars": self.check(
                 lambda: self.positive(m, at, "max_reason_chars", "int", None), None
+            ),
+            "max_answer_chars": self.check(
+                lambda: self.positive(m, at, "max_answer_chars", "int", DEFAULT_MAX_ANSWER_CHARS, 100),
+                DEFAULT_MAX_ANSWER_CHARS,
             ),
             "strong_weight": self.check(lambda: self.positive(m, at, "strong_weight", "int", None, 1), None),
         }

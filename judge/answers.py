@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
+from judge.batches import BatchQueue
 from judge.config import ContestantConfig, TournamentConfig
 from judge.providers.base import Endpoint, Message, Provider, Request
 from judge.questions import Question
@@ -163,19 +164,25 @@ async def collect_answers(
     on_progress: Callable[[AnswerProgress], None] = lambda progress: None,
     sleep: Sleep = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
+    no_wait: bool = False,
     redact: Redactor = NO_SECRETS,
 ) -> AnswersResult:
-    """Ask every contestant every question not already answered in `store`; failures are stored as data."""
+    """Ask every contestant every question not already answered in `store`; failures are stored as data.
+
+    `no_wait`: raise BatchesPending instead of waiting for a provider batch that is still open.
+    """
     started = clock()
     run_id = store.start_run(STAGE, config.name, str(config.path))
     total = len(config.contestants) * sum(len(q.turns) for q in questions)
     collector = _Collector(store, run_id, total, on_progress)
-    runner = Runner(providers, config.retries, sleep=sleep, clock=clock, redact=redact)
+    batches = BatchQueue(store, run_id, providers, no_wait=no_wait)
+    runner = Runner(providers, config.retries, sleep=sleep, clock=clock, redact=redact, batches=batches)
     status = "interrupted"
     try:
         await runner.gather(collector.ask(runner, c, q) for c in config.contestants for q in questions)
         status = "finished"
     finally:
+        await batches.aclose()
         p = collector.progress
         counts = {"asked": p.asked, "reused": p.reused, "failed": p.failed, "skipped": p.skipped}
         store.finish_run(run_id, status, {"total": total, **counts})

@@ -6,12 +6,13 @@ A notebook calling these runs the same code as the command line.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypedDict
 
 from judge._config_reader import load_config as load_config  # public as judge.load_config
+from judge.errors import BatchesPending
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from judge.questions import Question
     from judge.ratings.ppi import PPIResult
     from judge.redaction import Redactor
-    from judge.store import Store, StoredJudgement, Usage
+    from judge.store import BatchRecord, Store, StoredJudgement, Usage
     from judge.tournament import TournamentOutcome
     from judge.validate import ValidationReport
     from judge.validate.panel import PanelValidation
@@ -54,12 +55,14 @@ def compare(
     ci: float = 0.95,
 ) -> Comparison:
     """Compare two results directories (see judge.compare); the caller decides what a regression means."""
-    from judge.compare import compare_battles
+    import dataclasses
+
+    from judge.compare import compare_battles, scale_notes
     from judge.report import load_run_dir
 
     baseline = load_run_dir(baseline_dir, details=False)
     candidate = load_run_dir(candidate_dir, details=False)
-    return compare_battles(
+    result = compare_battles(
         baseline.battles,
         candidate.battles,
         baseline_ranks={row.model: row.rank for row in baseline.leaderboard.rows},
@@ -70,6 +73,8 @@ def compare(
         seed=seed,
         ci=ci,
     )
+    notes = scale_notes({"baseline": baseline.judge, "candidate": candidate.judge})
+    return dataclasses.replace(result, notes=notes)
 
 
 def validate(
@@ -248,7 +253,7 @@ def rate(
     frame = frame[has_value].reset_index(drop=True)
     sizes = frame[by].astype("string").value_counts().to_dict()
     boards = leaderboards_by(frame, by, **options)
-    groups = {str(name): board for name, board in boards.items()}
+    groups = {str(name): boards[name] for name in sorted(boards, key=_natural)}  # judge-2 before judge-10
     return RateResult(
         method,
         rounds,
@@ -261,6 +266,13 @@ def rate(
         excluded=excluded,
         cluster=unit,
     )
+
+
+def _natural(name: object) -> list[tuple[int, int | str]]:
+    """Sort key reading runs of digits as numbers: "judge-2" before "judge-10", "turn 9" before "turn 10"."""
+    import re
+
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", str(name)) if part]
 
 
 def rate_json(result: RateResult) -> dict[str, object]:
@@ -406,6 +418,7 @@ def rate_ppi_json(result: PpiRateResult) -> dict[str, object]:
         "method": "ppi",
         "n_battles": result.human_battles,
         "bootstrap": result.bootstrap,
+        "cluster": result.cluster,
         "models": models,
         "ppi": {
             **summary,
@@ -524,18 +537,21 @@ def run(
     on_judging: Callable[[JudgeProgress], None] | None = None,
     wait: bool = False,
     on_wait: Callable[[Holder | None], None] | None = None,
+    no_wait: bool = False,
 ) -> RunResult:
     """Run a whole tournament (answers, judging, ratings, files); a rerun pays only for what is missing.
 
     The config, question set and judge template are checked in full before anything is written. The results
     directory stays locked until every file is written (RunLocked if another run holds it, unless `wait`).
     A failed write (disk full) is a StoreError: no model is called after it, and no result file is left
-    that does not belong with the others.
+    that does not belong with the others. `no_wait`: submit provider batches and raise BatchesPending
+    instead of waiting for them.
     """
     import asyncio
     import os
 
     from judge.errors import StoreError
+    from judge.judging import judge_name
     from judge.prompts import load_template
     from judge.providers import ProviderHub
     from judge.questions import load_questions, select_questions
@@ -548,11 +564,16 @@ def run(
     for judge in config.panel_judges:
         if judge.template is not None:
             load_template(judge.template, base_dir=config.path.parent)
+    if config.human:
+        from judge.battles import load_battles
+
+        load_battles(config.human)  # a malformed vote file stops the run before anything is paid
     out_dir = tournament_dir(config, out, env)
 
     held = contextlib.ExitStack()  # the lock outlives play(): it is released after the files are written
+    replicas: dict[str, list[dict[str, object]]] = {}
 
-    async def play() -> tuple[TournamentOutcome, list[StoredJudgement], dict[str, Usage], int]:
+    async def play() -> tuple[TournamentOutcome, Store, dict[str, Usage], int]:
         async with ProviderHub(cache_dir=env.get("JUDGE_CACHE_DIR")) as hub:
             for model in (*config.contestants, *config.panel_judges):  # a bad replay file or GGUF stops here
                 hub.get(model.endpoint())
@@ -560,27 +581,47 @@ def run(
             timer.lap("model fetch")
             what = f"judge run {config.path}"
             store, interrupted = held.enter_context(_locked_store(out_dir, what, wait, on_wait))
-            outcome = await run_tournament(
-                config,
-                questions,
-                store,
-                hub.get,
-                on_answers=on_answers or (lambda progress: None),
-                on_judging=on_judging or (lambda progress: None),
-                redact=config_redactor(config, env),
-            )
-            stored = [j for j in store.judgements() if j.base_key in outcome.judgement_keys]
+            try:
+                outcome = await run_tournament(
+                    config,
+                    questions,
+                    store,
+                    hub.get,
+                    on_answers=on_answers or (lambda progress: None),
+                    on_judging=on_judging or (lambda progress: None),
+                    redact=config_redactor(config, env),
+                    no_wait=no_wait,
+                )
+            except* BatchesPending as group:
+                raise _first(group) from None
             usage = store.usage_by_subject()
-        return outcome, stored, usage, interrupted
+            names = [(c.name, c.endpoint()) for c in config.contestants]
+            for who, endpoint in [*names, (judge_name(config.judge), config.judge.endpoint())]:
+                if (counts := hub.replica_counts(endpoint)) is not None:
+                    replicas[who] = counts
+        return outcome, store, usage, interrupted
 
     timer = _Laps()
     with held:
-        outcome, stored, usage, interrupted = asyncio.run(play())
+        outcome, store, usage, interrupted = asyncio.run(play())
         timer.add("answers", outcome.answer_seconds)
         timer.add("judging", outcome.seconds - outcome.answer_seconds)
+        # Streamed from the store's cursor to details.jsonl: a big run's outputs never sit in memory at once.
+        keys = outcome.judgement_keys
+        stored = (j for j in store.judgements_by_slot() if j.base_key in keys)
         try:
             board, diag, files = _write_results(
-                config, questions, out_dir, outcome, stored, usage, bootstrap, seed, write_html, timer
+                config,
+                questions,
+                out_dir,
+                outcome,
+                stored,
+                usage,
+                bootstrap,
+                seed,
+                write_html,
+                timer,
+                replicas,
             )
         except StoreError:
             outputs.remove_set(out_dir)
@@ -595,12 +636,13 @@ def _write_results(
     questions: Sequence[Question],
     out_dir: Path,
     outcome: TournamentOutcome,
-    stored: Sequence[StoredJudgement],
+    stored: Iterable[StoredJudgement],
     usage: Mapping[str, Usage],
     bootstrap: int,
     seed: int,
     write_html: bool,
     timer: _Laps,
+    replicas: Mapping[str, list[dict[str, object]]],
 ) -> tuple[pd.DataFrame | None, dict[str, object], list[Path]]:
     """The results directory's files from a finished run: battles, details, diagnostics, boards, report."""
     from judge.errors import InputError
@@ -615,7 +657,7 @@ def _write_results(
         outputs.write_battles(out_dir, outcome.battles),
         outputs.write_details(out_dir, outputs.details_rows(by_id, texts, stored, outcome.battles)),
     ]
-    diag = diagnostics(config, outcome, usage, name)
+    diag = diagnostics(config, outcome, usage, name, replicas)
     files.append(outputs.write_diagnostics(out_dir, diag))
     board = None
     if outcome.battles:
@@ -631,6 +673,10 @@ def _write_results(
         files += outputs.write_leaderboards(out_dir, rate_json(overall), by_category)
         if config.panel is not None:
             files += _panel_boards(out_dir, outcome, bootstrap=bootstrap, seed=seed, ci=ci)
+        if config.human:
+            files += _human_boards(config.human, files[0], out_dir, bootstrap=bootstrap, seed=seed)
+        else:
+            outputs.remove_human_boards(out_dir)
         timer.lap("rating")
         if write_html:
             files.append(report(out_dir))
@@ -660,6 +706,29 @@ def _panel_boards(
     return [path, outputs.write_json(out_dir, BY_JUDGE_FILE, rate_json(boards))]
 
 
+def _human_boards(
+    human: Sequence[Path], battles_file: Path, out_dir: Path, *, bootstrap: int, seed: int
+) -> list[Path]:
+    """leaderboard_human.json (the humans alone), leaderboard_ppi.json (humans + this run's judge votes)."""
+    from judge.errors import InputError
+    from judge.report import outputs
+
+    ci: Literal["bootstrap", "none"] = "bootstrap" if bootstrap > 0 else "none"
+    try:
+        humans = rate(human, bootstrap=bootstrap, seed=seed, ci=ci)
+        ppi = rate_ppi(
+            human,
+            [battles_file],
+            ci="sandwich",  # the percentile bootstrap undercovers on sparse human votes
+            bootstrap=max(bootstrap, 1),
+            seed=seed,
+        )
+    except InputError as exc:
+        outputs.remove_human_boards(out_dir)
+        raise InputError(f"human votes: {exc.message}", hint=exc.hint) from exc
+    return outputs.write_human_boards(out_dir, rate_json(humans), rate_ppi_json(ppi))
+
+
 class _Laps:
     """Wall time per stage of a run: lap(name) closes a stage at now; add() books one timed elsewhere."""
 
@@ -687,6 +756,49 @@ def demo_experts(result: RunResult, *, bootstrap: int = 1000, seed: int = 0) -> 
 
     battles = load_battles([result.out_dir / "battles.jsonl"], format="generic").frame
     return compare_with_experts(battles, expert_votes(), bootstrap=bootstrap, seed=seed)
+
+
+@dataclass(frozen=True)
+class Status:
+    """`judge status`: what a tournament's database holds, read without calling any model."""
+
+    db_path: Path
+    answers: int
+    judgements: int
+    batches: int
+    open_batches: tuple[BatchRecord, ...]
+    items: dict[str, int]  # batch requests per state
+    usage: dict[str, Usage]
+
+
+def status(results_dir: str | Path) -> Status:
+    """Open provider batches, counts and the cost so far of the tournament in RESULTS_DIR (or its child)."""
+    from judge.errors import InputError
+    from judge.store import DB_NAME, Store
+
+    root = Path(results_dir)
+    found = [root / DB_NAME] if (root / DB_NAME).is_file() else sorted(root.glob(f"*/{DB_NAME}"))
+    if len(found) != 1:
+        what = "no results database" if not found else f"{len(found)} results databases"
+        raise InputError(f"{root}: {what} ({DB_NAME})", hint="give a tournament's results directory")
+    with Store.open(found[0]) as store:
+        rows = store.row_counts()
+        return Status(
+            db_path=found[0],
+            answers=rows["answers"],
+            judgements=rows["judgements"],
+            batches=rows["batches"],
+            open_batches=tuple(store.batches(open_only=True)),
+            items=store.batch_item_states(),
+            usage=store.usage_by_subject(),
+        )
+
+
+def _first(group: BaseExceptionGroup[BatchesPending]) -> BatchesPending:
+    """The first BatchesPending in a (possibly nested) group: a run stops at the first open batch."""
+    for exc in group.exceptions:
+        return exc if isinstance(exc, BatchesPending) else _first(exc)
+    raise AssertionError("an empty exception group")
 
 
 def demo_config() -> Path:

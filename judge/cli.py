@@ -13,6 +13,7 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from judge.errors import JudgeError
 
@@ -154,6 +155,9 @@ def rate_command(
     from judge import api
 
     if ppi or human or judge_files:
+        # PPI's default is the sandwich: on sparse human votes its percentile bootstrap undercovers
+        # (docs/design/ppi.md); --ci bootstrap still asks for it.
+        ci_given = click.get_current_context().get_parameter_source("ci") != ParameterSource.DEFAULT
         _rate_ppi(
             files,
             human,
@@ -163,7 +167,7 @@ def rate_command(
             bootstrap,
             seed,
             cluster,
-            ci,
+            ci if ci_given else "sandwich",
             anchor,
             by,
             lam,
@@ -258,7 +262,8 @@ def _rate_ppi(
         ci="sandwich" if ci == "sandwich" else "bootstrap",
         bootstrap=bootstrap,
         seed=seed,
-        cluster="question" if cluster in ("question", "auto") else "item",
+        # PPI's units are items unless asked: its small-sample (HC3) correction is for items.
+        cluster="question" if cluster == "question" else "item",
         anchor=None if anchor is None else api.parse_anchor(anchor),
         lam=lam,
     )
@@ -371,7 +376,7 @@ def compare_command(
     as_json: bool,
     markdown_file: str | None,
 ) -> None:
-    """Compare two results directories; exit 1 when a watched model got significantly worse."""
+    """Compare two results directories; exit 1 when a watched model got significantly worse or is missing."""
     import json
     from pathlib import Path
 
@@ -384,9 +389,16 @@ def compare_command(
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else summary)
     if markdown_file:
         Path(markdown_file).write_text(summary, encoding="utf-8")
+    reasons = []
     if result.regressions:
         names = ", ".join(c.model for c in result.regressions)
-        raise RegressionFound(f"regression: {names} significantly worse than in {baseline}")
+        reasons.append(f"regression: {names} significantly worse than in {baseline}")
+    if result.missing:
+        where = {"baseline": baseline, "candidate": candidate}
+        gone = ", ".join(f"{model} (not in {where[run]})" for model, run in result.missing)
+        reasons.append(f"watched model(s) missing: {gone}")
+    if reasons:
+        raise RegressionFound("; ".join(reasons))
 
 
 @cli.command("validate")
@@ -430,6 +442,7 @@ def validate_command(
     import pathlib
 
     from judge import api
+    from judge.validate import MIN_MATCHED_ITEMS
     from judge.validate.view import render_validation
 
     if judge_files and (
@@ -467,6 +480,10 @@ def validate_command(
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
         _console().print(render_validation(report))
+        matched = report.to_json()["votes"]["matched_items"]
+        if report.comparison == "judge-human" and matched < MIN_MATCHED_ITEMS:
+            least = f"minimum {MIN_MATCHED_ITEMS} for a verdict; the JSON verdict says so too"
+            click.echo(f"judge: warning: only {matched} item(s) in both logs ({least})", err=True)
 
 
 @cli.command("answers")
@@ -565,6 +582,7 @@ def _run_and_show(
     *,
     allow_failures: bool = False,
     wait: bool = False,
+    no_wait: bool = False,
 ) -> api.RunResult:
     """Run a tournament with live progress bars on stderr; print the leaderboard and where the files are."""
 
@@ -595,6 +613,7 @@ def _run_and_show(
             seed=seed,
             on_answers=show_answers,
             on_judging=show_judging,
+            no_wait=no_wait,
             wait=wait,
             on_wait=_waiting,
         )
@@ -633,10 +652,17 @@ def _run_and_show(
             + ("n/a" if alpha is None else f"{alpha:.3f}")
             + " between the judges; kappa per pair and majority share in diagnostics.json"
         )
-    cost = judge.get("cost_usd")
+    cost, batch_cost = judge.get("cost_usd"), judge.get("batch_cost_usd")
     click.echo(
         f"judge calls {judge['calls']}, tokens {judge['input_tokens']} in / {judge['output_tokens']} out"
         + ("" if cost is None else f", cost ${cost:.4f}")
+        + ("" if not judge.get("batch_calls") else f" ({judge['batch_calls']} batch calls")
+        + (
+            ""
+            if not judge.get("batch_calls") or batch_cost is None
+            else f", ${batch_cost:.4f} at batch prices"
+        )
+        + (")" if judge.get("batch_calls") else "")
         + f"; total time {outcome.seconds:.1f} s"
     )
     h2h = outcome.decision
@@ -645,6 +671,12 @@ def _run_and_show(
         click.echo(
             f"head-to-head: {h2h['candidate']} vs {h2h['baseline']}: {h2h['decision']} (win rate {rate}, "
             f"always-valid {h2h['ci_low']:.3f} to {h2h['ci_high']:.3f}, {h2h['judge_calls']} judge calls)"
+        )
+    if outcome.answers_cut:
+        click.echo(
+            f"judge: warning: {outcome.answers_cut} answer(s) longer than judge.max_answer_chars "
+            f"({judge['max_answer_chars']}) were cut in the judge's prompts (the cut is marked there)",
+            err=True,
         )
     _show_failures(outcome.answers.failures + outcome.judge_failures)
     click.echo(f"results in {result.out_dir}/ (" + ", ".join(p.name for p in result.files) + ")")
@@ -682,17 +714,55 @@ def _judge_completeness(problems: Sequence[str], allow_failures: bool, *, has_ba
     is_flag=True,
     help="Exit 0 although some answers or judgements failed (a run with no battle still exits 5).",
 )
+@click.option(
+    "--no-wait", is_flag=True, help="Submit provider batches and exit; rerun the same command to collect."
+)
 @click.option("--wait", is_flag=True, help="If another run holds the results directory, wait for it.")
 @_handle_errors
 def run_command(
-    config: str, out: str | None, bootstrap: int, seed: int, allow_failures: bool, wait: bool
+    config: str, out: str | None, bootstrap: int, seed: int, allow_failures: bool, wait: bool, no_wait: bool
 ) -> None:
     """Run a tournament: answers, position-swapped judging, ratings, report. Reruns reuse what is stored.
 
     Exit codes: 0 complete, 2 bad input, 3 provider unusable, 4 results store or disk trouble, 5 some answers
-    or judgements failed or no battle was decided (see the summary), 130 interrupted.
+    or judgements failed or no battle was decided (see the summary), 130 interrupted. With --no-wait, 0 when
+    provider batches are left open (rerun the same command to collect them).
     """
-    _run_and_show(config, out, bootstrap, seed, allow_failures=allow_failures, wait=wait)
+    from judge.errors import BatchesPending
+
+    try:
+        _run_and_show(config, out, bootstrap, seed, allow_failures=allow_failures, wait=wait, no_wait=no_wait)
+    except BatchesPending as exc:
+        click.echo(f"judge: {exc.message}; {exc.hint}")
+
+
+@cli.command("status")
+@click.argument("results_dir", type=click.Path(file_okay=False, exists=True, path_type=str))
+@_handle_errors
+def status_command(results_dir: str) -> None:
+    """What a tournament's results directory holds: open provider batches, calls and cost so far."""
+    from judge import api
+
+    status = api.status(results_dir)
+    click.echo(f"{status.db_path}: {status.answers} answers, {status.judgements} judge outputs")
+    for b in status.open_batches:
+        counts = ", ".join(f"{k} {v}" for k, v in (b.counts or {}).items())
+        click.echo(
+            f"open batch {b.batch_id} ({b.provider} {b.model}): {b.provider_status}, {b.requests} requests"
+            + (f" [{counts}]" if counts else "")
+            + f", created {b.created_at}"
+        )
+    click.echo(f"batches: {status.batches} created, {len(status.open_batches)} open")
+    if status.items:
+        click.echo("batch requests: " + ", ".join(f"{k} {v}" for k, v in status.items.items()))
+    for who, u in status.usage.items():
+        line = f"{who}: {u.calls} calls, {u.input_tokens} in / {u.output_tokens} out tokens"
+        if u.cost_usd is not None:
+            line += f", ${u.cost_usd:.4f}"
+        if u.batch_calls:
+            batch_cost = "" if u.batch_cost_usd is None else f", ${u.batch_cost_usd:.4f}"
+            line += f" (batch: {u.batch_calls} calls{batch_cost})"
+        click.echo(line)
 
 
 @cli.command("demo")

@@ -23,6 +23,7 @@ models and the power to catch a 50-Elo drop.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -62,6 +63,9 @@ class ModelChange:
     candidate_rank: int | None
     delta: Estimate | None
     verdict: Verdict
+    # Watched models in both runs: the smallest true drop (Elo) whose interval would lie below -margin,
+    # i.e. margin + the upper half-width of the change's interval. What this run could have caught.
+    detectable_drop: float | None = None
 
     @property
     def regression(self) -> bool:
@@ -83,10 +87,17 @@ class Comparison:
     seed: int
     critical: float = float("nan")  # half-width of a watched change, in bootstrap standard errors (max-t)
     cluster: str = "question"  # the resampled unit (a battle without a question_id is its own)
+    missing: tuple[tuple[str, str], ...] = ()  # (model, "baseline" | "candidate"): watched, absent from a run
+    notes: tuple[str, ...] = ()  # e.g. that the judge's combine rule compresses the scale
 
     @property
     def regressions(self) -> tuple[ModelChange, ...]:
         return tuple(c for c in self.changes if c.regression)
+
+    @property
+    def failed(self) -> bool:
+        """A watched model got worse, or cannot be checked because a run lacks it: either fails a build."""
+        return bool(self.regressions or self.missing)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (for `judge compare --json`)."""
@@ -107,6 +118,9 @@ class Comparison:
             "margin": self.margin,
             "seed": self.seed,
             "regression": bool(self.regressions),
+            "failed": self.failed,
+            "missing": [{"model": model, "from": run} for model, run in self.missing],
+            "notes": list(self.notes),
             "models": [
                 {
                     "model": c.model,
@@ -119,6 +133,7 @@ class Comparison:
                     "baseline_rank": c.baseline_rank,
                     "candidate_rank": c.candidate_rank,
                     "delta": est(c.delta),
+                    "detectable_drop": c.detectable_drop,
                 }
                 for c in self.changes
             ],
@@ -156,6 +171,10 @@ def compare_battles(
             f"--watch names model(s) in neither run: {', '.join(unknown)} (known: {', '.join(every)})"
         )
     watched = set(shared if watch is None else watch)
+    missing = tuple(
+        (model, "candidate" if model in base_fit.index else "baseline")
+        for model in sorted(watched - set(shared))
+    )
 
     level = float(base_fit[shared].mean())
     base_point = base_fit - base_fit[shared].mean() + level
@@ -172,6 +191,9 @@ def compare_battles(
     diffs = cand_boot[shared] - base_boot[shared]
     point_diff = cand_point[shared] - base_point[shared]
     spread = diffs.std(ddof=1).fillna(0.0)
+    # A bootstrap over n questions has (n - 1) / n of the variance it estimates: widen by sqrt(n / (n - 1)).
+    n_questions = min(len(set(base_q)), len(set(cand_q)))
+    widen = math.sqrt(n_questions / (n_questions - 1)) if n_questions > 1 else 1.0
     tested = sorted(watched & set(shared))
     critical = _max_t(diffs, point_diff, spread, tested, ci)
     tail = (1 - ci) / 2
@@ -186,7 +208,7 @@ def compare_battles(
 
     def change(model: str) -> Estimate:
         """Simultaneous over the watched models (max-t); an unwatched model gets its own ci-level interval."""
-        point, sd = float(point_diff[model]), float(spread[model])
+        point, sd = float(point_diff[model]), float(spread[model]) * widen
         c = critical if model in watched else _max_t(diffs, point_diff, spread, [model], ci)
         return Estimate(point, point - c * sd, point + c * sd)
 
@@ -197,9 +219,12 @@ def compare_battles(
         cand_est = interval(cand_point[model], cand_boot[model]) if in_cand else None
         delta = None
         verdict: Verdict = "new" if not in_base else "gone"
+        detectable = None
         if in_base and in_cand:
             delta = change(model)
             verdict = _verdict(delta, margin)
+            if model in watched and np.isfinite(delta.upper):
+                detectable = margin + max(delta.upper - delta.value, 0.0)
         changes.append(
             ModelChange(
                 model=model,
@@ -211,6 +236,7 @@ def compare_battles(
                 candidate_rank=(candidate_ranks or {}).get(model),
                 delta=delta,
                 verdict=verdict,
+                detectable_drop=detectable,
             )
         )
     changes.sort(key=lambda c: (c.status != "kept", -(c.candidate or c.baseline or Estimate(0, 0, 0)).value))
@@ -225,7 +251,29 @@ def compare_battles(
         critical=critical,
         margin=margin,
         seed=seed,
+        missing=missing,
     )
+
+
+def scale_notes(judges: Mapping[str, Mapping[str, Any] | None]) -> tuple[str, ...]:
+    """Warnings about each run's judge (its diagnostics.json `judge` section) that bear on detection.
+
+    Under the conservative rule a pair whose two orders disagree is a tie; ties pull every rating towards
+    the others, so a judge that often flips with the order reports a real drop as a smaller one.
+    """
+    notes = []
+    for run, judge in judges.items():
+        if not judge or judge.get("combine") != "conservative":
+            continue
+        consistency = judge.get("position_consistency")
+        if isinstance(consistency, int | float) and consistency < 1:
+            notes.append(
+                f"the {run} run's judge combines both orders with the `conservative` rule, which turns the "
+                f"{1 - consistency:.0%} of pairs whose orders disagree into ties: this compresses the rating "
+                "scale, so a true drop shows up smaller than it is (a more position-consistent judge, or "
+                "`combine: score`, keeps more of it)"
+            )
+    return tuple(notes)
 
 
 def _verdict(delta: Estimate, margin: float) -> Verdict:
@@ -296,6 +344,9 @@ def render_markdown(comparison: Comparison, *, baseline: str, candidate: str) ->
         if worse
         else "**No regression:** no watched model got significantly worse."
     )
+    if comparison.missing:
+        gone = ", ".join(f"{_cell(model)} (not in the {run} run)" for model, run in comparison.missing)
+        head = f"**Missing:** watched model(s) {gone} cannot be compared.\n\n" + head
     how = (
         f"paired bootstrap over {comparison.shared_questions} shared questions"
         if comparison.paired
@@ -306,8 +357,8 @@ def render_markdown(comparison: Comparison, *, baseline: str, candidate: str) ->
         "",
         head,
         "",
-        "| model | baseline | candidate | change | rank | verdict |",
-        "|---|---:|---:|---:|:---:|---|",
+        "| model | baseline | candidate | change | rank | verdict | minimum detectable drop |",
+        "|---|---:|---:|---:|:---:|---|---:|",
     ]
     for c in comparison.changes:
         rank = f"{_rank(c.baseline_rank)} → {_rank(c.candidate_rank)}"
@@ -321,9 +372,10 @@ def render_markdown(comparison: Comparison, *, baseline: str, candidate: str) ->
         verdict = label[c.verdict] + ("" if c.watched or c.status != "kept" else " (not watched)")
         if c.regression:
             verdict = f"**{verdict}** ❌"
+        detectable = "–" if c.detectable_drop is None else f"{c.detectable_drop:.0f} Elo"
         lines.append(
             f"| {_cell(c.model)} | {_est(c.baseline)} | {_est(c.candidate)} | {_est(c.delta, sign=True)} "
-            f"| {rank} | {verdict} |"
+            f"| {rank} | {verdict} | {detectable} |"
         )
     lines += [
         "",
@@ -331,10 +383,17 @@ def render_markdown(comparison: Comparison, *, baseline: str, candidate: str) ->
         f"Intervals are {comparison.level:.1%} per model "
         f"({comparison.ci:.0%} over all watched models at once) from {how}, "
         f"{comparison.rounds} rounds, seed {comparison.seed}. "
-        f"A drop counts when its whole interval lies below -{comparison.margin:g}.",
+        f"A drop counts when its whole interval lies below {_elo(-comparison.margin)} Elo; the minimum "
+        "detectable drop is the smallest true drop each watched model's interval could have caught.",
         "",
     ]
+    lines += [f"> note: {note}\n" for note in comparison.notes]
     return "\n".join(lines)
+
+
+def _elo(value: float) -> str:
+    """A rating difference as a plain number (never "-0." or "-0")."""
+    return f"{value + 0.0:g}" if value != 0 else "0"
 
 
 def _cell(text: str) -> str:

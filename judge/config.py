@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from judge.arena.settings import ArenaConfig
-from judge.providers.base import Endpoint
+from judge.providers.base import BatchOptions, Endpoint
 
 PROVIDERS = ("anthropic", "echo", "local", "openai", "replay")
 HOSTED = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
@@ -27,18 +27,28 @@ TEMPLATES = ("pairwise", "pairwise_reference", "multi_turn", "multi_turn_referen
 SCALES = (3, 5)
 ANSWER_FORMATS = ("marker", "json", "token")
 PANEL_RULES = ("pool", "majority", "weighted")  # judge.panel
+LOCAL_TIMEOUT = 900.0  # seconds per call to the embedded model when the config sets no timeout
 JUDGE_MAX_TOKENS = 1024  # a judge's reply is bounded unless its config says otherwise (token format: 1)
+DEFAULT_MAX_ANSWER_CHARS = 20_000  # about 5,000 tokens; MT-Bench's longest recorded answers are under 6,000
 
 
 @dataclass(frozen=True)
 class Prices:
-    """US dollars per million input and output tokens."""
+    """US dollars per million input and output tokens, live and through the provider's batch API."""
 
     input: float
     output: float
+    batch_discount: float = 0.5  # batch price = live price x (1 - discount), unless given explicitly
+    batch_input: float | None = None
+    batch_output: float | None = None
 
-    def cost(self, input_tokens: int | None, output_tokens: int | None) -> float:
-        return ((input_tokens or 0) * self.input + (output_tokens or 0) * self.output) / 1e6
+    def cost(self, input_tokens: int | None, output_tokens: int | None, *, batch: bool = False) -> float:
+        per_in, per_out = self.input, self.output
+        if batch:
+            keep = 1.0 - self.batch_discount
+            per_in = self.batch_input if self.batch_input is not None else per_in * keep
+            per_out = self.batch_output if self.batch_output is not None else per_out * keep
+        return ((input_tokens or 0) * per_in + (output_tokens or 0) * per_out) / 1e6
 
 
 @dataclass(frozen=True)
@@ -74,11 +84,21 @@ class ModelConfig:
     timeout: float = 120.0
     prices: Prices | None = None
     delay: float = 0.0  # echo only: seconds each fake call takes (demos, resume tests)
+    replicas: tuple[str, ...] = ()  # `base_url:` given as a list: a pool (base_url is its first entry)
+    batch: BatchOptions | None = None
 
     def endpoint(self) -> Endpoint:
         path = None if self.path is None else str(self.path)
         return Endpoint(
-            self.provider, self.model, self.base_url, self.api_key, path, self.timeout, delay_s=self.delay
+            self.provider,
+            self.model,
+            self.base_url,
+            self.api_key,
+            path,
+            self.timeout,
+            delay_s=self.delay,
+            replicas=self.replicas,
+            batch=self.batch,
         )
 
     def identity(self) -> dict[str, Any]:
@@ -116,6 +136,9 @@ class JudgeConfig(ModelConfig):
     budget_calls: int | None = None  # a panel member's own cap (judges[].budget), over its first pairs
     budget_usd: float | None = None
     notes: tuple[str, ...] = field(default=(), compare=False)  # settings chosen for this judge, to announce
+    # Longer answers are cut in judge prompts (the cut is marked there and counted): a runaway 5 MB answer
+    # would otherwise go whole into every prompt it appears in.
+    max_answer_chars: int = DEFAULT_MAX_ANSWER_CHARS
 
 
 @dataclass(frozen=True)
@@ -164,6 +187,7 @@ class TournamentConfig:
     rpm: float | None = None
     timeout: float = 120.0
     seed: int = 0
+    human: tuple[Path, ...] = ()  # human vote logs on the same questions: judge run adds PPI ratings
     arena: ArenaConfig = ArenaConfig()  # `judge arena` only
     judges: tuple[JudgeConfig, ...] = ()  # a panel (`judges:`); `judge` is then its first member
     panel: PanelConfig | None = None  # set whenever `judges:` is given

@@ -10,6 +10,7 @@
       IncompleteRun             answers/judgements failed, no battle     exit 5
       RegressionFound           `judge compare` found a drop or lost     exit 1
                                 a watched model
+      BatchesPending            --no-wait left provider batches open     exit 0
 
 Anything else that escapes is a bug and keeps its traceback.
 """
@@ -115,3 +116,9 @@ class RegressionFound(JudgeError):
     """`judge compare` found a watched model significantly worse, or missing from one of the runs."""
 
     exit_code = 1
+
+
+class BatchesPending(JudgeError):
+    """`judge run --no-wait` submitted provider batches (or found them open): rerun the command to collect."""
+
+    exit_code = 0

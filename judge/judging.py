@@ -9,9 +9,7 @@ never paid twice.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -21,7 +19,15 @@ from judge.answers import Answer
 from judge.battles import Battle
 from judge.config import JudgeConfig
 from judge.pairings import Pair
-from judge.prompts import RenderedPrompt, Template, TurnText, default_template_name, load_template, render
+from judge.prompts import (
+    RenderedPrompt,
+    Template,
+    TurnText,
+    cut_answer,
+    default_template_name,
+    load_template,
+    render,
+)
 from judge.providers.base import Completion, Request
 from judge.questions import Question
 from judge.runner import Failed, Job, Runner, counted, request_key
@@ -95,7 +101,6 @@ class Judging:
         base_dir: Path | None = None,
         seed: int = 0,
         on_progress: Callable[[JudgeProgress], None] = lambda progress: None,
-        clock: Callable[[], float] = time.time,
         flip: bool = False,
         either_order: bool = False,
     ) -> None:
@@ -108,13 +113,16 @@ class Judging:
         self.judgements: dict[tuple[Pair, int, Order], Preference | None] = {}
         self.shares: dict[tuple[Pair, int, Order], dict[Preference, float]] = {}  # token format only
         self.base_keys: set[str] = set()  # judgements this run asked for or reused (for details.jsonl)
-        self.clock = clock
         self.flip = flip  # `single`: show the other order (every second judge of a panel, for balance)
         # `single` in a panel: a stored verdict in the other order counts, so a judge whose turn to flip
         # changed (a judge before it was removed) pays nothing again.
         self.either_order = either_order
         self.readable = self.unreadable = 0  # judge outputs this run asked for, by whether a verdict was read
         self.unusable: str | None = None  # set once the judge has shown it cannot produce the verdict format
+        # When each order's verdict was stored: a battle's tstamp is its latest, so a rerun that reuses
+        # every verdict writes the same battle log byte for byte.
+        self.stored_at: dict[tuple[Pair, int, Order], float | None] = {}
+        self.cut_answers: set[tuple[str, str, int]] = set()  # (contestant, question, turn) cut in prompts
         self._templates: dict[str, Template] = {}
         self._base_dir = base_dir
         if judge.template is not None:  # load now: a bad template is an input error before any call
@@ -146,15 +154,19 @@ class Judging:
         # share everything up to the second answer, which a prompt-caching server computes once.
         tasks.sort(key=_shared_prefix)
         self.progress = replace(self.progress, total=self.progress.total + len(tasks))
-        # Prepare (render, hash, look up) only a little ahead of the calls in flight: preparing thousands of
-        # tasks up front would hold the event loop while the first answers wait to be read.
-        ahead = asyncio.Semaphore(2 * self.judge.concurrency)
+        # A fixed set of workers takes the tasks one by one: preparing (render, hash, look up) only a little
+        # ahead of the calls in flight keeps the event loop free for reading answers, and there is no
+        # coroutine per call however big the round. A batch judge takes the whole round at once: it goes out
+        # as one provider batch.
+        batched = self.judge.batch
+        width = 2 * self.judge.concurrency if batched is None else batched.max_requests
+        todo = iter(tasks)
 
-        async def judge(task: _Task) -> None:
-            async with ahead:
+        async def worker() -> None:
+            for task in todo:
                 await self._judge(task)
 
-        await self.runner.gather(judge(task) for task in tasks)
+        await self.runner.gather(worker() for _ in range(min(width, len(tasks))))
         battles = []
         for pair in batch:
             question = self.questions[pair.question_id]
@@ -176,8 +188,10 @@ class Judging:
             played = games(self.rule, judged)
             if played is None:
                 return []
-            now = self.clock()
-            return [row(w, tstamp=now, judged={o: judged[o]}, single=o) for o, w in played]
+            return [
+                row(w, tstamp=self.stored_time(pair, turn, (o,)), judged={o: judged[o]}, single=o)
+                for o, w in played
+            ]
         if self.rule.name == "logprob":
             shares = {o: v for o in ORDERS if (v := self.shares.get((pair, turn, o))) is not None}
             winner = combine_shares(self.rule, shares)
@@ -186,7 +200,13 @@ class Judging:
         if winner is None:
             return []
         single = next(iter(judged)) if self.rule.name == "single" else None
-        return [row(winner, tstamp=self.clock(), judged=judged, single=single)]
+        return [row(winner, tstamp=self.stored_time(pair, turn), judged=judged, single=single)]
+
+    def stored_time(self, pair: Pair, turn: int, orders: Sequence[Order] | None = None) -> float | None:
+        """When the latest verdict behind a battle was stored: the same on every rerun that reuses it."""
+        wanted = self.orders(pair, turn) if orders is None else orders
+        times = [t for o in wanted if (t := self.stored_at.get((pair, turn, o))) is not None]
+        return max(times, default=None)
 
     def all_judgements(self) -> list[Judgement]:
         return [Judgement(pair, turn, order, pref) for (pair, turn, order), pref in self.judgements.items()]
@@ -207,6 +227,11 @@ class Judging:
             answer_second = self.answers.get((second, question.question_id, turn))
             if answer_first is None or answer_second is None:
                 return None
+            limit = self.judge.max_answer_chars
+            for model, answer in ((first, answer_first), (second, answer_second)):
+                if len(answer) > limit:
+                    self.cut_answers.add((model, question.question_id, turn))
+            answer_first, answer_second = cut_answer(answer_first, limit), cut_answer(answer_second, limit)
             reference = question.reference[turn - 1] if question.reference else None
             turns.append(TurnText(question.turns[turn - 1], answer_first, answer_second, reference or None))
         has_reference = turns[-1].reference is not None
@@ -276,6 +301,8 @@ class Judging:
             parsed = [j for j in stored if j.preference is not None]
             found = self._parse(parsed[0].raw, slot) if parsed else None
             self.judgements[slot] = found
+            if parsed:
+                self.stored_at[slot] = self.store.judgement_time(parsed[0].key)
             if found is None:  # a stored parse failure is not asked again, and still has no verdict
                 self.progress = replace(self.progress, parse_failed=self.progress.parse_failed + 1)
                 self._settle(f"{label} {task.order}: stored parse failure", failed=1)
@@ -319,6 +346,7 @@ class Judging:
             self._count_readable(preference is not None, error)
             if preference is not None:
                 self.judgements[slot] = preference
+                self.stored_at[slot] = self.store.judgement_time(key)
                 self._settle(f"{label} {task.order}: {preference.name}", judged=1)
                 return
         self.judgements[slot] = None

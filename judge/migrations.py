@@ -130,7 +130,7 @@ def _v3_votes(db: sqlite3.Connection) -> None:
     db.execute("CREATE UNIQUE INDEX votes_once ON votes (voter, question_id, model_a, model_b, turn)")
 
 
-def _v9_arena(db: sqlite3.Connection) -> None:
+def _v4_arena(db: sqlite3.Connection) -> None:
     db.execute(
         """CREATE TABLE arena_battles (
     battle_id TEXT PRIMARY KEY,           -- the random id the server handed to the voter's page
@@ -155,11 +155,44 @@ def _v9_arena(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX arena_battles_voter ON arena_battles (voter)")
 
 
+def _v5_batches(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE batches (
+    batch_id TEXT PRIMARY KEY,            -- the provider's id, recorded the moment the batch is created
+    provider TEXT NOT NULL,               -- openai | anthropic
+    base_url TEXT,
+    model TEXT,
+    state TEXT NOT NULL CHECK (state IN ('in_progress', 'ended', 'ingested')),
+    provider_status TEXT,                 -- as the provider last said (validating, finalizing, expired, ...)
+    requests INTEGER NOT NULL,
+    counts TEXT,                          -- JSON: the provider's last request counts
+    run_id INTEGER NOT NULL REFERENCES runs (run_id),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)"""
+    )
+    db.execute(
+        """CREATE TABLE batch_items (
+    batch_id TEXT NOT NULL REFERENCES batches (batch_id),
+    custom_id TEXT NOT NULL,              -- derived from the key: how the provider's result maps back
+    key TEXT NOT NULL,                    -- the answer or judgement key the request is for
+    state TEXT NOT NULL DEFAULT 'submitted' CHECK (state IN ('submitted', 'succeeded', 'failed', 'retried')),
+    result TEXT,                          -- JSON: the completion, or the classified error
+    PRIMARY KEY (batch_id, custom_id)
+)"""
+    )
+    db.execute("CREATE INDEX batch_items_key ON batch_items (key)")
+    db.execute("ALTER TABLE calls ADD COLUMN batch_id TEXT")  # the provider batch of the call; NULL = live
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, calls, answers, failures", _v1_answers),
     Migration(2, "judgements: every judge output, parsed or not", _v2_judgements),
     Migration(3, "votes: blind human votes from `judge vote`", _v3_votes),
-    Migration(9, "arena_battles: live battles from `judge arena`, voted or void", _v9_arena),
+    Migration(4, "arena_battles: live battles from `judge arena`, voted or void", _v4_arena),
+    Migration(
+        5, "batches and batch_items: provider batches, durable from the moment they exist", _v5_batches
+    ),
 )
 """In order; numbers start at 1 and increase (checked by tests/test_migrations.py; contiguous once merged)."""
 

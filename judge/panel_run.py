@@ -129,6 +129,11 @@ class PanelJudging:
         return panel_battles(fresh, self.rule)
 
     @property
+    def cut_answers(self) -> set[tuple[str, str, int]]:
+        """Answers any judge's prompts cut to judge.max_answer_chars."""
+        return set().union(*(j.cut_answers for j in self.judgings))
+
+    @property
     def unusable(self) -> str | None:
         """Why a judge of the panel cannot produce its verdict format (the first such), else None."""
         return next((j.unusable for j in self.judgings if j.unusable is not None), None)

@@ -54,6 +54,13 @@ class Template:
     _compiled: jinja2.Template = field(repr=False, compare=False)
 
 
+def cut_answer(text: str, limit: int) -> str:
+    """An answer of at most `limit` characters for a judge prompt, the cut marked so the judge knows."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n\n[answer cut for judging: the first {limit:,} of {len(text):,} characters]"
+
+
 @dataclass(frozen=True)
 class TurnText:
     """One turn as the judge sees it: the user's message, both shown answers and an optional reference."""

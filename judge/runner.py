@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from tenacity import (
     AsyncRetrying,
@@ -31,6 +31,9 @@ from judge.errors import JudgeError
 from judge.providers.base import CallFailed, Completion, Endpoint, ErrorKind, Provider, Request
 from judge.redaction import NO_SECRETS, Redactor
 from judge.store import Call
+
+if TYPE_CHECKING:
+    from judge.batches import BatchQueue
 
 Sleep = Callable[[float], Awaitable[None]]
 P = TypeVar("P", bound="StageProgress")
@@ -137,10 +140,14 @@ class Runner:
         *,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        batches: BatchQueue | None = None,
         redact: Redactor = NO_SECRETS,
     ) -> None:
+        """`batches` takes the calls of endpoints with `batch:` set (without it they are made live)."""
         self._providers = providers
+        self._batches = batches
         self._redact = redact
+        self._halted: JudgeError | None = None
         self._retries = retries
         self._sleep = sleep
         self._clock = clock
@@ -164,9 +171,10 @@ class Runner:
         provider = self._providers(job.endpoint)
         request = job.request()
         calls: list[Call] = []
+        batched = self._batches is not None and job.endpoint.batch is not None
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._retries.attempts),
-            wait=self._wait,
+            wait=(lambda state: 0.0) if batched else self._wait,  # a batch is slow enough as it is
             retry=retry_if_exception(lambda e: isinstance(e, CallFailed) and e.kind.retryable),
             sleep=self._sleep,
             reraise=True,
@@ -175,7 +183,10 @@ class Runner:
         try:
             async for attempt in retrying:
                 with attempt:
-                    completion = await self._attempt(job, lane, provider, request, calls)
+                    if batched:
+                        completion = await self._batch_attempt(job, request, calls)
+                    else:
+                        completion = await self._attempt(job, lane, provider, request, calls)
             outcome = Success(job.key, completion, tuple(calls))
         except CallFailed as exc:
             # A server may quote the key it was sent: the message is cleaned before anyone stores or shows it.
@@ -189,6 +200,8 @@ class Runner:
     ) -> Completion:
         async with lane.slots:
             await lane.pace(self._clock, self._sleep)
+            if self._halted is not None:  # another job's result could not be stored: call nothing more
+                raise self._halted
             started = self._clock()
             try:
                 # A safety net above the provider's own timeout, so a stuck call cannot stall a run.
@@ -208,17 +221,42 @@ class Runner:
         calls.append(Call(job.key, len(calls) + 1, True, latency, None, *tokens, cost))
         return completion
 
-    @staticmethod
-    async def gather(tasks: Iterable[Coroutine[Any, Any, Any]]) -> None:
+    async def _batch_attempt(self, job: Job, request: Request, calls: list[Call]) -> Completion:
+        """One try through the endpoint's provider batches: no lane (the provider paces a batch itself)."""
+        assert self._batches is not None
+        started = self._clock()
+        try:
+            completion, batch_id = await self._batches.call(job.endpoint, job.key, request)
+        except CallFailed as exc:
+            calls.append(Call(job.key, len(calls) + 1, False, self._clock() - started, str(exc.kind)))
+            raise
+        cost = None
+        if job.prices is not None:
+            cost = job.prices.cost(completion.input_tokens, completion.output_tokens, batch=True)
+        tokens = (completion.input_tokens, completion.output_tokens)
+        # Latency 0: the wait for a batch says nothing about the model's time per call.
+        calls.append(Call(job.key, len(calls) + 1, True, 0.0, None, *tokens, cost, batch_id))
+        return completion
+
+    async def gather(self, tasks: Iterable[Coroutine[Any, Any, Any]]) -> None:
         """Run coroutines (each usually awaiting execute) together; an error in one cancels the others.
 
-        So a failed write (a full disk) stops every other call at once, and surfaces as its own JudgeError
-        rather than an ExceptionGroup.
+        A failed write (a full disk) halts the runner at once, so not one more call starts (the task group's
+        cancellation alone comes a step late: a call already woken would still be sent), and surfaces as its
+        own JudgeError rather than an ExceptionGroup.
         """
+
+        async def halting(task: Coroutine[Any, Any, Any]) -> None:
+            try:
+                await task
+            except JudgeError as exc:
+                self._halted = exc
+                raise
+
         try:
             async with asyncio.TaskGroup() as group:
                 for task in tasks:
-                    group.create_task(task)
+                    group.create_task(halting(task))
         except BaseExceptionGroup as errors:
             first = _first_judge_error(errors)
             if first is None:

@@ -40,6 +40,33 @@ class Call:
     input_tokens: int | None = None
     output_tokens: int | None = None
     cost_usd: float | None = None
+    batch_id: str | None = None  # the provider batch it went through; None for a live call
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One request of a provider batch; its result (JSON) is kept until the stage stores what it means."""
+
+    batch_id: str
+    custom_id: str
+    key: str
+    state: str  # submitted | succeeded | failed | retried (a failure already handed to the runner)
+    result: str | None
+    batch_state: str  # in_progress | ended | ingested
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    batch_id: str
+    provider: str
+    base_url: str | None
+    model: str | None
+    state: str
+    provider_status: str | None
+    requests: int
+    counts: Mapping[str, Any] | None
+    created_at: str
+    updated_at: str
 
 
 @dataclass(frozen=True)
@@ -135,6 +162,8 @@ class CallTotals:
 @dataclass(frozen=True)
 class Usage(CallTotals):
     seconds: float  # summed call latency (calls overlap, so this is model time, not wall time)
+    batch_calls: int = 0  # of `calls`, those answered through a provider batch
+    batch_cost_usd: float | None = None  # of `cost_usd`, what those cost (at batch prices)
 
 
 @dataclass(frozen=True)
@@ -314,6 +343,21 @@ class Store:
             sql, args = sql + " WHERE base_key = ?", (base_key,)
         return [StoredJudgement(*row) for row in self._db.execute(sql + " ORDER BY judgement_id", args)]
 
+    def judgements_by_slot(self) -> Iterator[StoredJudgement]:
+        """Every stored judge output grouped by (question, pair, turn), attempts in order: read from a cursor,
+        so a million of them never sit in memory at once."""
+        cursor = self._db.execute(
+            f"SELECT {_JUDGEMENT_COLUMNS} FROM judgements "
+            "ORDER BY question_id, model_a, model_b, turn, judgement_id"
+        )
+        for row in cursor:
+            yield StoredJudgement(*row)
+
+    def judgement_time(self, key: str) -> float | None:
+        """When a judge output was stored (Unix time, to the millisecond): a battle's reproducible tstamp."""
+        row = self._db.execute("SELECT created_at FROM judgements WHERE key = ?", (key,)).fetchone()
+        return None if row is None else datetime.fromisoformat(row[0]).timestamp()
+
     def save_judgement(self, run_id: int, judgement: StoredJudgement, calls: Sequence[Call] = ()) -> bool:
         """Store one judge output and its calls in one transaction; False if its key was stored."""
         with self._tx() as db:
@@ -391,17 +435,18 @@ class Store:
         now = _now()
         db.executemany(
             "INSERT INTO calls (run_id, key, attempt, ok, error_kind, input_tokens, output_tokens, "
-            "latency_s, cost_usd, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "latency_s, cost_usd, created_at, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (run_id, c.key, c.attempt, int(c.ok), c.error_kind, c.input_tokens, c.output_tokens)
-                + (c.latency_s, c.cost_usd, now)
+                + (c.latency_s, c.cost_usd, now, c.batch_id)
                 for c in calls
             ],
         )
 
     def calls(self, run_id: int | None = None) -> list[Call]:
         sql = (
-            "SELECT key, attempt, ok, latency_s, error_kind, input_tokens, output_tokens, cost_usd FROM calls"
+            "SELECT key, attempt, ok, latency_s, error_kind, input_tokens, output_tokens, cost_usd, batch_id "
+            "FROM calls"
         )
         args: tuple[int, ...] = ()
         if run_id is not None:
@@ -413,14 +458,15 @@ class Store:
         """Calls, tokens, cost and call time per contestant or judge, over every run of the tournament."""
         rows = self._db.execute(
             "SELECT k.subject, COUNT(*), COALESCE(SUM(c.input_tokens), 0), "
-            "COALESCE(SUM(c.output_tokens), 0), SUM(c.cost_usd), COALESCE(SUM(c.latency_s), 0) "
+            "COALESCE(SUM(c.output_tokens), 0), SUM(c.cost_usd), COALESCE(SUM(c.latency_s), 0), "
+            "COUNT(c.batch_id), SUM(CASE WHEN c.batch_id IS NOT NULL THEN c.cost_usd END) "
             "FROM calls c JOIN ("
             "SELECT key, contestant AS subject FROM answers UNION SELECT key, judge FROM judgements "
             "UNION SELECT key, subject FROM failures WHERE key IS NOT NULL) k ON c.key = k.key "
             "GROUP BY k.subject ORDER BY k.subject"
         )
         return {
-            r[0]: Usage(int(r[1]), int(r[2]), int(r[3]), None if r[4] is None else float(r[4]), float(r[5]))
+            r[0]: Usage(int(r[1]), int(r[2]), int(r[3]), _float(r[4]), float(r[5]), int(r[6]), _float(r[7]))
             for r in rows
         }
 
@@ -431,6 +477,85 @@ class Store:
             (run_id,),
         ).fetchone()
         return CallTotals(int(row[0]), int(row[1]), int(row[2]), None if row[3] is None else float(row[3]))
+
+    # provider batches
+
+    def save_batch(self, run_id: int, batch: BatchRecord, items: Sequence[tuple[str, str]]) -> None:
+        """Record a batch the provider has just created and its (custom_id, key) items, in one transaction."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO batches (batch_id, provider, base_url, model, state, provider_status, requests, "
+                "counts, run_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (batch.batch_id, batch.provider, batch.base_url, batch.model, batch.state)
+                + (batch.provider_status, batch.requests, None, run_id, _now(), _now()),
+            )
+            db.executemany(
+                "INSERT INTO batch_items (batch_id, custom_id, key) VALUES (?, ?, ?)",
+                [(batch.batch_id, custom_id, key) for custom_id, key in items],
+            )
+
+    def update_batch(self, batch_id: str, provider_status: str, counts: Mapping[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE batches SET provider_status = ?, counts = ?, updated_at = ? WHERE batch_id = ?",
+                (provider_status, json.dumps(dict(counts), sort_keys=True), _now(), batch_id),
+            )
+
+    def ingest_batch(self, batch_id: str, results: Mapping[str, tuple[bool, str]], missing: str) -> None:
+        """Store an ended batch's results (custom_id -> (ok, JSON)); items without one fail with `missing`."""
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE batch_items SET state = ?, result = ? WHERE batch_id = ? AND custom_id = ? "
+                "AND state = 'submitted'",
+                [
+                    ("succeeded" if ok else "failed", text, batch_id, cid)
+                    for cid, (ok, text) in results.items()
+                ],
+            )
+            db.execute(
+                "UPDATE batch_items SET state = 'failed', result = ? "
+                "WHERE batch_id = ? AND state = 'submitted'",
+                (missing, batch_id),
+            )
+            db.execute(
+                "UPDATE batches SET state = 'ingested', updated_at = ? WHERE batch_id = ?", (_now(), batch_id)
+            )
+
+    def retire_batch_item(self, batch_id: str, custom_id: str) -> None:
+        """A failed item went to the runner as one failed attempt: the next try goes out in a new batch."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE batch_items SET state = 'retried' WHERE batch_id = ? AND custom_id = ?",
+                (batch_id, custom_id),
+            )
+
+    def batch_item(self, key: str) -> BatchItem | None:
+        """The latest batch request made for a key, or None."""
+        row = self._db.execute(
+            "SELECT i.batch_id, i.custom_id, i.key, i.state, i.result, b.state FROM batch_items i "
+            "JOIN batches b ON b.batch_id = i.batch_id WHERE i.key = ? ORDER BY i.rowid DESC LIMIT 1",
+            (key,),
+        ).fetchone()
+        return None if row is None else BatchItem(*row)
+
+    def batches(self, open_only: bool = False) -> list[BatchRecord]:
+        sql = (
+            "SELECT batch_id, provider, base_url, model, state, provider_status, requests, counts, "
+            "created_at, updated_at FROM batches"
+        )
+        sql += " WHERE state != 'ingested'" if open_only else ""
+        rows = self._db.execute(sql + " ORDER BY created_at, batch_id")
+        return [BatchRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _json(r[7]), r[8], r[9]) for r in rows]
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows in the answers, judgements and batches tables (counted, not loaded)."""
+        tables = ("answers", "judgements", "batches")
+        return {t: int(self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in tables}
+
+    def batch_item_states(self) -> dict[str, int]:
+        """How many batch requests are in each state, over every batch."""
+        rows = self._db.execute("SELECT state, COUNT(*) FROM batch_items GROUP BY state ORDER BY state")
+        return {str(state): int(n) for state, n in rows}
 
 
 _JUDGEMENT_COLUMNS = (
@@ -449,6 +574,14 @@ _ARENA_COLUMNS = (
 def _values(row: StoredJudgement | StoredVote | StoredArenaBattle) -> tuple[Any, ...]:
     """A row's fields in order; unlike dataclasses.astuple, without deep-copying every value."""
     return tuple(getattr(row, f.name) for f in fields(row))
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _answer_row(a: StoredAnswer) -> tuple[Any, ...]:

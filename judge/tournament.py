@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from judge.answers import AnswerProgress, AnswersResult, collect_answers
+from judge.batches import BatchQueue
 from judge.battles import TIES, Battle
 from judge.config import JudgeConfig, TournamentConfig
 from judge.errors import ProviderError
@@ -49,6 +50,7 @@ class TournamentOutcome:
     by_judge: Mapping[str, tuple[Battle, ...]]  # each judge's own battles (the panel's members)
     judge_stats: Mapping[str, VerdictStats]
     judge_progress: Mapping[str, JudgeProgress]
+    answers_cut: int = 0  # answers longer than judge.max_answer_chars, cut in the prompts they appeared in
 
 
 async def run_tournament(
@@ -61,18 +63,31 @@ async def run_tournament(
     on_judging: Callable[[JudgeProgress], None] = lambda progress: None,
     sleep: Sleep = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
+    no_wait: bool = False,
     redact: Redactor = NO_SECRETS,
 ) -> TournamentOutcome:
-    """Collect answers, then judge the schedule's batches until it has nothing more to ask."""
+    """Collect answers, then judge the schedule's batches until it has nothing more to ask.
+
+    With `batch:` endpoints each schedule batch (round) goes out as one provider batch per endpoint;
+    `no_wait` raises BatchesPending where a run would wait for an open one.
+    """
     started = clock()
     answers = await collect_answers(
-        config, questions, store, providers, on_progress=on_answers, sleep=sleep, redact=redact
+        config,
+        questions,
+        store,
+        providers,
+        on_progress=on_answers,
+        sleep=sleep,
+        redact=redact,
+        no_wait=no_wait,
     )
     answered = clock()
     texts = answer_table(answers.answers)
     by_id = {q.question_id: q for q in questions}
     run_id = store.start_run(STAGE, config.name, str(config.path))
-    runner = Runner(providers, config.retries, sleep=sleep, clock=clock, redact=redact)
+    batches = BatchQueue(store, run_id, providers, no_wait=no_wait)
+    runner = Runner(providers, config.retries, sleep=sleep, clock=clock, redact=redact, batches=batches)
     turns = max((len(q.turns) for q in questions), default=1)
     judging = make_panel(config, store, run_id, runner, by_id, texts, turns=turns, on_progress=on_judging)
     schedule = make_schedule(config.schedule.kind, **dict(config.schedule.options))
@@ -91,6 +106,7 @@ async def run_tournament(
             state = advance(state, batch, battles)
         status = "finished"
     finally:
+        await batches.aclose()
         p = judging.progress
         summary = {"judged": p.judged, "reused": p.reused, "failed": p.failed, "skipped": p.skipped}
         store.finish_run(run_id, status, {"total": p.total, "pairs": pairs, **summary})
@@ -112,6 +128,7 @@ async def run_tournament(
         by_judge={name: tuple(b) for name, b in judging.by_judge.items()},
         judge_stats={name: verdict_stats(js) for name, js in per_judge.items()},
         judge_progress={j.name: j.progress for j in judging.judgings},
+        answers_cut=len(judging.cut_answers),
     )
 
 
@@ -188,21 +205,36 @@ def counts(outcome: TournamentOutcome) -> dict[str, dict[str, int]]:
 
 
 def diagnostics(
-    config: TournamentConfig, outcome: TournamentOutcome, usage: Mapping[str, Usage], judge: str
+    config: TournamentConfig,
+    outcome: TournamentOutcome,
+    usage: Mapping[str, Usage],
+    judge: str,
+    replicas: Mapping[str, list[dict[str, object]]] | None = None,
 ) -> dict[str, Any]:
-    """diagnostics.json: each judge's reliability, the panel's agreement, every party's tokens and cost."""
+    """diagnostics.json: each judge's reliability, the panel's agreement, every party's tokens and cost.
+
+    Batch calls and their cost are shown apart (`batch_calls`, `batch_cost_usd`, both within the totals);
+    `replicas` (name -> per-replica counts) adds each pooled endpoint's replicas.
+    """
 
     def spend(name: str) -> dict[str, Any]:
         u = usage.get(name)
+        found: dict[str, Any]
         if u is None:
-            return {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": None, "seconds": 0.0}
-        return {
-            "calls": u.calls,
-            "input_tokens": u.input_tokens,
-            "output_tokens": u.output_tokens,
-            "cost_usd": u.cost_usd,
-            "seconds": round(u.seconds, 3),
-        }
+            found = {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": None, "seconds": 0.0}
+        else:
+            found = {
+                "calls": u.calls,
+                "input_tokens": u.input_tokens,
+                "output_tokens": u.output_tokens,
+                "cost_usd": u.cost_usd,
+                "seconds": round(u.seconds, 3),
+            }
+            if u.batch_calls:
+                found |= {"batch_calls": u.batch_calls, "batch_cost_usd": u.batch_cost_usd}
+        if replicas and name in replicas:
+            found["replicas"] = replicas[name]
+        return found
 
     answers_per = {c.name: 0 for c in config.contestants}
     for a in outcome.answers.answers:
@@ -252,6 +284,8 @@ def _judge_entry(
         "tie_rate": _finite(stats.tie_rate),
         "battle_tie_rate": _finite(ties / len(decided)) if decided else None,
         "parse_failures": stats.parse_failures,
+        "max_answer_chars": config.max_answer_chars,
+        "answers_cut": outcome.answers_cut,
         # This run's calls that failed for good; stats.parse_failures also counts reused outputs.
         "failed_calls": progress.failed - progress.parse_failed,
         **spent,

@@ -21,6 +21,7 @@ Usage::
 the client gives up; cut short when the server stops), ``drop()`` (headers and half a body, then close),
 ``malformed()`` (200 with a body that is not JSON), ``wrong_shape()`` (200 with JSON missing the answer),
 ``echo_key(status)`` (an error quoting the API key it was sent, as OpenAI's 401 does, in body and headers).
+``server.gate.clear()`` holds every answer (requests are still received and counted) until ``gate.set()``.
 An ``ok`` step asked with ``stream: true`` on the OpenAI path answers as server-sent chunks.
 """
 
@@ -141,6 +142,8 @@ class FaultServer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.requests: list[Received] = []
+        self.gate = threading.Event()  # cleared: requests are received (and counted) but wait to be answered
+        self.gate.set()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="fault-server", daemon=True)
@@ -174,6 +177,7 @@ class FaultServer:
 
     def __exit__(self, *exc: object) -> None:
         self._stopping.set()
+        self.gate.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
@@ -200,6 +204,7 @@ class FaultServer:
                 except ValueError:
                     body = {}
                 step = server._next(Received(self.path, body, dict(self.headers.items())))
+                server.gate.wait(timeout=300)
                 model = str(body.get("model", "fault-model"))
                 if step.action == "hang":
                     server._stopping.wait(step.seconds)
@@ -235,6 +240,12 @@ class FaultServer:
                     headers = {} if step.retry_after is None else {"Retry-After": step.retry_after}
                     payload = _error_body(self.path, step.status, step.message)
                     self._send(step.status, json.dumps(payload).encode(), headers)
+                    return
+                if self.path.endswith("/moderations"):  # flags any input that mentions "forbidden"
+                    flagged = "forbidden" in str(body.get("input", ""))
+                    result = {"flagged": flagged, "categories": {"violence": flagged}, "category_scores": {}}
+                    payload = {"id": "modr-fault", "model": model, "results": [result]}
+                    self._send(200, json.dumps(payload).encode(), {})
                     return
                 if body.get("stream") and self.path.endswith("/chat/completions"):
                     self._stream(step.text, model)

@@ -54,7 +54,7 @@ def serve(config: Path, out: Path, **kwargs) -> ArenaServer:
 
 @pytest.fixture
 def arena(tmp_path: Path) -> Iterator[ArenaServer]:
-    with serve(write_config(tmp_path), tmp_path / "out") as server:
+    with serve(write_config(tmp_path, delay=0.1), tmp_path / "out") as server:  # pieces 10 ms apart
         yield server
 
 
@@ -284,3 +284,92 @@ def test_tokens_and_the_moderation_hook(tmp_path: Path) -> None:
         with Store.open(server.out_dir / DB_NAME) as store:
             [(_, row)] = store.arena_battles()
         assert row.voter == "ada"
+
+
+def test_a_moderation_endpoint_refuses_before_any_contestant_is_asked(tmp_path: Path) -> None:
+    from tests.fault_server import FaultServer
+
+    with FaultServer() as fault:
+        extra = f"  moderation: {{url: '{fault.openai_url}', model: omni-moderation-latest}}\n"
+        with serve(write_config(tmp_path, extra), tmp_path / "out") as server:
+            client = browser(server)
+            refused = client.turn("something forbidden")
+            assert refused.status == 422 and "violence" in refused.body["error"]
+            assert client.turn("something fine").status == 200
+        assert [r.path for r in fault.requests] == ["/v1/moderations", "/v1/moderations"]
+        assert fault.requests[0].body["model"] == "omni-moderation-latest"
+
+
+def test_the_command_line_serves_until_interrupted_and_reports_bad_configs(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+
+    config, out = write_config(tmp_path), tmp_path / "out"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "judge", "arena", str(config), "--port", "0", "--out", str(out)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("judge arena: http://127.0.0.1:") and "0 votes so far" in line
+        client = Client(line.split()[2])
+        client.page()
+        battle = client.turn("hello").event("battle")["battle_id"]
+        assert client.vote(battle, "tie").status == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert "arena_battles.jsonl" in stdout and "Traceback" not in stderr
+    bad = CliRunner().invoke(cli, ["arena", str(write_config(tmp_path, "  sampler: clever\n"))])
+    assert bad.exit_code == 2 and "arena.sampler" in bad.output
+
+
+def test_a_key_a_server_echoes_never_reaches_the_page_or_the_store(tmp_path: Path) -> None:
+    from tests.fault_server import FaultServer, Step
+
+    key = "sk-arena-secret-0123456789"
+    with FaultServer() as fault:
+        fault.script(Step.error(401, f"Incorrect API key provided: {key}"))
+        config = CONFIG.replace(
+            "  - {name: model-mike, provider: echo, model: x3, delay: DELAY}",
+            f"  - {{name: model-mike, provider: openai, model: x3, base_url: '{fault.openai_url}',"
+            " api_key_env: ARENA_TEST_KEY}",
+        ).replace("  - {name: model-kilo, provider: echo, model: x1, delay: DELAY}\n", "")
+        server = api.arena_server(
+            write_config(tmp_path, config=config), out=tmp_path / "out", port=0, env={"ARENA_TEST_KEY": key}
+        )
+        with server:
+            server.start()
+            client = browser(server)
+            reply = client.turn("hello")
+            assert reply.event("end")["void"] is True
+            assert key not in json.dumps(reply.events) and "[redacted]" in json.dumps(reply.events)
+        with Store.open(server.out_dir / DB_NAME) as store:
+            [(_, void)] = store.arena_battles("void")
+        assert key not in (void.error or "") and "auth" in (void.error or "")
+
+
+def test_a_page_that_leaves_mid_answer_frees_its_battle(tmp_path: Path) -> None:
+    import http.client
+    from urllib.parse import urlparse
+
+    config = write_config(tmp_path, "  open_battles: 1\n", delay=2.0)
+    with serve(config, tmp_path / "out") as server:
+        client = browser(server)
+        cookie = "; ".join(f"{c.name}={c.value}" for c in client.jar)
+        where = urlparse(server.url)
+        conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+        body = json.dumps({"battle_id": None, "prompt": "a long answer please"})
+        conn.request("POST", "/api/turn", body, {"Content-Type": "application/json", "Cookie": cookie})
+        response = conn.getresponse()
+        assert response.status == 200 and b"event: battle" in response.read1(4096)
+        conn.sock.close()  # the tab is closed while both models are still answering
+        conn.close()
+        deadline = time.monotonic() + 20
+        while server.arena._battles and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.arena._battles == {}  # the unfinished battle is gone, nothing was stored
+        assert client.turn("a new battle").status == 200  # and it no longer holds the voter's only slot
+        with Store.open(server.out_dir / DB_NAME) as store:
+            assert store.arena_battles(None) == []

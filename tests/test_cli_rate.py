@@ -173,7 +173,8 @@ def test_malformed_file_kinds(tmp_path: Path, name: str, text: str, reason: str)
 BAD_FIELDS = [
     ("negative turn", '"turn": -3', "2: turn must be a positive integer, not -3"),
     ("zero turn", '"turn": 0', "2: turn must be a positive integer, not 0"),
-    ("NaN turn", '"turn": NaN', "2: not valid JSON: NaN is not a JSON number"),
+    ("NaN turn", '"turn": NaN', "2: turn must be a positive integer, not nan"),
+    ("infinite turn", '"turn": Infinity', "2: turn must be a positive integer, not inf"),
     ("numeric model", '"model_b": 7', "2: model_b must be a non-empty string (a model name), not 7"),
     ("list model", '"model_b": ["y"]', "2: model_b must be a non-empty string (a model name), not ['y']"),
 ]
@@ -230,7 +231,6 @@ def test_real_llmfao_matches_evalica_bradley_terry(shared_data: Path) -> None:
     assert ours.corr(bt.reindex(ours.index), method="spearman") > 0.999
 
 
-<<<<<<< HEAD
 def test_tables_keep_their_width_in_a_pipe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Off a terminal (pipes, CI logs) a wide table is printed at its natural width, not wrapped at 80."""
     monkeypatch.delenv("COLUMNS", raising=False)
@@ -242,7 +242,20 @@ def test_tables_keep_their_width_in_a_pipe(tmp_path: Path, monkeypatch: pytest.M
     assert result.exit_code == 0, result.stderr
     row = next(line for line in result.stdout.splitlines() if long in line)
     assert len(row) > 80 and all(len(line) == len(row) for line in result.stdout.splitlines()[2:-1])
-=======
+
+
+def test_by_groups_sort_naturally(tmp_path: Path) -> None:
+    log = tmp_path / "b.jsonl"
+    rows = [
+        {"model_a": "x", "model_b": "y", "winner": w, "judge": j}
+        for j in ("judge-10", "judge-2", "judge-1")
+        for w in ("model_a", "model_b", "tie")
+    ]
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = api.rate([log], by="judge", bootstrap=0, ci="none")
+    assert list(result.groups) == ["judge-1", "judge-2", "judge-10"]
+
+
 def test_cluster_auto_names_the_unit_it_resampled(tmp_path: Path) -> None:
     repeated = tmp_path / "judge.jsonl"
     repeated.write_text(
@@ -262,4 +275,3 @@ def test_cluster_auto_names_the_unit_it_resampled(tmp_path: Path) -> None:
         result = run(path, "--bootstrap", "20", "--json")
         assert result.exit_code == 0, result.stderr
         assert json.loads(result.stdout)["cluster"] == unit
->>>>>>> issue-11

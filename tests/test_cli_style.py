@@ -1,4 +1,4 @@
-"""`judge rate --style / --baseline` and style counts in the battle log (Arena conv_metadata, generic files)."""
+"""`judge rate --style / --baseline` and style counts in the battle log (Arena conv_metadata, generic)."""
 
 from __future__ import annotations
 

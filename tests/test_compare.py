@@ -195,15 +195,55 @@ def test_markdown_summary_shape() -> None:
         "\n"
         "**Regression:** charlie got significantly worse.\n"
         "\n"
-        "| model | baseline | candidate | change | rank | verdict |\n"
-        "|---|---:|---:|---:|:---:|---|\n"
-        "| alpha | N [N, N] | N [N, N] | N [N, N] | N → – | no significant change |\n"
-        "| bravo | N [N, N] | N [N, N] | N [N, N] | – → – | better |\n"
-        "| delta | N [N, N] | N [N, N] | N [N, N] | – → – | better |\n"
-        "| echo | N [N, N] | N [N, N] | N [N, N] | – → – | no significant change |\n"
-        "| charlie | N [N, N] | N [N, N] | N [N, N] | – → – | **worse** ❌ |\n"
+        "| model | baseline | candidate | change | rank | verdict | minimum detectable drop |\n"
+        "|---|---:|---:|---:|:---:|---|---:|\n"
+        "| alpha | N [N, N] | N [N, N] | N [N, N] | N → – | no significant change | N Elo |\n"
+        "| bravo | N [N, N] | N [N, N] | N [N, N] | – → – | better | N Elo |\n"
+        "| delta | N [N, N] | N [N, N] | N [N, N] | – → – | better | N Elo |\n"
+        "| echo | N [N, N] | N [N, N] | N [N, N] | – → – | no significant change | N Elo |\n"
+        "| charlie | N [N, N] | N [N, N] | N [N, N] | – → – | **worse** ❌ | N Elo |\n"
         "\n"
         "Ratings are anchored on the mean of the N models in both runs. Intervals are N% per model "
         "(N% over all watched models at once) from paired bootstrap over N shared questions, N rounds, "
-        "seed N. A drop counts when its whole interval lies below N.\n"
+        "seed N. A drop counts when its whole interval lies below N Elo; the minimum detectable drop is the "
+        "smallest true drop each watched model's interval could have caught.\n"
     )
+    assert "below 0 Elo" in text  # a zero margin is a number, not "-0."
+
+
+def test_a_watched_model_missing_from_a_run_fails(baseline: Path, tmp_path: Path) -> None:
+    # It used to pass ("No regression") and the nightly workflow then promoted the run to last-good.
+    without = {k: v for k, v in STRENGTH.items() if k != "bravo"}
+    candidate = write_run(tmp_path / "candidate", make_battles(without, seed=2))
+    code, out, err = run_compare(str(baseline), str(candidate), "--watch", "bravo", "--watch", "alpha")
+    assert code == 1
+    assert err.splitlines()[0] == f"judge: error: watched model(s) missing: bravo (not in {candidate})"
+    assert "**Missing:** watched model(s) bravo (not in the candidate run) cannot be compared." in out
+    code, out, err = run_compare(str(candidate), str(baseline), "--watch", "bravo", "--json")
+    assert code == 1 and json.loads(out)["missing"] == [{"model": "bravo", "from": "baseline"}]
+
+
+def test_minimum_detectable_drop_is_margin_plus_the_upper_half_width() -> None:
+    base = make_battles(STRENGTH, seed=1)
+    result = compare_battles(
+        base, make_battles(STRENGTH, seed=2), rounds=ROUNDS, margin=15, watch=["charlie"]
+    )
+    (charlie,) = [c for c in result.changes if c.model == "charlie"]
+    assert all(c.detectable_drop is None for c in result.changes if c is not charlie)  # not watched
+    assert charlie.delta is not None and charlie.detectable_drop is not None
+    assert charlie.detectable_drop == pytest.approx(15 + charlie.delta.upper - charlie.delta.value)
+    assert 15 < charlie.detectable_drop < 300
+    text = render_markdown(result, baseline="b", candidate="c")
+    assert f"| {charlie.detectable_drop:.0f} Elo |" in text and "lies below -15 Elo" in text
+
+
+def test_a_conservative_judge_that_flips_with_order_is_noted(baseline: Path, tmp_path: Path) -> None:
+    candidate = write_run(tmp_path / "candidate", make_battles(STRENGTH, seed=2))
+    judge = {"combine": "conservative", "position_consistency": 0.6}
+    (candidate / "diagnostics.json").write_text(json.dumps({"judge": judge}), encoding="utf-8")
+    (baseline / "diagnostics.json").write_text(json.dumps({"judge": {**judge, "combine": "score"}}))
+    code, out, _ = run_compare(str(baseline), str(candidate))
+    assert code == 0
+    assert "> note: the candidate run's judge combines both orders with the `conservative` rule" in out
+    assert "40% of pairs whose orders disagree into ties: this compresses the rating scale" in out
+    assert "baseline run's judge" not in out

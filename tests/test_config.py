@@ -344,3 +344,17 @@ def test_a_local_judge_named_by_provider_and_model_gets_a_format_it_can_produce(
     ).judge
     assert (hosted.answer_format, hosted.combine, hosted.notes) == ("marker", "conservative", ())
     assert hosted.max_tokens == JUDGE_MAX_TOKENS
+
+
+def test_the_embedded_model_gets_a_longer_default_timeout(tmp_path):
+    from judge.config import LOCAL_TIMEOUT
+
+    text = (
+        "name: t\nquestions: {path: mt_bench}\n"
+        "contestants: [{name: a, provider: local}, {name: b, provider: echo}]\njudge: {provider: local}\n"
+    )
+    config = load_config(write(tmp_path, text), {})
+    assert config.contestants[0].timeout == LOCAL_TIMEOUT and config.judge.timeout == LOCAL_TIMEOUT
+    assert config.contestants[1].timeout == 120.0
+    given = load_config(write(tmp_path, text + "timeout: 30\n"), {})
+    assert given.contestants[0].timeout == 30.0 and given.judge.timeout == 30.0

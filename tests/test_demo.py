@@ -51,3 +51,29 @@ def test_agreement_is_counted_on_the_judged_items_only():
 def test_no_shared_item_says_so():
     result = compare_with_experts(_judge_votes("model_a", [81]).assign(turn=3), expert_votes(), bootstrap=10)
     assert result.items == 0 and "cannot be checked" in result.sentence("j")
+
+
+def test_demo_prints_the_expert_board_agreement_phases_and_report_link(tmp_path, monkeypatch):
+    """`judge demo`'s output, on the demo's replayed models with the echo judge standing in for the model."""
+    from click.testing import CliRunner
+
+    from judge import api
+    from judge.cli import cli
+
+    answers = api.demo_config().parent / "answers"
+    config = tmp_path / "demo.yaml"
+    replayed = "".join(
+        f"  - {{name: {m}, provider: replay, path: {answers / (m + '.jsonl')}}}\n" for m in sorted(REPLAYED)
+    )
+    config.write_text(
+        "name: demo\nquestions: {path: mt_bench, ids: [101, 104, 107, 108, 120], turns: 1}\n"
+        f"contestants:\n{replayed}judge: {{provider: echo, answer_format: json}}\n"
+    )
+    monkeypatch.setattr(api, "demo_config", lambda: config)
+    result = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "expert rank" in out and "1147 votes" in out
+    assert "the judge agrees with an expert's vote" in out and "two experts agree" in out
+    assert "time: model fetch" in out and "judging" in out and "report " in out
+    assert f"report: {(tmp_path / 'out' / 'report.html').resolve().as_uri()}" in out

@@ -197,3 +197,17 @@ def test_a_file_llama_cpp_cannot_load_is_a_provider_error(tmp_path: Path) -> Non
     gguf.write_bytes(b"GGUF but not really")
     with pytest.raises(ProviderError, match="llama.cpp could not serve .*broken.gguf"):
         run(Endpoint("local", path=str(gguf)), turn("1"))
+
+
+def test_local_threads_follow_the_override_and_the_idle_cores(monkeypatch):
+    from judge.providers import local
+
+    monkeypatch.setenv("JUDGE_LOCAL_THREADS", "3")
+    assert local.default_threads() == 3
+    monkeypatch.delenv("JUDGE_LOCAL_THREADS")
+    cores = local._usable_cores()
+    assert 0.0 <= local._idle_cores(cores, seconds=0.05) <= cores + 0.01
+    monkeypatch.setattr(local, "_idle_cores", lambda cores: float(cores))
+    assert local.default_threads() == cores  # an idle machine gets every core
+    monkeypatch.setattr(local, "_idle_cores", lambda cores: 0.0)
+    assert local.default_threads() == max(1, cores - 1)

@@ -1,4 +1,4 @@
-"""Style control: Chatbot Arena's reference numbers, a simulated judge with a known length preference, errors."""
+"""Style control: Chatbot Arena's reference numbers, a simulated judge with a known length bias, errors."""
 
 from __future__ import annotations
 

@@ -90,4 +90,4 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
     con = sqlite3.connect(db)
     statuses = [s for (s,) in con.execute("SELECT status FROM runs ORDER BY run_id")]
     con.close()
-    assert statuses == ["interrupted", "finished"]  # the killed run is marked so when the next one starts
+    assert statuses == ["interrupted", "finished"]  # the killed run could not say so; the next one did

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from judge import api
+from judge import api, load_config
 from judge.cli import cli
 from judge.errors import ProviderError
 from judge.judging import UNUSABLE_AFTER
@@ -234,6 +235,40 @@ def test_head_to_head_schedule_reports_its_decision(tmp_path):
     assert on_disk["head_to_head"] == decision
 
 
+def test_human_votes_add_the_humans_and_the_prediction_powered_boards(tmp_path):
+    three = ECHO_PAIR + "  - {name: echo-c, provider: echo, temperature: 0.9}\n"
+    config = write_config(tmp_path, "{provider: echo, answer_format: json}", three, limit=6)
+    out = tmp_path / "out"
+    first = api.run(config, out=out, env={}, bootstrap=0, write_html=False)
+    flip = {"model_a": "model_b", "model_b": "model_a", "tie": "tie"}
+    rows = ["question_id,model_a,model_b,winner,turn,judge"]
+    for k, b in enumerate(first.outcome.battles):
+        rows.append(
+            f"{b.question_id},{b.model_a},{b.model_b},{flip[b.winner] if k % 3 == 0 else b.winner},1,h"
+        )
+    (tmp_path / "human.csv").write_text("\n".join(rows) + "\n")
+    with_human = config.read_text() + "human: human.csv\n"
+    config.write_text(with_human)
+    result = api.run(config, out=out, env={}, bootstrap=20)
+    ppi = json.loads((out / "leaderboard_ppi.json").read_text())
+    assert ppi["method"] == "ppi" and ppi["ppi"]["paired_items"] == len(first.outcome.battles)
+    assert {m["model"] for m in ppi["models"]} == {"echo-a", "echo-b", "echo-c"}
+    assert json.loads((out / "leaderboard_human.json").read_text())["n_battles"] == len(rows) - 1
+    assert out / "leaderboard_ppi.json" in result.files
+    assert 'id="ppi-table"' in (out / "report.html").read_text()
+
+    # Human votes that never saw echo-c: the run says which model, exit 2, and keeps no stale PPI board.
+    (tmp_path / "human.csv").write_text("\n".join(r for r in rows if "echo-c" not in r) + "\n")
+    bad = CliRunner().invoke(cli, ["run", str(config), "--out", str(out), "--bootstrap", "0"])
+    assert bad.exit_code == 2
+    assert "human votes: the judge votes cover 1 model(s) the humans never voted on: echo-c" in bad.output
+    assert not (out / "leaderboard_ppi.json").exists()
+
+    config.write_text(with_human.replace("human: human.csv", "human: missing.csv"))
+    missing = CliRunner().invoke(cli, ["run", str(config), "--out", str(out)])
+    assert missing.exit_code == 2 and "no such file: missing.csv" in missing.output
+
+
 def test_a_judge_that_never_writes_a_verdict_fails_fast_with_advice(tmp_path):
     """Eight unreadable outputs before any readable one end the run, instead of paying for every pair."""
     with FaultServer() as server:
@@ -347,3 +382,54 @@ def test_bar_summary_and_diagnostics_report_the_same_counts(tmp_path):
             assert bar and bar[-1].rstrip().endswith(expected)
             counts = json.loads((out / "diagnostics.json").read_text())
             assert counts["run"]["judgements"]["failed"] == counts["judge"]["parse_failures"] == 1
+
+
+def test_a_rerun_without_calls_rewrites_byte_identical_files(tmp_path):
+    # Battle tstamps used to be the time of writing, so no resumed run ever matched a clean one.
+    config = write_config(tmp_path, "{provider: echo, answer_format: json}")
+    out = tmp_path / "out"
+    api.run(config, out=out, env={}, bootstrap=20)
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith(("judge.sqlite", ".")))
+    first = {name: (out / name).read_bytes() for name in names}
+    reruns = []
+    for _ in range(2):
+        again = api.run(config, out=out, env={}, bootstrap=20)
+        assert calls_of_run(out / "judge.sqlite", again.outcome.judge_run_id) == 0
+        reruns.append({name: (out / name).read_bytes() for name in names})
+    assert reruns[0] == reruns[1]
+    # Against the first run, only diagnostics.json's `run` counts differ: they say what each run did.
+    assert {n: b for n, b in reruns[0].items() if n != "diagnostics.json"} == {
+        n: b for n, b in first.items() if n != "diagnostics.json"
+    }
+    diag = [json.loads(files["diagnostics.json"]) for files in (first, reruns[0])]
+    assert diag[0]["run"]["answers"]["asked"] == diag[1]["run"]["answers"]["reused"] == 4
+    assert {**diag[0], "run": None} == {**diag[1], "run": None}
+    assert "report.html" in names and "battles.jsonl" in names
+    con = sqlite3.connect(out / "judge.sqlite")
+    stored = max(c for (c,) in con.execute("SELECT created_at FROM judgements"))
+    con.close()
+    latest = max(json.loads(line)["tstamp"] for line in first["battles.jsonl"].decode().splitlines())
+    assert abs(latest - datetime.fromisoformat(stored).timestamp()) < 1e-3  # the time verdicts were stored
+
+
+def test_long_answers_are_cut_in_judge_prompts_marked_counted_and_warned_once(tmp_path):
+    # A 5 MB answer used to go whole into every judge prompt it appeared in.
+    huge = "word " * 1_000_000
+    with FaultServer() as server:
+        server.script(Step.ok(huge), Step.ok("Fine.\nVERDICT: A"), Step.ok("Fine.\nVERDICT: B"))
+        contestants = f'  - {{name: big, provider: openai, model: m, base_url: "{server.openai_url}"}}\n' + (
+            "  - {name: echo-a, provider: echo}\n"
+        )
+        judge = f'{{provider: openai, model: j, base_url: "{server.openai_url}", max_answer_chars: 3000}}'
+        config = write_config(tmp_path, judge, contestants, limit=1)
+        result = run_cli(config, tmp_path / "out")
+        assert result.exit_code == 0, result.output
+        prompts = [r.body["messages"][-1]["content"] for r in server.requests[1:]]
+    assert len(prompts) == 2 and all(len(p) < 3000 + 5000 for p in prompts)
+    assert all("[answer cut for judging: the first 3,000 of 5,000,000 characters]" in p for p in prompts)
+    warning = "judge: warning: 1 answer(s) longer than judge.max_answer_chars (3000) were cut"
+    assert result.stderr.count(warning) == 1
+    judge_diag = json.loads((tmp_path / "out" / "diagnostics.json").read_text())["judge"]
+    assert (judge_diag["answers_cut"], judge_diag["max_answer_chars"]) == (1, 3000)
+    assert load_config(config, {}).judge.max_answer_chars == 3000
+    assert load_config(write_config(tmp_path, "{provider: echo}"), {}).judge.max_answer_chars == 20_000

@@ -238,7 +238,7 @@ def _cli(*args: str):
 
 
 TOP_KEYS = {"format_version", "comparison", "by", "agreement", "human_agreement", "rank", "diagnostics"}
-TOP_KEYS |= {"votes", "verdict", "intervals"}
+TOP_KEYS |= {"votes", "verdict", "ppi", "intervals"}
 RANK_KEYS = {"models", "spearman", "kendall", "separability_human", "separability_judge", "agreement_with_ci"}
 RANK_KEYS |= {"brier", "brier_votes"}
 HUMAN_ROWS = [
@@ -265,6 +265,14 @@ def test_cli_json_has_the_documented_shape(tmp_path: Path) -> None:
     assert set(report["rank"]) == RANK_KEYS
     assert report["votes"] == {"human": 5, "judge": 2, "matched_items": 2}
     assert report["diagnostics"]["judge"]["longer_answer"]["value"] is None
+    assert set(report["ppi"]) == {
+        "human_votes",
+        "judge_votes",
+        "lambda",
+        "effective_human_votes",
+        "judge_votes_worth",
+        "note",
+    }
     intervals = report["intervals"]
     assert set(intervals) == {"with_ties", "without_ties", "kappa", "spearman", "kendall"}
     assert intervals["with_ties"]["value"] == pytest.approx(2 / 3)
@@ -375,3 +383,16 @@ def test_no_bootstrap_means_no_separability(tmp_path: Path) -> None:
     assert rank is not None
     assert rank.separability_human is None and rank.agreement_with_ci is None
     assert rank.spearman is not None
+
+
+def test_thin_overlap_warns_and_gives_no_verdict(tmp_path: Path) -> None:
+    from judge.validate import MIN_MATCHED_ITEMS
+
+    human = _write_csv(tmp_path / "human.csv", HUMAN_ROWS)
+    judge = _write_csv(
+        tmp_path / "judge.csv", [("q1", "y", "x", "model_b", "j"), ("q3", "x", "z", "model_b", "j")]
+    )
+    result = _cli("validate", "--human", str(human), "--judge", str(judge), "--bootstrap", "20")
+    assert result.exit_code == 0, result.output
+    assert f"judge: warning: only 2 item(s) in both logs (minimum {MIN_MATCHED_ITEMS}" in result.stderr
+    assert "too thin to say" in result.stdout and "So the judge agrees" not in result.stdout

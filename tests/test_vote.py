@@ -9,11 +9,16 @@ from __future__ import annotations
 import json
 import random
 import signal
+import socket
+import struct
 import subprocess
 import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +32,7 @@ from judge.errors import InputError
 from judge.report.rundir import load_run_dir
 from judge.store import DB_NAME, Store
 from judge.vote import VOTES_FILE, VoteServer, VoteSession, is_loopback
+from judge.vote import server as server_module
 from judge.vote.core import candidates, canonical_winner, queue
 
 MODELS = ("model-kilo", "model-lima", "model-mike")
@@ -318,3 +324,80 @@ def test_on_a_real_echo_tournament_close_battles_are_the_judges_ties(tmp_path: P
     assert shown is not None
     session.record(shown.token, "bothbad")
     assert load_battles(out / VOTES_FILE).frame["winner"].tolist() == ["tie (bothbad)"]
+
+
+# --- hardening: bursts, stalled clients, hostile bodies, other methods, hang-ups ---
+
+
+def raw_exchange(server: VoteServer, data: bytes, timeout: float = 30) -> bytes:
+    host, port = server.server_address[:2]
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_two_hundred_simultaneous_clients_are_all_served(server: VoteServer) -> None:
+    # With the default listen backlog of 5, about half of such a burst timed out.
+    start = threading.Barrier(200)
+
+    def one(_: int) -> int:
+        start.wait()
+        return request(server, "/api/next")[0]
+
+    with ThreadPoolExecutor(max_workers=200) as pool:
+        statuses = list(pool.map(one, range(200)))
+    assert statuses == [200] * 200
+
+
+def test_stalled_half_sent_requests_are_closed(server: VoteServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(server_module._Handler, "timeout", 0.5)
+    host, port = server.server_address[:2]
+    socks = [socket.create_connection((host, port), timeout=30) for _ in range(20)]
+    try:
+        for sock in socks:
+            sock.sendall(b"POST /api/vote HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n")
+        assert all(sock.recv(100) == b"" for sock in socks)  # closed by the server, not left holding a thread
+    finally:
+        for sock in socks:
+            sock.close()
+    assert request(server, "/api/next")[0] == 200
+
+
+def test_deeply_nested_or_non_json_bodies_get_a_json_400(server: VoteServer) -> None:
+    # A deep body used to kill the handler thread with no reply at all.
+    for body in (b"[" * 2000 + b"]" * 2000, b'{"token": {"a": [[[[[[[[[1]]]]]]]]]}, "choice": "a"}', b"NaN"):
+        status, reply = request(server, "/api/vote", body)
+        assert status == 400 and "error" in reply, (body[:20], reply)
+    assert request(server, "/api/next")[0] == 200  # the server is still fine
+
+
+def test_other_methods_get_a_json_405(server: VoteServer) -> None:
+    for method in ("OPTIONS", "PUT", "DELETE", "FOO"):
+        status, reply = request(server, "/", method=method)
+        assert (status, reply) == (405, {"error": "method not allowed"}), method
+    head = raw_exchange(server, b"HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 405 ") and b"Allow: GET, POST" in head and head.endswith(b"\r\n\r\n")
+    bad = raw_exchange(server, b"NONSENSE\r\n\r\n")
+    assert bad.startswith(b'{"error": "Bad request syntax')  # an HTTP/0.9-style line gets a bare body
+
+
+def test_clients_that_hang_up_leave_no_traceback(
+    server: VoteServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    host, port = server.server_address[:2]
+    for _ in range(20):
+        sock = socket.create_connection((host, port), timeout=30)
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, unread
+        sock.close()
+    for _ in range(5):
+        sock = socket.create_connection((host, port), timeout=30)
+        sock.sendall(b'POST /api/vote HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n'
+                     b"Content-Length: 50\r\n\r\n{")  # fmt: skip
+        sock.close()
+    assert request(server, "/api/next")[0] == 200
+    time.sleep(0.5)
+    assert "Traceback" not in capfd.readouterr().err

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
+from scipy.stats import ConstantInputWarning
 
 from judge.arena.record import log_battle
 from judge.arena.sampler import Pair, PairStats
@@ -112,7 +114,9 @@ def board(
 
 
 def _judge(human: pd.DataFrame, side: JudgeSide, frame: pd.DataFrame) -> dict[str, Any]:
-    agreement = rank_agreement(human, side.board)
+    with warnings.catch_warnings():  # a constant board (early on: all ratings equal) has no rank correlation
+        warnings.simplefilter("ignore", ConstantInputWarning)
+        agreement = rank_agreement(human, side.board)
     ratings = pd.Series(side.board["rating"].to_numpy(dtype=float), index=side.board["model"].astype(str))
     brier, brier_votes = brier_score(ratings, frame)
     numbers = {**agreement.to_json(), "brier": brier, "brier_votes": brier_votes}
@@ -212,7 +216,11 @@ class BoardKeeper:
                     self._battles.append(log_battle(row))
                     self._last_rowid = rowid
                 frame = to_frame(self._battles)
-                result = board(frame, bootstrap=self.bootstrap, seed=self.seed, judge=self.judge)
+                try:
+                    result = board(frame, bootstrap=self.bootstrap, seed=self.seed, judge=self.judge)
+                except Exception as exc:  # a board that cannot be computed must not stop the next one
+                    result = {"votes": len(frame), "ready": False, "by_language": [], "by_day": []}
+                    result["message"] = f"the leaderboard could not be computed: {type(exc).__name__}: {exc}"
                 result["version"] = self._snapshot.get("version", 0) + 1
                 result["seconds"] = round(time.monotonic() - started, 3)
                 self._snapshot = result

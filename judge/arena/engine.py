@@ -38,6 +38,7 @@ from judge.arena.sampler import Pair, PairStats, draw_pair
 from judge.config import ContestantConfig, TournamentConfig
 from judge.errors import InputError
 from judge.providers import CallFailed, Message, ProviderHub, Request, stream_text
+from judge.redaction import Redactor
 from judge.store import DB_NAME, Store, StoredArenaBattle
 
 T = TypeVar("T")
@@ -150,6 +151,9 @@ class Arena:
         self.language = LanguageDetector()
         self.moderator = None if self.settings.moderation is None else Moderator(self.settings.moderation)
         self.limiter = RateLimiter(self.settings.prompts_per_minute)
+        # Provider errors reach the page and the store: servers quote the key they were sent.
+        moderation_key = None if self.settings.moderation is None else self.settings.moderation.api_key
+        self.redact = Redactor.of([*(c.api_key for c in config.contestants), moderation_key])
         self.pair_stats: Mapping[Pair, PairStats] = {}  # refreshed by the leaderboard keeper
         self.on_stored: Callable[[], None] = lambda: None
         self._writer = _Writer(out_dir)
@@ -289,17 +293,26 @@ class Arena:
                     await queue.put((side, "delta", piece))
                 await queue.put((side, "done", ""))
             except CallFailed as exc:
-                await queue.put((side, "error", f"{exc.kind}: {exc.message}"))
+                await queue.put((side, "error", self.redact(f"{exc.kind}: {exc.message}")))
             except InputError as exc:  # the provider could not be built (missing SDK, no server)
-                await queue.put((side, "error", exc.message))
+                await queue.put((side, "error", self.redact(exc.message)))
 
         tasks = [asyncio.create_task(run(side)) for side in SIDES]
         finished = False
         try:
             pending, error = 2, None
+            backlog: list[tuple[str, str, str]] = []
             while pending:
-                side, kind, text = await queue.get()
+                if not backlog:
+                    backlog.append(await queue.get())
+                    while not queue.empty():
+                        backlog.append(queue.get_nowait())
+                side, kind, text = backlog.pop(0)
                 if kind == "delta":
+                    # Pieces that piled up while the page was being written go out as one event per side:
+                    # under load the loop then pays per write, not per token.
+                    while backlog and backlog[0][:2] == (side, "delta"):
+                        text += backlog.pop(0)[2]
                     texts[side] += text
                     yield "delta", {"side": side, "text": text}
                 elif kind == "done":
@@ -331,6 +344,12 @@ class Arena:
             battle.touched = self.clock()
             if not finished and not battle.turns:
                 self._battles.pop(battle.battle_id, None)  # the page left before the first answer
+
+    def release(self, battle: LiveBattle) -> None:
+        """End a reservation made by prompt() whose answer never ran (the page left first); else a no-op."""
+        battle.busy = False
+        if battle.state == "open" and not battle.turns:
+            self._battles.pop(battle.battle_id, None)
 
     def _can_go_on(self, battle: LiveBattle) -> bool:
         return (
@@ -387,5 +406,6 @@ class Arena:
         if not saved:
             raise Refused(409, "this battle already has your vote")
         battle.touched = self.clock()
+        battle.turns = []  # stored; only the state is kept (for the 409) until the battle expires
         self.on_stored()
         return {"a": battle.model("a"), "b": battle.model("b"), "choice": choice, "winner": row.winner}

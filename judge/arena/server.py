@@ -275,15 +275,20 @@ class ArenaServer:
             "turn": len(battle.turns) + 1,
             "max_turns": arena.settings.max_turns,
         }
-        async with contextlib.aclosing(arena.answer(battle, body["prompt"])) as events:
-            try:
+        streamed = False  # once answer() has run, its own cleanup releases the battle
+        try:
+            async with contextlib.aclosing(arena.answer(battle, body["prompt"])) as events:
                 await response.prepare(request)
                 await response.write(_event("battle", first))
+                streamed = True
                 async for name, data in events:
                     await response.write(_event(name, data))
-            except (ConnectionResetError, asyncio.CancelledError):
-                return response  # the page went away; answer() drops the unfinished turn
-        await response.write_eof()
+            await response.write_eof()
+        except ConnectionResetError:
+            pass  # the page went away; answer() dropped the unfinished turn
+        finally:
+            if not streamed:
+                arena.release(battle)  # the page left before the answer even started
         return response
 
     async def _vote(self, request: web.Request) -> web.StreamResponse:

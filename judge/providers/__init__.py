@@ -11,12 +11,14 @@ Providers never retry, print, read config or environment, or touch the store; th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
 from judge.errors import InputError
-from judge.providers import anthropic, echo, local, openai, replay
+from judge.providers import anthropic, echo, local, openai, pool, replay
 from judge.providers.base import (
+    BatchOptions,
     CallFailed,
     Completion,
     Endpoint,
@@ -32,6 +34,7 @@ from judge.providers.gguf import BUILTIN_MODELS, default_cache_dir
 __all__ = [
     "BUILTIN_MODELS",
     "PROVIDER_NAMES",
+    "BatchOptions",
     "CallFailed",
     "Completion",
     "Endpoint",
@@ -74,8 +77,19 @@ class ProviderHub:
             if factory is None:
                 known = ", ".join(PROVIDER_NAMES)
                 raise InputError(f"provider {endpoint.provider!r} is unknown (known: {known})")
-            provider = self._providers[endpoint] = factory(endpoint, self._servers)
+            if len(endpoint.replicas) > 1:  # one provider per replica, behind one pool
+                members = [(url, factory(replace(endpoint, base_url=url, replicas=()), self._servers))
+                           for url in endpoint.replicas]  # fmt: skip
+                provider = pool.PoolProvider(endpoint, members)
+            else:
+                provider = factory(endpoint, self._servers)
+            self._providers[endpoint] = provider
         return provider
+
+    def replica_counts(self, endpoint: Endpoint) -> list[dict[str, object]] | None:
+        """Per-replica calls, failures, peak load and cool-downs of a pooled endpoint; None if not a pool."""
+        provider = self._providers.get(endpoint)
+        return provider.counts() if isinstance(provider, pool.PoolProvider) else None
 
     async def prepare(self, endpoints: Iterable[Endpoint]) -> None:
         """Fetch the local models these endpoints name and start their servers now, before the first call.

@@ -55,6 +55,11 @@ class AnthropicProvider:
         self.endpoint = endpoint
         self._client = client
 
+    @property
+    def client(self) -> Any:
+        """The SDK client, shared with this endpoint's batch API (judge.providers.batches)."""
+        return self._client
+
     async def complete(self, request: Request) -> Completion:
         """One message; SDK failures become CallFailed here and nowhere else."""
         import anthropic

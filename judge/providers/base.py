@@ -73,6 +73,15 @@ class Completion:
 
 
 @dataclass(frozen=True)
+class BatchOptions:
+    """Send this endpoint's calls through the provider's batch API (half price, answered within `window`)."""
+
+    max_requests: int = 50_000  # per provider batch (OpenAI's limit; Anthropic allows 100,000)
+    poll_seconds: float = 60.0  # between status checks of an open batch
+    window: str = "24h"  # OpenAI's completion_window (Anthropic's is fixed at 24 hours)
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """Where a model lives. Equal endpoints share one provider (and one local llama.cpp server per model)."""
 
@@ -83,6 +92,9 @@ class Endpoint:
     path: str | None = None  # replay answer file, or a GGUF file for local
     timeout_s: float = 120.0
     delay_s: float = 0.0  # echo only: pretend each call takes this long
+    # A pool: every replica's base URL (base_url is the first, and names the pool in request keys).
+    replicas: tuple[str, ...] = ()
+    batch: BatchOptions | None = None  # openai / anthropic only: calls go out as provider batches
 
 
 class Provider(Protocol):

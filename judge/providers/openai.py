@@ -66,6 +66,11 @@ class OpenAIProvider:
         self.endpoint = endpoint
         self._client = client
 
+    @property
+    def client(self) -> Any:
+        """The SDK client, shared with this endpoint's batch API (judge.providers.batches)."""
+        return self._client
+
     async def complete(self, request: Request) -> Completion:
         """One chat completion; SDK failures become CallFailed here and nowhere else."""
         import openai

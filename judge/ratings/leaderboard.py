@@ -119,7 +119,8 @@ def leaderboard(
     The rating is the full-data fit (for online Elo with bootstrap intervals: the bootstrap median, since one
     order-dependent Elo pass can fall outside its own interval); bootstrap intervals are percentiles of
     `bootstrap` refits with numpy.random.default_rng(seed). With ci="none" the interval collapses onto the
-    rating, so the rank is the plain ordinal rank. cluster="auto" resamples questions when question ids repeat (resolve_cluster).
+    rating, so the rank is the plain ordinal rank. cluster="auto" resamples questions when question ids
+    repeat (resolve_cluster).
     A separated model (never lost or never won) is flagged and placed as the module docstring says (with
     style or baseline it is flagged and fitted with the prior).
 

@@ -64,7 +64,27 @@ def render_report(data: ReportData) -> str:
         browser=_browser_payload(data),
         panel=panel_context(data),
         n_details=len(data.details),
+        ppi=_ppi_rows(data),
     )
+
+
+def _ppi_rows(data: ReportData) -> dict[str, Any] | None:
+    """The prediction-powered board beside the judge's and the humans' (rows in the PPI order)."""
+    if data.ppi is None:
+        return None
+    judge = {row.model: row for row in data.leaderboard.rows}
+    human = {row.model: row for row in data.ppi.human.rows} if data.ppi.human is not None else {}
+    rows = [
+        {
+            "model": row.model,
+            "ppi": row,
+            "rank_set": data.ppi.rank_sets.get(row.model),
+            "judge": judge.get(row.model),
+            "human": human.get(row.model),
+        }
+        for row in data.ppi.ppi.rows
+    ]
+    return {"rows": rows, "summary": data.ppi.summary, "bootstrap": data.ppi.ppi.bootstrap}
 
 
 def _board_rows(board: Leaderboard) -> list[dict[str, Any]]:
@@ -181,6 +201,10 @@ def _cost_rows(data: ReportData) -> list[list[str]]:
 
 
 def _spend_row(name: str, role: str, stats: Mapping[str, Any], *, count: str, failures: str) -> list[str]:
+    cost = "$" + _number(stats.get("cost_usd"), 4)
+    if stats.get("batch_calls"):  # provider batches are billed at their own (lower) price: shown apart
+        batch = "$" + _number(stats.get("batch_cost_usd"), 4)
+        cost += f" (batch: {_number(stats.get('batch_calls'))} calls, {batch})"
     return [
         name,
         role,
@@ -188,7 +212,7 @@ def _spend_row(name: str, role: str, stats: Mapping[str, Any], *, count: str, fa
         _number(stats.get(failures)),
         _number(stats.get("input_tokens")),
         _number(stats.get("output_tokens")),
-        "$" + _number(stats.get("cost_usd"), 4),
+        cost,
         _number(stats.get("seconds"), 1),
     ]
 

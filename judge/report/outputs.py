@@ -10,9 +10,9 @@ from __future__ import annotations
 import errno
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from judge.battles import Battle
 from judge.errors import StoreError
@@ -23,7 +23,9 @@ from judge.report.rundir import (
     BY_JUDGE_FILE,
     DETAILS_FILE,
     DIAGNOSTICS_FILE,
+    HUMAN_BOARD_FILE,
     LEADERBOARD_FILE,
+    PPI_BOARD_FILE,
 )
 from judge.store import StoredJudgement
 
@@ -31,9 +33,14 @@ from judge.store import StoredJudgement
 def atomic_write(path: Path, text: str) -> None:
     """Write through a temporary name and rename, so a reader never sees half a file; a write the disk
     refuses (full, read-only) leaves no temporary file and becomes a one-line StoreError."""
+    _through_tmp(path, lambda handle: handle.write(text))
+
+
+def _through_tmp(path: Path, write: Callable[[TextIO], object]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
+        with tmp.open("w", encoding="utf-8") as handle:
+            write(handle)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -61,13 +68,19 @@ def remove_set(out_dir: Path) -> None:
         (out_dir / name).unlink(missing_ok=True)
 
 
+def _atomic_write_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
+    """atomic_write, one JSON line at a time: a million-battle file is never one string in memory."""
+    lines = (json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n" for row in rows)
+    _through_tmp(path, lambda handle: handle.writelines(lines))
+
+
 def _jsonl(rows: Iterable[Mapping[str, Any]]) -> str:
     return "".join(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n" for row in rows)
 
 
 def write_battles(out_dir: Path, battles: Sequence[Battle], *, name: str = BATTLES_FILE) -> Path:
     path = out_dir / name
-    atomic_write(path, _jsonl(b.to_record() for b in battles))
+    _atomic_write_jsonl(path, (b.to_record() for b in battles))
     return path
 
 
@@ -88,9 +101,27 @@ def write_leaderboards(
     return paths
 
 
+def write_human_boards(out_dir: Path, human: Mapping[str, Any], ppi: Mapping[str, Any]) -> list[Path]:
+    """The humans' own leaderboard and the prediction-powered one (judge run with `human:` votes)."""
+    return [write_json(out_dir, HUMAN_BOARD_FILE, human), write_json(out_dir, PPI_BOARD_FILE, ppi)]
+
+
+def remove_human_boards(out_dir: Path) -> None:
+    """An earlier run's human and PPI boards, gone when this run has no human votes (they would be stale)."""
+    for name in (HUMAN_BOARD_FILE, PPI_BOARD_FILE):
+        (out_dir / name).unlink(missing_ok=True)
+
+
 def remove_boards(out_dir: Path) -> None:
     """Delete an earlier run's leaderboards and report when this run has no battle (they would lie)."""
-    for name in (LEADERBOARD_FILE, BY_CATEGORY_FILE, BY_JUDGE_FILE, "report.html"):
+    for name in (
+        LEADERBOARD_FILE,
+        BY_CATEGORY_FILE,
+        BY_JUDGE_FILE,
+        HUMAN_BOARD_FILE,
+        PPI_BOARD_FILE,
+        "report.html",
+    ):
         (out_dir / name).unlink(missing_ok=True)
 
 
@@ -103,19 +134,38 @@ def details_rows(
     answers: Mapping[tuple[str, str, int], str],
     judgements: Iterable[StoredJudgement],
     battles: Sequence[Battle],
-) -> list[dict[str, Any]]:
-    """One row per judged (question, pair, turn): the texts the judge saw and its output for each order."""
+) -> Iterator[dict[str, Any]]:
+    """One row per judged (question, pair, turn): the texts the judge saw and its output for each order.
+
+    `judgements` come grouped by (question, pair, turn), attempts in order (Store.judgements_by_slot), so
+    rows stream out one group at a time.
+    """
     winners = {(b.question_id, b.model_a, b.model_b, b.turn): b.winner for b in battles}
-    grouped: dict[tuple[str, str, str, int], dict[tuple[str, str], StoredJudgement]] = {}
+    slot: tuple[str, str, str, int] | None = None
+    orders: dict[tuple[str, str], StoredJudgement] = {}
     for j in judgements:  # the last stored attempt of each judge and order wins (a parsed one ends retries)
-        grouped.setdefault((j.question_id, j.model_a, j.model_b, j.turn), {})[(j.judge, j.order)] = j
-    rows = []
-    for (question_id, model_a, model_b, turn), orders in grouped.items():
-        question = questions.get(question_id)
-        if question is None:  # judged in an earlier run with another question selection
-            continue
+        here = (j.question_id, j.model_a, j.model_b, j.turn)
+        if here != slot:
+            if slot is not None:
+                yield from _detail_row(questions, answers, winners, slot, orders)
+            slot, orders = here, {}
+        orders[(j.judge, j.order)] = j
+    if slot is not None:
+        yield from _detail_row(questions, answers, winners, slot, orders)
+
+
+def _detail_row(
+    questions: Mapping[str, Question],
+    answers: Mapping[tuple[str, str, int], str],
+    winners: Mapping[tuple[str, str, str, int | None], str],
+    slot: tuple[str, str, str, int],
+    orders: Mapping[tuple[str, str], StoredJudgement],
+) -> Iterator[dict[str, Any]]:
+    question_id, model_a, model_b, turn = slot
+    question = questions.get(question_id)
+    if question is not None:  # None: judged in an earlier run with another question selection
         turns = range(1, turn + 1)
-        rows.append(
+        yield (
             {
                 "question_id": question_id,
                 "category": question.category,
@@ -132,10 +182,9 @@ def details_rows(
                 "winner": winners.get((question_id, model_a, model_b, turn)),
             }
         )
-    return rows
 
 
 def write_details(out_dir: Path, rows: Iterable[Mapping[str, Any]]) -> Path:
     path = out_dir / DETAILS_FILE
-    atomic_write(path, _jsonl(rows))
+    _atomic_write_jsonl(path, rows)
     return path

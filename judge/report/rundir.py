@@ -27,6 +27,8 @@ DIAGNOSTICS_FILE = "diagnostics.json"
 DETAILS_FILE = "details.jsonl"
 BY_JUDGE_FILE = "leaderboard_by_judge.json"  # a panel's per-judge boards (judge.panel_run)
 JUDGE_BATTLES_FILE = "battles_by_judge.jsonl"  # a panel's members' own battles
+HUMAN_BOARD_FILE = "leaderboard_human.json"
+PPI_BOARD_FILE = "leaderboard_ppi.json"
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,16 @@ class Detail:
 
 
 @dataclass(frozen=True)
+class PpiBoards:
+    """leaderboard_ppi.json and leaderboard_human.json: `judge run` writes them when given human votes."""
+
+    ppi: Leaderboard
+    human: Leaderboard | None
+    rank_sets: Mapping[str, tuple[int, int]]
+    summary: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything a report or a comparison needs from one run directory."""
 
@@ -100,6 +112,7 @@ class ReportData:
     by_judge: Mapping[str, Leaderboard] = field(default_factory=dict)  # a panel: one board per judge
     judges: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # a panel: each judge's diagnostics
     panel: Mapping[str, Any] | None = None  # a panel: rule and agreement (judge.panel_run.panel_agreement)
+    ppi: PpiBoards | None = None
 
 
 def load_run_dir(path: str | Path, *, details: bool = True) -> ReportData:
@@ -153,6 +166,7 @@ def load_run_dir(path: str | Path, *, details: bool = True) -> ReportData:
     details_path = root / DETAILS_FILE
     loaded = tuple(_read_details(details_path)) if details and details_path.is_file() else ()
     return ReportData(
+        ppi=_ppi_boards(root),
         name=root.resolve().name,
         battles=battles,
         leaderboard=leaderboard,
@@ -182,6 +196,24 @@ def _object(value: Any, path: Path, field: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InputError(f"{field} must be an object", path=path)
     return value
+
+
+def _ppi_boards(root: Path) -> PpiBoards | None:
+    path = root / PPI_BOARD_FILE
+    if not path.is_file():
+        return None
+    data = _read_json(path)
+    board = _leaderboard(data, path, "")
+    rank_sets: dict[str, tuple[int, int]] = {}
+    for index, row in enumerate(data.get("models", [])):
+        span = row.get("rank_set") if isinstance(row, dict) else None
+        if not (isinstance(span, list) and len(span) == 2 and all(isinstance(v, int) for v in span)):
+            raise InputError(f"models[{index}].rank_set must be a list of two ranks", path=path)
+        rank_sets[str(row["model"])] = (span[0], span[1])
+    human_path = root / HUMAN_BOARD_FILE
+    human = _leaderboard(_read_json(human_path), human_path, "") if human_path.is_file() else None
+    summary = _object(data.get("ppi", {}), path, "ppi")
+    return PpiBoards(ppi=board, human=human, rank_sets=rank_sets, summary=summary)
 
 
 def _end(value: Any, open_end: float) -> float:

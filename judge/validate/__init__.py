@@ -18,9 +18,13 @@ from judge.validate.agreement import Agreement, GroupBy, human_agreement, judge_
 from judge.validate.biases import Diagnostics, diagnose
 from judge.validate.ranks import RankAgreement, brier_score, rank_agreement
 from judge.validate.uncertainty import Interval, agreement_intervals, rank_intervals
+from judge.validate.worth import JudgeWorth, judge_worth
 
 FORMAT_VERSION: Final = 1
 TOLERANCE: Final = 0.05  # agreement rates closer than this count as "about as often"
+# Fewer items in both logs than this and no verdict is given: with 30 items a 95% interval on an agreement
+# rate near 60% is about +-18 points, as wide as the gap between a good judge and a coin.
+MIN_MATCHED_ITEMS: Final = 30
 _SCALE: Final = 400.0
 _BASE: Final = 10.0
 
@@ -38,6 +42,7 @@ class ValidationReport:
     human_votes: int
     judge_votes: int
     verdict: str
+    worth: JudgeWorth | None = None  # what the judge's votes add under PPI; None without a judge side
     # Bootstrap intervals (over items for agreement, over questions for rank correlations) and kappa.
     intervals: dict[str, Interval] = field(default_factory=dict)
 
@@ -59,6 +64,7 @@ class ValidationReport:
                 "matched_items": self.agreement.overall.items,
             },
             "verdict": self.verdict,
+            "ppi": None if self.worth is None else self.worth.to_json(),
             "intervals": {name: value.to_json() for name, value in self.intervals.items()},
         }
 
@@ -118,7 +124,10 @@ def validate_battles(
         judge_diagnostics=diagnose(judge, human=human, self_name=self_name),
         human_votes=len(human),
         judge_votes=len(judge),
-        verdict=verdict(versus, baseline, rank),
+        verdict=verdict(versus, baseline, rank)
+        if versus.overall.items >= MIN_MATCHED_ITEMS
+        else thin_overlap(versus.overall.items),
+        worth=judge_worth(human, judge),
         intervals=_intervals(versus, rank, human, judge, bootstrap, seed, level),
     )
 
@@ -211,6 +220,15 @@ def verdict(versus: Agreement | None, baseline: Agreement | None, rank: RankAgre
             f"(Spearman {rank.spearman:.2f}, Kendall {_num(rank.kendall)})."
         )
     return " ".join(parts)
+
+
+def thin_overlap(items: int) -> str:
+    """The verdict (and warning) when too few items appear in both logs to say anything."""
+    return (
+        f"Only {items} item(s) appear in both the human and the judge logs, fewer than the "
+        f"{MIN_MATCHED_ITEMS} a verdict needs: the figures above are too thin to say whether the judge votes "
+        "like humans."
+    )
 
 
 _SHORT: Final = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 import socket
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +28,9 @@ from judge.store import StoredVote
 from judge.vote.core import Shown, VoteRejected, VoteSession
 
 MAX_BODY: Final = 4096
+MAX_DEPTH: Final = 8  # a vote is one flat object; deeper nesting is refused before it is parsed
+IDLE_TIMEOUT_S: Final = 10.0  # a connection that sends nothing for this long is closed (half-sent requests)
+BACKLOG: Final = 128  # pending connections the kernel queues while every handler thread is busy
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("judge.vote", "."),
     autoescape=True,
@@ -52,10 +56,55 @@ def reveal(shown: Shown, vote: StoredVote) -> dict[str, Any]:
     }
 
 
+def _reject_constant(name: str) -> Any:
+    """json.loads accepts NaN and Infinity, which are not JSON."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Nesting deeper than `limit`, counting brackets outside strings (deep bodies exhaust the parser)."""
+    depth, in_string, escaped = 0, False, False
+    for char in body.decode("utf-8", errors="replace"):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: VoteServer
     server_version = "judge-vote"
     sys_version = ""
+    timeout = IDLE_TIMEOUT_S  # per connection: a client that stalls mid-request loses its thread
+
+    def handle(self) -> None:
+        """A client that hangs up or stalls is its own business: no traceback on the server's stderr."""
+        try:
+            super().handle()
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's errors (bad request line, unknown method, 414) as JSON like ours."""
+        try:
+            if code == HTTPStatus.NOT_IMPLEMENTED:
+                self._not_allowed()
+                return
+            self._error(code, message or HTTPStatus(code).phrase)
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
         pass  # the CLI prints the URL; per-request lines would only bury it
@@ -133,9 +182,16 @@ class _Handler(BaseHTTPRequestHandler):
         if not 0 <= length <= MAX_BODY:
             self._error(413, f"a vote is at most {MAX_BODY} bytes")
             return
+        raw = self.rfile.read(length)
+        if len(raw) < length:
+            self.close_connection = True  # the client went away mid-body
+            return
+        if _too_deep(raw):
+            self._error(400, f"the request body is nested deeper than {MAX_DEPTH} levels")
+            return
         try:
-            body = json.loads(self.rfile.read(length).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             self._error(400, f"the request body is not valid JSON ({exc})")
             return
         if not isinstance(body, dict) or set(body) != {"token", "choice"}:
@@ -149,20 +205,25 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {"reveal": reveal(shown, vote), **self.server.session.progress()})
 
     def _not_allowed(self) -> None:
-        self._send(
-            HTTPStatus.METHOD_NOT_ALLOWED,
-            b'{"error": "method not allowed"}',
-            "application/json",
-            {"Allow": "GET, POST"},
-        )
+        self.close_connection = True  # any body the client sent is not read
+        body = b'{"error": "method not allowed"}'
+        if self.command == "HEAD":
+            self.send_response(HTTPStatus.METHOD_NOT_ALLOWED)
+            self.send_header("Allow", "GET, POST")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            return
+        self._send(HTTPStatus.METHOD_NOT_ALLOWED, body, "application/json", {"Allow": "GET, POST"})
 
-    do_PUT = do_DELETE = do_PATCH = _not_allowed
+    do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = _not_allowed
 
 
 class VoteServer(ThreadingHTTPServer):
     """The voting app on (host, port); port 0 picks a free one. Serve with serve_forever() or start()."""
 
     daemon_threads = True
+    request_queue_size = BACKLOG  # the default 5 dropped most of a burst of simultaneous requests
 
     def __init__(self, session: VoteSession, host: str = "127.0.0.1", port: int = 0) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -173,6 +234,12 @@ class VoteServer(ThreadingHTTPServer):
         self.session = session
         self.host = host
         self._thread: threading.Thread | None = None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Disconnects and stalled clients are quiet; anything else is a bug and keeps its traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
     @property
     def url(self) -> str:
