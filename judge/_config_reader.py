@@ -32,6 +32,7 @@ from judge.config import (
     TEMPLATES,
     ContestantConfig,
     JudgeConfig,
+    PanelConfig,
     Prices,
     QuestionsConfig,
     RetryConfig,
@@ -51,7 +52,7 @@ def _is_loopback(url: str) -> bool:
 
 
 _TOP: tuple[str, ...] = ("name", "questions", "contestants", "judge", "schedule", "retries", "concurrency")
-_TOP += ("rpm", "timeout", "seed", "prices", "arena", "human")
+_TOP += ("rpm", "timeout", "seed", "prices", "arena", "human", "judges", "panel")
 _MODEL_KEYS: tuple[str, ...] = (
     "provider",
     "model",
@@ -174,7 +175,10 @@ class Reader:
         contestants = tuple(self.contestant(c, f"contestants[{i}]", top, prices) for i, c in enumerate(raw))
         if len(self.problems) == before:  # duplicates are only worth checking among well-formed contestants
             self.check(lambda: self.check_contestants(contestants), None)
-        judge = self.check(lambda: self.judge(m.get("judge"), top, prices), None)
+        from judge._panel_config import read_judges  # a panel's members are judges read by self.judge
+
+        no_judges: tuple[JudgeConfig | None, tuple[JudgeConfig, ...], PanelConfig | None] = (None, (), None)
+        judge, judges, panel = self.check(lambda: read_judges(self, m, top, prices), no_judges)
         schedule = self.check(lambda: self.schedule(m.get("schedule"), {c.name for c in contestants}), None)
         questions = self.check(lambda: self.questions(m.get("questions", _MISSING)), None)
         retries = self.check(lambda: self.retries(m.get("retries")), RetryConfig())
@@ -194,6 +198,8 @@ class Reader:
             retries=retries,
             seed=seed,
             arena=arena,
+            judges=judges,
+            panel=panel,
             human=human,
             **top,
         )
@@ -441,45 +447,51 @@ class Reader:
             fields["model"] = name
         return ContestantConfig(name=name, **fields)
 
-    def judge(self, spec: Any, top: dict[str, Any], prices: dict[str, Prices]) -> JudgeConfig:
+    def judge(
+        self,
+        spec: Any,
+        top: dict[str, Any],
+        prices: dict[str, Prices],
+        at: str = "judge",
+        extra: tuple[str, ...] = (),
+    ) -> JudgeConfig:
+        """`judge:`, or one member of `judges:` (at = "judges[i]", extra = its further keys)."""
         given = spec if spec is not None else {"provider": "local"}
         empty: dict[str, Any] = {}
-        m = self.check(lambda: self.mapping(given, "judge", _JUDGE_KEYS), empty)
+        m = self.check(lambda: self.mapping(given, at, (*_JUDGE_KEYS, *extra)), empty)
         if "provider" not in m:
-            raise self.fail("judge.provider", "is required", f"known providers: {', '.join(PROVIDERS)}")
-        fields = self.model_fields(m, "judge", top, prices)
+            raise self.fail(f"{at}.provider", "is required", f"known providers: {', '.join(PROVIDERS)}")
+        fields = self.model_fields(m, at, top, prices)
         fields["model"] = fields["model"] or fields["provider"]
         if fields["temperature"] is None:
             fields["temperature"] = 0.0
         options = {
-            "combine": self.check(lambda: self.choice(m, "combine", "str", COMBINE_RULES, None), None),
-            "scale": self.check(lambda: self.choice(m, "scale", "int", SCALES, 3), 3),
+            "combine": self.check(lambda: self.choice(m, at, "combine", "str", COMBINE_RULES, None), None),
+            "scale": self.check(lambda: self.choice(m, at, "scale", "int", SCALES, 3), 3),
             "answer_format": self.check(
-                lambda: self.choice(m, "answer_format", "str", ANSWER_FORMATS, None), None
+                lambda: self.choice(m, at, "answer_format", "str", ANSWER_FORMATS, None), None
             ),
-            "name": self.check(lambda: self.get(m, "judge", "name", "str", None), None),
-            "parse_retries": self.check(lambda: self.positive(m, "judge", "parse_retries", "int", 2, 0), 2),
+            "name": self.check(lambda: self.get(m, at, "name", "str", None), None),
+            "parse_retries": self.check(lambda: self.positive(m, at, "parse_retries", "int", 2, 0), 2),
             "max_reason_chars": self.check(
-                lambda: self.positive(m, "judge", "max_reason_chars", "int", None), None
+                lambda: self.positive(m, at, "max_reason_chars", "int", None), None
             ),
             "max_answer_chars": self.check(
-                lambda: self.positive(m, "judge", "max_answer_chars", "int", DEFAULT_MAX_ANSWER_CHARS, 100),
+                lambda: self.positive(m, at, "max_answer_chars", "int", DEFAULT_MAX_ANSWER_CHARS, 100),
                 DEFAULT_MAX_ANSWER_CHARS,
             ),
-            "strong_weight": self.check(
-                lambda: self.positive(m, "judge", "strong_weight", "int", None, 1), None
-            ),
+            "strong_weight": self.check(lambda: self.positive(m, at, "strong_weight", "int", None, 1), None),
         }
         notes = self.judge_defaults(fields, options)
         if options["combine"] == "logprob" and options["answer_format"] != "token":
             self.problems.append(
                 self.fail(
-                    "judge.combine",
+                    f"{at}.combine",
                     "'logprob' reads verdict probabilities, which needs answer_format: token",
                     "set answer_format: token, or pick conservative / score / single",
                 )
             )
-        template = self.check(lambda: self.template(m), None)
+        template = self.check(lambda: self.template(m, at), None)
         return JudgeConfig(template=template, notes=notes, **options, **fields)
 
     @staticmethod
@@ -505,18 +517,20 @@ class Reader:
             fields["max_tokens"] = JUDGE_MAX_TOKENS
         return tuple(notes)
 
-    def template(self, m: dict[str, Any]) -> str | None:
-        template: str | None = self.get(m, "judge", "template", "str", None)
+    def template(self, m: dict[str, Any], at: str = "judge") -> str | None:
+        template: str | None = self.get(m, at, "template", "str", None)
         if template is not None and template not in TEMPLATES:
             template = str(
-                self.file(template, "judge.template", f"not a built-in ({', '.join(TEMPLATES)}); file")
+                self.file(template, f"{at}.template", f"not a built-in ({', '.join(TEMPLATES)}); file")
             )
         return template
 
-    def choice(self, m: dict[str, Any], key: str, kind: str, known: tuple[Any, ...], default: Any) -> Any:
-        value = self.get(m, "judge", key, kind, default)
+    def choice(
+        self, m: dict[str, Any], at: str, key: str, kind: str, known: tuple[Any, ...], default: Any
+    ) -> Any:
+        value = self.get(m, at, key, kind, default)
         if value is not None and value not in known:
-            raise self.fail(f"judge.{key}", f"'{value}' is unknown (known: {', '.join(map(str, known))})")
+            raise self.fail(f"{at}.{key}", f"'{value}' is unknown (known: {', '.join(map(str, known))})")
         return value
 
     def schedule(self, spec: Any, names: set[str]) -> ScheduleConfig:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from judge.store import BatchRecord, Store, StoredJudgement, Usage
     from judge.tournament import TournamentOutcome
     from judge.validate import ValidationReport
+    from judge.validate.panel import PanelValidation
     from judge.vote import VoteServer
 
 
@@ -111,6 +112,44 @@ def validate(
         raise InputError("--style compares the judge's and the humans' boards: give --judge FILE too")
     return validate_battles(
         human_frame, judge_frame, by=by, bootstrap=bootstrap, seed=seed, self_name=judge_model, style=style
+    )
+
+
+def judge_logs(judge: Sequence[str | Path], *, format: str | None = None) -> pd.DataFrame:
+    """Judge battle logs as one frame; a file whose rows name no judge is named after the file (its stem)."""
+    import pandas as pd
+
+    from judge.battles import load_battles
+
+    frames = []
+    for path in judge:
+        frame = load_battles(path, format=format).frame
+        frame["judge"] = frame["judge"].fillna(Path(path).stem)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def validate_panel(
+    human: Sequence[str | Path],
+    judge: Sequence[str | Path],
+    *,
+    format: str | None = None,
+    exclude_voters: Sequence[str] = (),
+    folds: int = 5,
+    bootstrap: int = 1000,
+    seed: int = 0,
+) -> PanelValidation:
+    """Several judges (and their majority and weighted panels) against human votes (judge.validate.panel)."""
+    from judge.battles import load_battles
+    from judge.errors import InputError
+    from judge.validate.agreement import drop_voters
+    from judge.validate.panel import validate_panel as validate
+
+    if not human:
+        raise InputError("no human battle log given", hint="pass one or more --human FILE")
+    human_frame = drop_voters(load_battles(human, format=format).frame, exclude_voters)
+    return validate(
+        human_frame, judge_logs(judge, format=format), folds=folds, bootstrap=bootstrap, seed=seed
     )
 
 
@@ -529,8 +568,9 @@ def run(
     env = os.environ if env is None else env
     config = load_config(config_path, env)
     questions = select_questions(load_questions(config.questions.path), config.questions, config.seed)
-    if config.judge.template is not None:
-        load_template(config.judge.template, base_dir=config.path.parent)
+    for judge in config.panel_judges:
+        if judge.template is not None:
+            load_template(judge.template, base_dir=config.path.parent)
     if config.human:
         from judge.battles import load_battles
 
@@ -542,7 +582,7 @@ def run(
 
     async def play() -> tuple[TournamentOutcome, Store, dict[str, Usage], int]:
         async with ProviderHub(cache_dir=env.get("JUDGE_CACHE_DIR")) as hub:
-            for model in (*config.contestants, config.judge):  # a bad replay file or GGUF stops here
+            for model in (*config.contestants, *config.panel_judges):  # a bad replay file or GGUF stops here
                 hub.get(model.endpoint())
             await hub.prepare(model.endpoint() for model in (*config.contestants, config.judge))
             timer.lap("model fetch")
@@ -628,7 +668,7 @@ def _write_results(
     from judge.report import outputs
     from judge.tournament import diagnostics
 
-    name = judge_name(config.judge)
+    name = judge_name(config.judge) if config.panel is None else config.panel.name
     texts = answer_table(outcome.answers.answers)
     by_id = {q.question_id: q for q in questions}
     battles = list(outcome.battles)
@@ -664,6 +704,8 @@ def _write_results(
         except InputError:  # e.g. no battle has a category
             by_category = None
         files += outputs.write_leaderboards(out_dir, rate_json(overall), by_category, style_board)
+        if config.panel is not None:
+            files += _panel_boards(out_dir, outcome, bootstrap=bootstrap, seed=seed, ci=ci)
         if config.human:
             files += _human_boards(config.human, files[0], out_dir, bootstrap=bootstrap, seed=seed)
         else:
@@ -675,6 +717,26 @@ def _write_results(
     else:
         outputs.remove_boards(out_dir)
     return board, diag, files
+
+
+def _panel_boards(
+    out_dir: Path,
+    outcome: TournamentOutcome,
+    *,
+    bootstrap: int,
+    seed: int,
+    ci: Literal["bootstrap", "none"],
+) -> list[Path]:
+    """battles_by_judge.jsonl (each judge's own battles) and leaderboard_by_judge.json (a board per judge)."""
+    from judge.report import outputs
+    from judge.report.rundir import BY_JUDGE_FILE, JUDGE_BATTLES_FILE
+
+    own = [b for battles in outcome.by_judge.values() for b in battles]
+    path = outputs.write_battles(out_dir, own, name=JUDGE_BATTLES_FILE)
+    if not own:
+        return [path]
+    boards = rate(path, format="generic", bootstrap=bootstrap, seed=seed, by="judge", ci=ci)
+    return [path, outputs.write_json(out_dir, BY_JUDGE_FILE, rate_json(boards))]
 
 
 def _human_boards(

@@ -420,6 +420,13 @@ def compare_command(
     help="Also compare style-controlled boards (length, headers, lists, bold; alone: all four).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (shape in docs/validate.md).")
+@click.option(
+    "--weights-out",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Several judges: write per-judge panel weights fitted to the human votes (panel: {weights: FILE}).",
+)
+@click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True, help="Panel CV folds.")
 @_handle_errors
 def validate_command(
     human: tuple[str, ...],
@@ -433,13 +440,39 @@ def validate_command(
     seed: int,
     style: str | None,
     as_json: bool,
+    weights_out: str | None,
+    folds: int,
 ) -> None:
-    """Measure how well a judge's votes agree with human votes (or humans with each other)."""
+    """Measure how well a judge's votes agree with human votes (or humans with each other).
+
+    With battle logs of several judges (several --judge files, or one log naming several judges) it
+    compares each judge, their majority and a weighted panel with the humans in one table."""
     import json
+    import pathlib
 
     from judge import api
     from judge.validate import MIN_MATCHED_ITEMS
     from judge.validate.view import render_validation
+
+    if judge_files and (
+        weights_out or api.judge_logs(judge_files, format=file_format)["judge"].nunique() > 1
+    ):
+        from judge.validate.view import render_panel
+
+        panel = api.validate_panel(
+            human, judge_files, format=file_format, exclude_voters=exclude_voter, folds=folds,
+            bootstrap=bootstrap, seed=seed,
+        )  # fmt: skip
+        if weights_out and panel.weights is not None:
+            text = json.dumps(panel.weights.to_json(), indent=2) + "\n"
+            pathlib.Path(weights_out).write_text(text, encoding="utf-8")
+        if as_json:
+            click.echo(json.dumps(panel.to_json(), indent=2))
+        else:
+            _console().print(render_panel(panel))
+            if weights_out:
+                click.echo(f"weights written to {weights_out}")
+        return
 
     report = api.validate(
         human,
@@ -611,12 +644,24 @@ def _run_and_show(
     assert isinstance(judge, dict)
     click.echo(f"answers: {_answer_counts(a)}")
     click.echo(f"judgements: {_judge_counts(j)}")
-    consistency = judge.get("position_consistency")
-    shown = "n/a" if consistency is None else f"{consistency:.0%}"
-    click.echo(
-        f"judge {judge['name']}: position consistency {shown} "
-        f"(share of pairs whose two orders agree), parse failures {judge.get('parse_failures', 0)}"
-    )
+    members = result.diagnostics.get("judges")
+    for one in members.values() if isinstance(members, dict) else [judge]:
+        consistency = one.get("position_consistency")
+        shown = "n/a" if consistency is None else f"{consistency:.0%}"
+        spent = "" if one.get("cost_usd") is None else f", cost ${one['cost_usd']:.4f}"
+        click.echo(
+            f"judge {one['name']}: position consistency {shown} "
+            f"(share of pairs whose two orders agree), parse failures {one.get('parse_failures', 0)}"
+            + (f", calls {one['calls']}{spent}" if members else "")
+        )
+    panel = result.diagnostics.get("panel")
+    if isinstance(panel, dict):
+        alpha = panel.get("krippendorff_alpha")
+        click.echo(
+            f"panel {panel['name']} ({panel['combine']}): Krippendorff's alpha "
+            + ("n/a" if alpha is None else f"{alpha:.3f}")
+            + " between the judges; kappa per pair and majority share in diagnostics.json"
+        )
     cost, batch_cost = judge.get("cost_usd"), judge.get("batch_cost_usd")
     click.echo(
         f"judge calls {judge['calls']}, tokens {judge['input_tokens']} in / {judge['output_tokens']} out"

@@ -26,6 +26,7 @@ COMBINE_RULES = ("conservative", "score", "sum", "single", "logprob")  # judge.v
 TEMPLATES = ("pairwise", "pairwise_reference", "multi_turn", "multi_turn_reference", "compact")
 SCALES = (3, 5)
 ANSWER_FORMATS = ("marker", "json", "token")
+PANEL_RULES = ("pool", "majority", "weighted")  # judge.panel
 LOCAL_TIMEOUT = 900.0  # seconds per call to the embedded model when the config sets no timeout
 JUDGE_MAX_TOKENS = 1024  # a judge's reply is bounded unless its config says otherwise (token format: 1)
 DEFAULT_MAX_ANSWER_CHARS = 20_000  # about 5,000 tokens; MT-Bench's longest recorded answers are under 6,000
@@ -132,10 +133,22 @@ class JudgeConfig(ModelConfig):
     max_reason_chars: int | None = (
         None  # json format: cap the stated reason (grammar-enforced where supported)
     )
+    budget_calls: int | None = None  # a panel member's own cap (judges[].budget), over its first pairs
+    budget_usd: float | None = None
     notes: tuple[str, ...] = field(default=(), compare=False)  # settings chosen for this judge, to announce
     # Longer answers are cut in judge prompts (the cut is marked there and counted): a runaway 5 MB answer
     # would otherwise go whole into every prompt it appears in.
     max_answer_chars: int = DEFAULT_MAX_ANSWER_CHARS
+
+
+@dataclass(frozen=True)
+class PanelConfig:
+    """How several judges' verdicts become the panel's battles (judge.panel); weights by judge name."""
+
+    combine: str = "pool"
+    weights: Mapping[str, float] | None = None
+    tie_margin: float = 0.0  # weighted: a weighted vote within this of zero is a tie
+    name: str = "panel"  # the `judge` column of majority / weighted battles
 
 
 @dataclass(frozen=True)
@@ -176,6 +189,13 @@ class TournamentConfig:
     seed: int = 0
     human: tuple[Path, ...] = ()  # human vote logs on the same questions: judge run adds PPI ratings
     arena: ArenaConfig = ArenaConfig()  # `judge arena` only
+    judges: tuple[JudgeConfig, ...] = ()  # a panel (`judges:`); `judge` is then its first member
+    panel: PanelConfig | None = None  # set whenever `judges:` is given
+
+    @property
+    def panel_judges(self) -> tuple[JudgeConfig, ...]:
+        """Every judge of the tournament: the panel's members, or the one judge."""
+        return self.judges or (self.judge,)
 
     def contestant(self, name: str) -> ContestantConfig:
         return next(c for c in self.contestants if c.name == name)

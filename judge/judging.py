@@ -101,6 +101,8 @@ class Judging:
         base_dir: Path | None = None,
         seed: int = 0,
         on_progress: Callable[[JudgeProgress], None] = lambda progress: None,
+        flip: bool = False,
+        either_order: bool = False,
     ) -> None:
         self.judge, self.store, self.run_id, self.runner = judge, store, run_id, runner
         self.questions, self.answers = questions, answers
@@ -111,6 +113,10 @@ class Judging:
         self.judgements: dict[tuple[Pair, int, Order], Preference | None] = {}
         self.shares: dict[tuple[Pair, int, Order], dict[Preference, float]] = {}  # token format only
         self.base_keys: set[str] = set()  # judgements this run asked for or reused (for details.jsonl)
+        self.flip = flip  # `single`: show the other order (every second judge of a panel, for balance)
+        # `single` in a panel: a stored verdict in the other order counts, so a judge whose turn to flip
+        # changed (a judge before it was removed) pays nothing again.
+        self.either_order = either_order
         self.readable = self.unreadable = 0  # judge outputs this run asked for, by whether a verdict was read
         self.unusable: str | None = None  # set once the judge has shown it cannot produce the verdict format
         # When each order's verdict was stored: a battle's tstamp is its latest, so a rerun that reuses
@@ -129,8 +135,12 @@ class Judging:
     def orders(self, pair: Pair, turn: int) -> tuple[Order, ...]:
         """Both orders, or for `single` the one a position-balancing schedule pinned (else a seeded pick)."""
         if self.rule.name == "single" and pair.first is not None:
-            return ("ab",) if pair.first == pair.model_a else ("ba",)
-        return self.rule.orders(pair, turn)
+            picked: tuple[Order, ...] = ("ab",) if pair.first == pair.model_a else ("ba",)
+        else:
+            picked = self.rule.orders(pair, turn)
+        if self.flip and self.rule.name == "single":
+            return ("ba",) if picked == ("ab",) else ("ab",)
+        return picked
 
     async def judge_batch(self, batch: Sequence[Pair]) -> list[Battle]:
         """Judge every order of every turn of the batch (reusing what is stored); return the new battles."""
@@ -167,9 +177,10 @@ class Judging:
     def battles(self, pair: Pair, turn: int, question: Question) -> list[Battle]:
         """The battle-log rows of one judged (question, pair, turn): one battle, or one per game (`score`),
         none while an order it needs is missing. Each row keeps the per-order verdicts as shown."""
+        either = self.either_order and self.rule.name == "single"
         judged = {
             order: pref
-            for order in self.orders(pair, turn)
+            for order in (ORDERS if either else self.orders(pair, turn))
             if (pref := self.judgements.get((pair, turn, order))) is not None
         }
         row = partial(to_battle, pair, judge=self.name, turn=turn, category=question.category)
@@ -298,6 +309,8 @@ class Judging:
             else:
                 self._settle(f"{label} reused", reused=1)
             return
+        if not stored and self.either_order and self.rule.name == "single" and self._other_order(task, label):
+            return
         for attempt in range(len(stored), self.judge.parse_retries + 1):
             if self.unusable is not None:
                 self._settle(f"{label} skipped: the judge writes no readable verdict", skipped=1)
@@ -344,6 +357,22 @@ class Judging:
         self.store.save_failure(self.run_id, failure)
         self.progress = replace(self.progress, parse_failed=self.progress.parse_failed + 1)
         self._settle(f"{label} {task.order}: parse failure", failed=1)
+
+    def _other_order(self, task: _Task, label: str) -> bool:
+        """Reuse a parsed verdict stored for the other order of the task; False when there is none."""
+        other = replace(task, order="ba" if task.order == "ab" else "ab")
+        prompt = self.prompt(other)
+        if prompt is None:
+            return False
+        key = request_key(KEY_PREFIX, self.judge.endpoint(), self.request(prompt, 0), self._identity(prompt))
+        parsed = [j for j in self.store.judgements(key) if j.preference is not None]
+        if not parsed:
+            return False
+        slot = (other.pair, other.turn, other.order)
+        self.base_keys.add(key)
+        self.judgements[slot] = self._parse(parsed[0].raw, slot)
+        self._settle(f"{label} reused (order {other.order})", reused=1)
+        return True
 
     def _count_readable(self, readable: bool, error: str | None) -> None:
         if readable:

@@ -16,12 +16,13 @@ from typing import Any
 from judge.answers import AnswerProgress, AnswersResult, collect_answers
 from judge.batches import BatchQueue
 from judge.battles import TIES, Battle
-from judge.config import TournamentConfig
+from judge.config import JudgeConfig, TournamentConfig
 from judge.errors import ProviderError
-from judge.judging import STAGE, JudgeProgress, Judging, answer_table
+from judge.judging import STAGE, JudgeProgress, answer_table, judge_name
 from judge.pairings import Schedule, ScheduleState, make_schedule
 from judge.pairings.sequential import HeadToHead
 from judge.pairings.state import advance, innermost, with_costs
+from judge.panel_run import make_panel, panel_agreement, panel_costs, panel_summary
 from judge.providers.base import Endpoint, Provider
 from judge.questions import Question
 from judge.redaction import NO_SECRETS, Redactor
@@ -46,6 +47,9 @@ class TournamentOutcome:
     seconds: float
     answer_seconds: float  # of `seconds`, the answer stage
     decision: dict[str, Any] | None  # head-to-head: the decision, its interval and the calls it took
+    by_judge: Mapping[str, tuple[Battle, ...]]  # each judge's own battles (the panel's members)
+    judge_stats: Mapping[str, VerdictStats]
+    judge_progress: Mapping[str, JudgeProgress]
     answers_cut: int = 0  # answers longer than judge.max_answer_chars, cut in the prompts they appeared in
 
 
@@ -84,26 +88,11 @@ async def run_tournament(
     run_id = store.start_run(STAGE, config.name, str(config.path))
     batches = BatchQueue(store, run_id, providers, no_wait=no_wait)
     runner = Runner(providers, config.retries, sleep=sleep, clock=clock, redact=redact, batches=batches)
-    judging = Judging(
-        config.judge,
-        store,
-        run_id,
-        runner,
-        by_id,
-        texts,
-        base_dir=config.path.parent,
-        seed=config.seed,
-        on_progress=on_judging,
-    )
-    schedule = make_schedule(config.schedule.kind, **dict(config.schedule.options))
-    orders = 1 if config.judge.combine == "single" else 2
     turns = max((len(q.turns) for q in questions), default=1)
-    prices = config.judge.prices  # a budget in dollars needs a per-call estimate: a long prompt, a full reply
-    batched = config.judge.batch is not None
-    usd_per_call = (
-        None if prices is None else prices.cost(2000, config.judge.max_tokens or 500, batch=batched)
-    )
-    schedule = with_costs(schedule, calls_per_pair=orders * turns, usd_per_call=usd_per_call)
+    judging = make_panel(config, store, run_id, runner, by_id, texts, turns=turns, on_progress=on_judging)
+    schedule = make_schedule(config.schedule.kind, **dict(config.schedule.options))
+    costs = panel_costs(config.panel_judges, turns)  # a budget covers the whole panel
+    schedule = with_costs(schedule, calls_per_pair=costs.calls_per_pair, usd_per_call=costs.usd_per_call)
     contestants = tuple(c.name for c in config.contestants)
     state = ScheduleState(contestants, tuple(by_id))
     pairs = 0
@@ -121,7 +110,8 @@ async def run_tournament(
         p = judging.progress
         summary = {"judged": p.judged, "reused": p.reused, "failed": p.failed, "skipped": p.skipped}
         store.finish_run(run_id, status, {"total": p.total, "pairs": pairs, **summary})
-    judgements = tuple(judging.all_judgements())
+    per_judge = judging.all_judgements()
+    judgements = tuple(j for js in per_judge.values() for j in js)
     return TournamentOutcome(
         answers=answers,
         judging=judging.progress,
@@ -129,12 +119,15 @@ async def run_tournament(
         judgements=judgements,
         judge_failures=tuple(store.failures(run_id)),
         judgement_keys=frozenset(judging.base_keys),
-        stats=verdict_stats(judgements),
+        stats=verdict_stats(next(iter(per_judge.values()))),  # the first (or only) judge
         pairs=pairs,
         judge_run_id=run_id,
         seconds=clock() - started,
         answer_seconds=answered - started,
-        decision=_decision(schedule, state, orders * turns),
+        decision=_decision(schedule, state, costs.calls_per_pair),
+        by_judge={name: tuple(b) for name, b in judging.by_judge.items()},
+        judge_stats={name: verdict_stats(js) for name, js in per_judge.items()},
+        judge_progress={j.name: j.progress for j in judging.judgings},
         answers_cut=len(judging.cut_answers),
     )
 
@@ -218,14 +211,11 @@ def diagnostics(
     judge: str,
     replicas: Mapping[str, list[dict[str, object]]] | None = None,
 ) -> dict[str, Any]:
-    """diagnostics.json: the judge's reliability and every party's tokens, cost and model time.
+    """diagnostics.json: each judge's reliability, the panel's agreement, every party's tokens and cost.
 
     Batch calls and their cost are shown apart (`batch_calls`, `batch_cost_usd`, both within the totals);
     `replicas` (name -> per-replica counts) adds each pooled endpoint's replicas.
     """
-    stats = outcome.stats
-    decided = outcome.battles
-    ties = sum(b.winner in TIES for b in decided)
 
     def spend(name: str) -> dict[str, Any]:
         u = usage.get(name)
@@ -249,28 +239,14 @@ def diagnostics(
     answers_per = {c.name: 0 for c in config.contestants}
     for a in outcome.answers.answers:
         answers_per[a.contestant] = answers_per.get(a.contestant, 0) + 1
+    entries = {
+        judge_name(j): _judge_entry(j, judge_name(j), outcome, spend(judge_name(j)))
+        for j in config.panel_judges
+    }
     found = problems(config, outcome)
     out: dict[str, Any] = {
         "run": {"complete": not found, "problems": list(found), **counts(outcome)},
-        "judge": {
-            "name": judge,
-            "model": config.judge.model,
-            "provider": config.judge.provider,
-            "combine": config.judge.combine,
-            "answer_format": config.judge.answer_format,
-            "judgements": stats.judgements,
-            "pairs_with_both_orders": stats.pairs_with_both_orders,
-            "position_consistency": _finite(stats.position_consistency),
-            "first_position_preference": _finite(stats.first_position_share),
-            "tie_rate": _finite(stats.tie_rate),
-            "battle_tie_rate": _finite(ties / len(decided)) if decided else None,
-            "parse_failures": stats.parse_failures,
-            "max_answer_chars": config.judge.max_answer_chars,
-            "answers_cut": outcome.answers_cut,
-            # This run's calls that failed for good; stats.parse_failures also counts reused outputs.
-            "failed_calls": outcome.judging.failed - outcome.judging.parse_failed,
-            **spend(judge),
-        },
+        "judge": entries[judge] if config.panel is None else panel_summary(config, entries),
         "contestants": {
             name: {
                 "answers": count,
@@ -280,9 +256,40 @@ def diagnostics(
             for name, count in answers_per.items()
         },
     }
+    if config.panel is not None:
+        out["judges"] = entries
+        out["panel"] = panel_agreement(config, outcome.by_judge)
     if outcome.decision is not None:
         out["head_to_head"] = outcome.decision
     return out
+
+
+def _judge_entry(
+    config: JudgeConfig, name: str, outcome: TournamentOutcome, spent: dict[str, Any]
+) -> dict[str, Any]:
+    stats = outcome.judge_stats[name]
+    decided = outcome.by_judge[name]
+    progress = outcome.judge_progress[name]
+    ties = sum(b.winner in TIES for b in decided)
+    return {
+        "name": name,
+        "model": config.model,
+        "provider": config.provider,
+        "combine": config.combine,
+        "answer_format": config.answer_format,
+        "judgements": stats.judgements,
+        "pairs_with_both_orders": stats.pairs_with_both_orders,
+        "position_consistency": _finite(stats.position_consistency),
+        "first_position_preference": _finite(stats.first_position_share),
+        "tie_rate": _finite(stats.tie_rate),
+        "battle_tie_rate": _finite(ties / len(decided)) if decided else None,
+        "parse_failures": stats.parse_failures,
+        "max_answer_chars": config.max_answer_chars,
+        "answers_cut": outcome.answers_cut,
+        # This run's calls that failed for good; stats.parse_failures also counts reused outputs.
+        "failed_calls": progress.failed - progress.parse_failed,
+        **spent,
+    }
 
 
 def _finite(value: float) -> float | None:

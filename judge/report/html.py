@@ -23,7 +23,8 @@ from markupsafe import Markup
 from judge.ratings import battle_count_matrix, predicted_win_matrix, win_fraction_matrix
 from judge.report import charts
 from judge.report.outputs import atomic_write
-from judge.report.rundir import Leaderboard, ReportData, load_run_dir
+from judge.report.panel import panel_context
+from judge.report.rundir import Judgment, Leaderboard, ReportData, load_run_dir
 
 REPORT_FILE = "report.html"
 
@@ -63,6 +64,7 @@ def render_report(data: ReportData) -> str:
         judge=_judge_rows(data.judge),
         costs=_cost_rows(data),
         browser=_browser_payload(data),
+        panel=panel_context(data),
         n_details=len(data.details),
         ppi=_ppi_rows(data),
     )
@@ -235,9 +237,12 @@ def _cost_rows(data: ReportData) -> list[list[str]]:
         _spend_row(name, "contestant", stats, count="answers", failures="failures")
         for name, stats in sorted(data.contestants.items())
     ]
+    for name, stats in data.judges.items():  # a panel: a row per judge
+        rows.append(_spend_row(name, "judge", stats, count="calls", failures="parse_failures"))
     if data.judge is not None:
         name = str(data.judge.get("name", "judge"))
-        rows.append(_spend_row(name, "judge", data.judge, count="calls", failures="parse_failures"))
+        role = "panel (all judges)" if data.judges else "judge"
+        rows.append(_spend_row(name, role, data.judge, count="calls", failures="parse_failures"))
     return rows
 
 
@@ -256,6 +261,14 @@ def _spend_row(name: str, role: str, stats: Mapping[str, Any], *, count: str, fa
         cost,
         _number(stats.get("seconds"), 1),
     ]
+
+
+def _judgment(j: Judgment, ref: Callable[[str], int], *, named: bool) -> dict[str, Any]:
+    """One judge output in the browser; a panel's also names its judge."""
+    out: dict[str, Any] = {"o": j.order, "r": ref(j.raw), "v": j.verdict}
+    if named:
+        out["n"] = j.judge
+    return out
 
 
 def _browser_payload(data: ReportData) -> dict[str, Any]:
@@ -286,7 +299,7 @@ def _browser_payload(data: ReportData) -> dict[str, Any]:
                 "b": d.model_b,
                 "aa": [ref(t) for t in d.answer_a],
                 "ab": [ref(t) for t in d.answer_b],
-                "j": [{"o": j.order, "r": ref(j.raw), "v": j.verdict} for j in d.judgments],
+                "j": [_judgment(j, ref, named=bool(data.judges)) for j in d.judgments],
                 "w": d.winner,
             }
         )

@@ -20,6 +20,7 @@ from judge.questions import Question
 from judge.report.rundir import (
     BATTLES_FILE,
     BY_CATEGORY_FILE,
+    BY_JUDGE_FILE,
     DETAILS_FILE,
     DIAGNOSTICS_FILE,
     HUMAN_BOARD_FILE,
@@ -78,8 +79,8 @@ def _jsonl(rows: Iterable[Mapping[str, Any]]) -> str:
     return "".join(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n" for row in rows)
 
 
-def write_battles(out_dir: Path, battles: Sequence[Battle]) -> Path:
-    path = out_dir / BATTLES_FILE
+def write_battles(out_dir: Path, battles: Sequence[Battle], *, name: str = BATTLES_FILE) -> Path:
+    path = out_dir / name
     _atomic_write_jsonl(path, (b.to_record() for b in battles))
     return path
 
@@ -124,6 +125,7 @@ def remove_boards(out_dir: Path) -> None:
         LEADERBOARD_FILE,
         BY_CATEGORY_FILE,
         LEADERBOARD_STYLE_FILE,
+        BY_JUDGE_FILE,
         HUMAN_BOARD_FILE,
         PPI_BOARD_FILE,
         "report.html",
@@ -148,14 +150,14 @@ def details_rows(
     """
     winners = {(b.question_id, b.model_a, b.model_b, b.turn): b.winner for b in battles}
     slot: tuple[str, str, str, int] | None = None
-    orders: dict[str, StoredJudgement] = {}
-    for j in judgements:  # the last stored attempt of each order wins (a parsed one ends the retries)
+    orders: dict[tuple[str, str], StoredJudgement] = {}
+    for j in judgements:  # the last stored attempt of each judge and order wins (a parsed one ends retries)
         here = (j.question_id, j.model_a, j.model_b, j.turn)
         if here != slot:
             if slot is not None:
                 yield from _detail_row(questions, answers, winners, slot, orders)
             slot, orders = here, {}
-        orders[j.order] = j
+        orders[(j.judge, j.order)] = j
     if slot is not None:
         yield from _detail_row(questions, answers, winners, slot, orders)
 
@@ -165,7 +167,7 @@ def _detail_row(
     answers: Mapping[tuple[str, str, int], str],
     winners: Mapping[tuple[str, str, str, int | None], str],
     slot: tuple[str, str, str, int],
-    orders: Mapping[str, StoredJudgement],
+    orders: Mapping[tuple[str, str], StoredJudgement],
 ) -> Iterator[dict[str, Any]]:
     question_id, model_a, model_b, turn = slot
     question = questions.get(question_id)
@@ -182,8 +184,8 @@ def _detail_row(
                 "answer_a": [answers.get((model_a, question_id, t), "") for t in turns],
                 "answer_b": [answers.get((model_b, question_id, t), "") for t in turns],
                 "judgments": [
-                    {"order": order, "raw": j.raw, "verdict": j.preference}
-                    for order, j in sorted(orders.items())
+                    {"judge": judge, "order": order, "raw": j.raw, "verdict": j.preference}
+                    for (judge, order), j in sorted(orders.items())
                 ],
                 "winner": winners.get((question_id, model_a, model_b, turn)),
             }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ LEADERBOARD_STYLE_FILE = "leaderboard_style.json"
 BY_CATEGORY_FILE = "leaderboard_by_category.json"
 DIAGNOSTICS_FILE = "diagnostics.json"
 DETAILS_FILE = "details.jsonl"
+BY_JUDGE_FILE = "leaderboard_by_judge.json"  # a panel's per-judge boards (judge.panel_run)
+JUDGE_BATTLES_FILE = "battles_by_judge.jsonl"  # a panel's members' own battles
 HUMAN_BOARD_FILE = "leaderboard_human.json"
 PPI_BOARD_FILE = "leaderboard_ppi.json"
 
@@ -72,6 +74,7 @@ class Judgment:
     order: str
     raw: str
     verdict: str | None
+    judge: str | None = None  # which judge of a panel (None in logs written before panels)
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,9 @@ class ReportData:
     contestants: Mapping[str, Mapping[str, Any]]
     details: tuple[Detail, ...]
     style_leaderboard: Leaderboard | None = None  # leaderboard_style.json, when the run wrote one
+    by_judge: Mapping[str, Leaderboard] = field(default_factory=dict)  # a panel: one board per judge
+    judges: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # a panel: each judge's diagnostics
+    panel: Mapping[str, Any] | None = None  # a panel: rule and agreement (judge.panel_run.panel_agreement)
     ppi: PpiBoards | None = None
 
 
@@ -152,6 +158,19 @@ def load_run_dir(path: str | Path, *, details: bool = True) -> ReportData:
             diagnostics.get("contestants", {}), diagnostics_path, "contestants"
         ).items():
             contestants[str(name)] = _object(stats, diagnostics_path, f"contestants.{name}")
+    by_judge: dict[str, Leaderboard] = {}
+    by_judge_path = root / BY_JUDGE_FILE
+    if by_judge_path.is_file():
+        groups = _object(_read_json(by_judge_path).get("groups", {}), by_judge_path, "groups")
+        for name, board in groups.items():
+            by_judge[str(name)] = _leaderboard(board, by_judge_path, f"groups.{name}.")
+    judges: dict[str, Mapping[str, Any]] = {}
+    panel: Mapping[str, Any] | None = None
+    if diagnostics_path.is_file():
+        for name, stats in _object(diagnostics.get("judges", {}), diagnostics_path, "judges").items():
+            judges[str(name)] = _object(stats, diagnostics_path, f"judges.{name}")
+        if diagnostics.get("panel") is not None:
+            panel = _object(diagnostics["panel"], diagnostics_path, "panel")
     details_path = root / DETAILS_FILE
     loaded = tuple(_read_details(details_path)) if details and details_path.is_file() else ()
     return ReportData(
@@ -164,6 +183,9 @@ def load_run_dir(path: str | Path, *, details: bool = True) -> ReportData:
         contestants=contestants,
         details=loaded,
         style_leaderboard=style_board,
+        by_judge=by_judge,
+        judges=judges,
+        panel=panel,
     )
 
 
@@ -287,6 +309,7 @@ def _read_details(path: Path) -> Iterator[Detail]:
                     order=str(j.get("order", "")),
                     raw=str(j.get("raw", "")),
                     verdict=None if j.get("verdict") is None else str(j.get("verdict")),
+                    judge=None if j.get("judge") is None else str(j.get("judge")),
                 )
                 for j in judgments
             ),

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from judge.validate import ValidationReport
 from judge.validate.agreement import Count
+from judge.validate.panel import PanelValidation
 
 
 def render_validation(report: ValidationReport) -> RenderableType:
@@ -103,3 +104,44 @@ def _intervals_line(report: ValidationReport) -> str:
         span = "" if figure.lower is None else f" [{figure.lower:.2f}, {figure.upper:.2f}]"
         parts.append(f"{label} {figure.value:.2f}{span}")
     return "95% bootstrap intervals (items; questions for ranks): " + ", ".join(parts)
+
+
+def render_panel(panel: PanelValidation) -> RenderableType:
+    """One table: every judge and panel against the human votes, best agreement (with ties) first."""
+    table = Table(
+        title=f"Judges and panels vs human votes ({', '.join(panel.judges)})",
+        title_justify="left",
+        caption="agreement: rate, then agreeing / compared vote pairs; kappa: Cohen's, vote pairs; "
+        "the weighted panel is cross-validated over questions",
+    )
+    for name, justify in (("judge or panel", "left"), ("with ties", "right"), ("without ties", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for name in ("kappa", "Spearman", "Kendall", "separability", "items"):
+        table.add_column(name, justify="right")
+    for row in panel.rows:
+        r = row.rank
+        table.add_row(
+            row.name,
+            _count(row.agreement.with_ties),
+            _count(row.agreement.without_ties),
+            _num(row.kappa, 3),
+            _num(r.spearman, 3),
+            _num(r.kendall, 3),
+            _num(r.separability_judge, 3),
+            str(row.agreement.items),
+        )
+    parts: list[RenderableType] = [table]
+    if panel.weights is not None:
+        w = panel.weights
+        weights = ", ".join(f"{k} {v:.3f}" for k, v in w.weights.items())
+        parts.append(
+            Text(
+                f"Fitted weights (all questions, {w.human_votes} decisive human votes): {weights}; "
+                f"tie margin {w.tie_margin:.3f}."
+            )
+        )
+    return Group(*parts)
+
+
+def _num(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
