@@ -26,6 +26,7 @@ import argparse
 import json
 import math
 import os
+import sys
 import time
 from itertools import combinations
 from pathlib import Path
@@ -37,12 +38,13 @@ import pandas as pd
 from judge.battles import load_battles, normalize_frame
 from judge.errors import InputError
 from judge.ratings import fit_bt
-from judge.ratings.ppi import ppi_leaderboard
+from judge.ratings.ppi import PPIFit, bootstrap_ppi, fit_ppi, match_samples
 
 DATA = Path(os.environ.get("JUDGE_DATA_DIR", "/work/shared/data"))
 BIAS = {"gpt-4": 100.0, "vicuna-13b-v1.2": -100.0}
 COPY = 0.6
 JUDGE_TIES = 0.15
+Z = 1.959963984540054
 
 
 def llmfao(judge_file: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -92,11 +94,18 @@ def _within(frame: pd.DataFrame, models: set[str]) -> pd.DataFrame:
     return frame[keep.to_numpy(dtype=bool)].reset_index(drop=True)
 
 
-def _covered(board: pd.DataFrame, target: pd.Series) -> tuple[float, float]:
+def _covered(
+    lower: np.ndarray, upper: np.ndarray, models: tuple[str, ...], target: pd.Series
+) -> tuple[float, float]:
     """Share of models whose interval holds the target rating, and the mean interval width."""
-    b = board.set_index("model").loc[target.index]
-    hit = (b["ci_lower"] <= target) & (target <= b["ci_upper"])
-    return float(hit.mean()), float((b["ci_upper"] - b["ci_lower"]).mean())
+    t = target.reindex(list(models)).to_numpy()
+    return float(((lower <= t) & (t <= upper)).mean()), float((upper - lower).mean())
+
+
+def _sandwich(fit: PPIFit) -> tuple[np.ndarray, np.ndarray]:
+    sd = np.sqrt(np.clip(np.diag(fit.cov), 0.0, None))
+    rating = fit.ratings.to_numpy()
+    return rating - Z * sd, rating + Z * sd
 
 
 def one_draw(
@@ -106,14 +115,18 @@ def one_draw(
     models = set(sample["model_a"]) | set(sample["model_b"])
     target = fit_bt(_within(human, models)).ratings
     judged = _within(judge, models)
-    alone = ppi_leaderboard(sample, judged, lam=0.0)
-    ppi = ppi_leaderboard(sample, judged)
-    boot = ppi_leaderboard(sample, judged, lam=ppi.fit.lam, ci="bootstrap", bootstrap=rounds, seed=seed)
-    judge_only = ppi_leaderboard(judged, judged, lam=0.0)  # the judge's own fit, as if it were human
-    cov_h, width_h = _covered(alone.board, target)
-    cov_p, width_p = _covered(ppi.board, target)
-    cov_b, width_b = _covered(boot.board, target)
-    cov_j, _ = _covered(judge_only.board, target)
+    samples = match_samples(sample, judged)
+    alone = fit_ppi(samples, lam=0.0)
+    ppi = fit_ppi(samples)
+    boot = np.quantile(
+        bootstrap_ppi(ppi, rounds=rounds, rng=np.random.default_rng(seed)), [0.025, 0.975], axis=0
+    )
+    judge_only = fit_ppi(match_samples(judged, judged), lam=0.0)  # the judge's own fit, as if it were human
+    names = samples.models
+    cov_h, width_h = _covered(*_sandwich(alone), names, target)
+    cov_p, width_p = _covered(*_sandwich(ppi), names, target)
+    cov_b, width_b = _covered(boot[0], boot[1], names, target)
+    cov_j, _ = _covered(*_sandwich(judge_only), judge_only.samples.models, target)
     return {
         "coverage_humans": cov_h,
         "coverage_ppi": cov_p,
@@ -121,8 +134,8 @@ def one_draw(
         "coverage_judge_only": cov_j,
         "width_ratio": width_p / width_h,
         "width_ratio_bootstrap": width_b / width_h,
-        "lambda": ppi.fit.lam,
-        "effective_human_votes": ppi.fit.effective_human_votes,
+        "lambda": ppi.lam,
+        "effective_human_votes": ppi.effective_human_votes,
         "models": len(models),
     }
 
@@ -149,6 +162,7 @@ def run(
         row: dict[str, Any] = {"data": name, "n": n, "repeats": len(draws), "failed": failed}
         row.update(frame.mean().round(3).to_dict())
         out.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)  # progress: one line per finished row
     return out
 
 

@@ -51,7 +51,7 @@ def _is_loopback(url: str) -> bool:
 
 
 _TOP: tuple[str, ...] = ("name", "questions", "contestants", "judge", "schedule", "retries", "concurrency")
-_TOP += ("rpm", "timeout", "seed", "prices", "arena")
+_TOP += ("rpm", "timeout", "seed", "prices", "arena", "human")
 _MODEL_KEYS: tuple[str, ...] = (
     "provider",
     "model",
@@ -180,6 +180,7 @@ class Reader:
         retries = self.check(lambda: self.retries(m.get("retries")), RetryConfig())
         seed = self.check(lambda: self.get(m, "", "seed", "int", 0), 0)
         arena = self.check(lambda: read_arena(self, m.get("arena")), ArenaConfig())
+        human: tuple[Path, ...] = self.check(lambda: self.human(m.get("human")), ())
         if self.problems:
             raise ConfigError.several(self.problems)
         assert judge is not None and schedule is not None and questions is not None
@@ -193,6 +194,7 @@ class Reader:
             retries=retries,
             seed=seed,
             arena=arena,
+            human=human,
             **top,
         )
 
@@ -203,6 +205,26 @@ class Reader:
                 "name", f"'{name}' cannot be used as a directory name", "use letters, digits, '.', '_', '-'"
             )
         return name
+
+    def human(self, spec: Any) -> tuple[Path, ...]:
+        """Human vote logs (one path or a list), relative to the config file; each must exist."""
+        if spec is None:
+            return ()
+        paths = [spec] if isinstance(spec, str) else spec
+        if not isinstance(paths, list) or not paths:
+            raise self.fail(
+                "human", "must be a file or a list of files of human votes", "e.g. human: votes.csv"
+            )
+        out = []
+        for i, raw in enumerate(paths):
+            at = f"human[{i}]" if isinstance(spec, list) else "human"
+            if not isinstance(raw, str) or not raw.strip():
+                raise self.fail(at, f"must be a file path, got {_kind(raw)} {raw!r}")
+            path = (self.base / raw).resolve()
+            if not path.is_file():
+                raise self.fail(at, f"no such file: {raw}", "paths are relative to the config file")
+            out.append(path)
+        return tuple(out)
 
     def check_contestants(self, contestants: tuple[ContestantConfig, ...]) -> None:
         if len(contestants) < 2:

@@ -379,6 +379,7 @@ def rate_ppi_json(result: PpiRateResult) -> dict[str, object]:
         "method": "ppi",
         "n_battles": result.human_battles,
         "bootstrap": result.bootstrap,
+        "cluster": result.cluster,
         "models": models,
         "ppi": {
             **summary,
@@ -523,6 +524,10 @@ def run(
     questions = select_questions(load_questions(config.questions.path), config.questions, config.seed)
     if config.judge.template is not None:
         load_template(config.judge.template, base_dir=config.path.parent)
+    if config.human:
+        from judge.battles import load_battles
+
+        load_battles(config.human)  # a malformed vote file stops the run before anything is paid
     out_dir = tournament_dir(config, out, env)
 
     held = contextlib.ExitStack()  # the lock outlives play(): it is released after the files are written
@@ -626,6 +631,10 @@ def _write_results(
         except InputError:  # e.g. no battle has a category
             by_category = None
         files += outputs.write_leaderboards(out_dir, rate_json(overall), by_category)
+        if config.human:
+            files += _human_boards(config.human, files[0], out_dir, bootstrap=bootstrap, seed=seed)
+        else:
+            outputs.remove_human_boards(out_dir)
         timer.lap("rating")
         if write_html:
             files.append(report(out_dir))
@@ -633,6 +642,29 @@ def _write_results(
     else:
         outputs.remove_boards(out_dir)
     return board, diag, files
+
+
+def _human_boards(
+    human: Sequence[Path], battles_file: Path, out_dir: Path, *, bootstrap: int, seed: int
+) -> list[Path]:
+    """leaderboard_human.json (the humans alone), leaderboard_ppi.json (humans + this run's judge votes)."""
+    from judge.errors import InputError
+    from judge.report import outputs
+
+    ci: Literal["bootstrap", "none"] = "bootstrap" if bootstrap > 0 else "none"
+    try:
+        humans = rate(human, bootstrap=bootstrap, seed=seed, ci=ci)
+        ppi = rate_ppi(
+            human,
+            [battles_file],
+            ci="sandwich",  # the percentile bootstrap undercovers on sparse human votes
+            bootstrap=max(bootstrap, 1),
+            seed=seed,
+        )
+    except InputError as exc:
+        outputs.remove_human_boards(out_dir)
+        raise InputError(f"human votes: {exc.message}", hint=exc.hint) from exc
+    return outputs.write_human_boards(out_dir, rate_json(humans), rate_ppi_json(ppi))
 
 
 class _Laps:

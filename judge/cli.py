@@ -13,6 +13,7 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from judge.errors import JudgeError
 
@@ -154,6 +155,9 @@ def rate_command(
     from judge import api
 
     if ppi or human or judge_files:
+        # PPI's default is the sandwich: on sparse human votes its percentile bootstrap undercovers
+        # (docs/design/ppi.md); --ci bootstrap still asks for it.
+        ci_given = click.get_current_context().get_parameter_source("ci") != ParameterSource.DEFAULT
         _rate_ppi(
             files,
             human,
@@ -163,7 +167,7 @@ def rate_command(
             bootstrap,
             seed,
             cluster,
-            ci,
+            ci if ci_given else "sandwich",
             anchor,
             by,
             lam,
@@ -258,7 +262,8 @@ def _rate_ppi(
         ci="sandwich" if ci == "sandwich" else "bootstrap",
         bootstrap=bootstrap,
         seed=seed,
-        cluster="question" if cluster in ("question", "auto") else "item",
+        # PPI's units are items unless asked: its small-sample (HC3) correction is for items.
+        cluster="question" if cluster == "question" else "item",
         anchor=None if anchor is None else api.parse_anchor(anchor),
         lam=lam,
     )

@@ -174,6 +174,7 @@ class TournamentConfig:
     rpm: float | None = None
     timeout: float = 120.0
     seed: int = 0
+    human: tuple[Path, ...] = ()  # human vote logs on the same questions: judge run adds PPI ratings
     arena: ArenaConfig = ArenaConfig()  # `judge arena` only
 
     def contestant(self, name: str) -> ContestantConfig:

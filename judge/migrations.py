@@ -130,7 +130,7 @@ def _v3_votes(db: sqlite3.Connection) -> None:
     db.execute("CREATE UNIQUE INDEX votes_once ON votes (voter, question_id, model_a, model_b, turn)")
 
 
-def _v9_arena(db: sqlite3.Connection) -> None:
+def _v4_arena(db: sqlite3.Connection) -> None:
     db.execute(
         """CREATE TABLE arena_battles (
     battle_id TEXT PRIMARY KEY,           -- the random id the server handed to the voter's page
@@ -155,7 +155,7 @@ def _v9_arena(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX arena_battles_voter ON arena_battles (voter)")
 
 
-def _v10_batches(db: sqlite3.Connection) -> None:
+def _v5_batches(db: sqlite3.Connection) -> None:
     db.execute(
         """CREATE TABLE batches (
     batch_id TEXT PRIMARY KEY,            -- the provider's id, recorded the moment the batch is created
@@ -189,9 +189,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, calls, answers, failures", _v1_answers),
     Migration(2, "judgements: every judge output, parsed or not", _v2_judgements),
     Migration(3, "votes: blind human votes from `judge vote`", _v3_votes),
-    Migration(9, "arena_battles: live battles from `judge arena`, voted or void", _v9_arena),
+    Migration(4, "arena_battles: live battles from `judge arena`, voted or void", _v4_arena),
     Migration(
-        10, "batches and batch_items: provider batches, durable from the moment they exist", _v10_batches
+        5, "batches and batch_items: provider batches, durable from the moment they exist", _v5_batches
     ),
 )
 """In order; numbers start at 1 and increase (checked by tests/test_migrations.py; contiguous once merged)."""

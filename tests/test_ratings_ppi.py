@@ -3,14 +3,19 @@ invariance to input order, and the errors for logs that can not be combined."""
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from itertools import combinations
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 from judge.battles import normalize_frame
+from judge.cli import cli
 from judge.errors import InputError
 from judge.ratings import fit_bt
 from judge.ratings.ppi import match_samples, ppi_leaderboard, rank_sets
@@ -98,6 +103,8 @@ def test_two_models_worked_by_hand() -> None:
     # Scores at p: a human A-win scores 1 - p, a B-win -p; the judge predicts A on all four human items.
     u = [(1 - p) - 0.5 * (1 - p)] * 3 + [-p - 0.5 * (1 - p)]
     human_meat = sum((x - np.mean(u)) ** 2 for x in u) * 4 / 3
+    # HC3: each human item has leverage (1 - 0.5) * p (1 - p) / (4 p (1 - p)) = 1/8, so its score counts 8/7.
+    human_meat *= (8 / 7) ** 2
     t = [1 - p] * 6 + [-p] * 2
     judge_meat = sum((x - np.mean(t)) ** 2 for x in t) * 8 / 7
     meat = human_meat + 0.5**2 * (4 / 8) ** 2 * judge_meat
@@ -188,3 +195,76 @@ def test_question_clusters_widen_nothing_when_questions_are_items() -> None:
     item = ppi_leaderboard(human, judge, lam=0.5)
     question = ppi_leaderboard(human, judge, lam=0.5, cluster="question")
     pd.testing.assert_frame_equal(item.board, question.board)
+
+
+def test_validate_says_what_the_judge_votes_are_worth(tmp_path: Path) -> None:
+    human, judge = synthetic(np.random.default_rng(8), questions=80, human_share=0.3, agree=0.9)
+    human.to_csv(tmp_path / "human.csv", index=False)
+    judge.to_csv(tmp_path / "judge.csv", index=False)
+    args = ["validate", "--human", str(tmp_path / "human.csv"), "--judge", str(tmp_path / "judge.csv")]
+    result = CliRunner().invoke(cli, [*args, "--bootstrap", "20"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())  # rich wraps long lines
+    worth = re.search(r"these ([\d,]+) judge votes are worth about ([\d,]+) human votes", text)
+    assert worth is not None, result.output
+    assert int(worth.group(1).replace(",", "")) == len(judge)
+    assert int(worth.group(2).replace(",", "")) > len(human)
+    report = json.loads(CliRunner().invoke(cli, [*args, "--bootstrap", "20", "--json"]).output)
+    assert report["ppi"]["lambda"] > 0.3
+
+
+def test_rate_ppi_command(tmp_path: Path) -> None:
+    human, judge = synthetic(np.random.default_rng(9), questions=40, human_share=0.3, agree=0.8)
+    human.to_csv(tmp_path / "human.csv", index=False)
+    half = len(judge) // 2
+    judge.iloc[:half].to_csv(tmp_path / "judge1.csv", index=False)
+    judge.iloc[half:].to_csv(tmp_path / "judge2.csv", index=False)
+    args = ["rate", "--ppi", "--human", str(tmp_path / "human.csv")]
+    args += ["--judge", str(tmp_path / "judge1.csv"), "--judge", str(tmp_path / "judge2.csv")]
+    result = CliRunner().invoke(cli, [*args, "--json", "--bootstrap", "50"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["method"] == "ppi" and out["bootstrap"] == 0 and out["ppi"]["ci"] == "sandwich"
+    boot = json.loads(
+        CliRunner().invoke(cli, [*args, "--json", "--bootstrap", "50", "--ci", "bootstrap"]).stdout
+    )
+    assert boot["bootstrap"] == 50 and boot["ppi"]["ci"] == "bootstrap"
+    assert set(out["ppi"]) >= {
+        "lambda",
+        "human_items",
+        "judge_items",
+        "paired_items",
+        "effective_human_votes",
+    }
+    assert out["ppi"]["judge_items"] == len(judge)
+    assert sorted(m["model"] for m in out["models"]) == ["a", "b", "c", "d"]
+    assert all(m["rank_set"][0] <= m["rank"] <= m["rank_set"][1] for m in out["models"])
+    table = CliRunner().invoke(cli, [*args, "--ci", "sandwich"])
+    assert table.exit_code == 0 and "rank set" in table.stdout and "human votes alone" in table.stdout
+    unseen = tmp_path / "unseen.csv"
+    frame([("1", "a", "zz", "model_a")]).to_csv(unseen, index=False)
+    bad = CliRunner().invoke(cli, [*args, "--judge", str(unseen)])
+    assert bad.exit_code == 2 and "never voted on: zz" in bad.output
+    assert CliRunner().invoke(cli, ["rate", "--human", str(tmp_path / "human.csv")]).exit_code == 2
+
+
+def test_llmfao_crowd_with_the_gpt4_judge(shared_data: Path) -> None:
+    """Real votes: 500 crowd votes plus a judge's votes on the crowd's items (GPT-4, then GPT-3.5).
+
+    The crowd is noisy (39% ties), so a judge can predict little of a single vote: lambda stays small and
+    the judge is worth tens of human votes, not hundreds (docs/design/ppi.md)."""
+    from judge.battles import load_battles
+
+    crowd = load_battles(shared_data / "llmfao" / "crowd-comparisons.csv").frame
+    keep = np.random.default_rng(0).choice(len(crowd), size=500, replace=False)
+    human = crowd.iloc[np.sort(keep)].reset_index(drop=True)
+    models = set(human["model_a"]) | set(human["model_b"])
+    for name in ("gpt4-crowd-comparisons.csv", "gpt3-crowd-comparisons.csv"):
+        judge = load_battles(shared_data / "llmfao" / name).frame
+        judge = judge[(judge["model_a"].isin(models) & judge["model_b"].isin(models)).to_numpy(dtype=bool)]
+        result = ppi_leaderboard(human, judge.reset_index(drop=True))
+        s = result.summary()
+        assert s["human_votes"] == 500 and s["judge_items"] == len(judge)
+        assert (result.board["ci_lower"] < result.board["rating"]).all()
+        assert 0 < s["lambda"] < 0.5
+        assert 450 < s["effective_human_votes"] < 1000

@@ -235,6 +235,40 @@ def test_head_to_head_schedule_reports_its_decision(tmp_path):
     assert on_disk["head_to_head"] == decision
 
 
+def test_human_votes_add_the_humans_and_the_prediction_powered_boards(tmp_path):
+    three = ECHO_PAIR + "  - {name: echo-c, provider: echo, temperature: 0.9}\n"
+    config = write_config(tmp_path, "{provider: echo, answer_format: json}", three, limit=6)
+    out = tmp_path / "out"
+    first = api.run(config, out=out, env={}, bootstrap=0, write_html=False)
+    flip = {"model_a": "model_b", "model_b": "model_a", "tie": "tie"}
+    rows = ["question_id,model_a,model_b,winner,turn,judge"]
+    for k, b in enumerate(first.outcome.battles):
+        rows.append(
+            f"{b.question_id},{b.model_a},{b.model_b},{flip[b.winner] if k % 3 == 0 else b.winner},1,h"
+        )
+    (tmp_path / "human.csv").write_text("\n".join(rows) + "\n")
+    with_human = config.read_text() + "human: human.csv\n"
+    config.write_text(with_human)
+    result = api.run(config, out=out, env={}, bootstrap=20)
+    ppi = json.loads((out / "leaderboard_ppi.json").read_text())
+    assert ppi["method"] == "ppi" and ppi["ppi"]["paired_items"] == len(first.outcome.battles)
+    assert {m["model"] for m in ppi["models"]} == {"echo-a", "echo-b", "echo-c"}
+    assert json.loads((out / "leaderboard_human.json").read_text())["n_battles"] == len(rows) - 1
+    assert out / "leaderboard_ppi.json" in result.files
+    assert 'id="ppi-table"' in (out / "report.html").read_text()
+
+    # Human votes that never saw echo-c: the run says which model, exit 2, and keeps no stale PPI board.
+    (tmp_path / "human.csv").write_text("\n".join(r for r in rows if "echo-c" not in r) + "\n")
+    bad = CliRunner().invoke(cli, ["run", str(config), "--out", str(out), "--bootstrap", "0"])
+    assert bad.exit_code == 2
+    assert "human votes: the judge votes cover 1 model(s) the humans never voted on: echo-c" in bad.output
+    assert not (out / "leaderboard_ppi.json").exists()
+
+    config.write_text(with_human.replace("human: human.csv", "human: missing.csv"))
+    missing = CliRunner().invoke(cli, ["run", str(config), "--out", str(out)])
+    assert missing.exit_code == 2 and "no such file: missing.csv" in missing.output
+
+
 def test_a_judge_that_never_writes_a_verdict_fails_fast_with_advice(tmp_path):
     """Eight unreadable outputs before any readable one end the run, instead of paying for every pair."""
     with FaultServer() as server:

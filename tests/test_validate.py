@@ -238,7 +238,7 @@ def _cli(*args: str):
 
 
 TOP_KEYS = {"format_version", "comparison", "by", "agreement", "human_agreement", "rank", "diagnostics"}
-TOP_KEYS |= {"votes", "verdict", "intervals"}
+TOP_KEYS |= {"votes", "verdict", "ppi", "intervals"}
 RANK_KEYS = {"models", "spearman", "kendall", "separability_human", "separability_judge", "agreement_with_ci"}
 RANK_KEYS |= {"brier", "brier_votes"}
 HUMAN_ROWS = [
@@ -265,6 +265,14 @@ def test_cli_json_has_the_documented_shape(tmp_path: Path) -> None:
     assert set(report["rank"]) == RANK_KEYS
     assert report["votes"] == {"human": 5, "judge": 2, "matched_items": 2}
     assert report["diagnostics"]["judge"]["longer_answer"]["value"] is None
+    assert set(report["ppi"]) == {
+        "human_votes",
+        "judge_votes",
+        "lambda",
+        "effective_human_votes",
+        "judge_votes_worth",
+        "note",
+    }
     intervals = report["intervals"]
     assert set(intervals) == {"with_ties", "without_ties", "kappa", "spearman", "kendall"}
     assert intervals["with_ties"]["value"] == pytest.approx(2 / 3)

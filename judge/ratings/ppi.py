@@ -14,14 +14,15 @@ votes on paired items (items both voted on). An item is a question, an unordered
 `judge validate` matches them. lambda = 0 is the humans' fit; a judge that agrees with the humans earns a
 lambda near N / (N + V), which is the pooled fit of both logs. lambda is power-tuned (PPI++): the value in [0,
 1] that minimises the trace of the ratings' sandwich covariance. The log-likelihood is linear in the counts,
-so the whole objective is one Bradley-Terry fit on signed, weighted pair counts, solved by the same Newton
-code; for lambda <= 1 every pair's weight stays >= 0, so the objective stays concave.
+so the whole objective is one Bradley-Terry fit on signed, weighted pair counts (negative cells cut at zero,
+see _proper), solved by the same Newton code; for lambda <= 1 every pair's weight stays >= 0, so the objective
+stays concave.
 
-Intervals: the sandwich H^-1 (M_h + lambda^2 M_j) H^-1 with M_h the covariance of each human unit's
-score minus lambda times its judge-predicted score and M_j that of the judge units' scores, the two samples
-taken as independent (the judge sample contains the paired items, which makes this slightly conservative);
-or a bootstrap that resamples human units and judge units separately at the fitted lambda. A unit is an item,
-or with cluster="question" all items of one question. Rank-sets follow Chatzi et al. 2024 ("Prediction-Powered
+Intervals: the sandwich H^-1 (M_h + lambda^2 M_j) H^-1 with M_h the covariance of each human unit's score
+minus lambda times its judge-predicted score and M_j that of the judge units' scores, the two samples taken as
+independent (their covariance through the paired items is of order V / N and vanishes at the tuned lambda); or
+a bootstrap that resamples human units and judge units separately at the fitted lambda. A unit is an item, or
+with cluster="question" all items of one question. Rank-sets follow Chatzi et al. 2024 ("Prediction-Powered
 Ranking of Large Language Models"): a simultaneous confidence ellipsoid for the ratings, and each model's
 ranks between 1 + (models surely above it) and K - (models surely below it).
 
@@ -186,11 +187,23 @@ def _pair_table(pair: IntArray, counts: FloatArray, n_pairs: int) -> FloatArray:
 
 
 def _objective_counts(s: Samples, lam: float) -> FloatArray:
-    """The signed, weighted pair counts whose Bradley-Terry log-likelihood is the PPI objective."""
+    """The weighted pair counts whose Bradley-Terry log-likelihood is the PPI objective (see _proper)."""
     n_pairs = len(s.des.i)
     human = _pair_table(s.human_pair, s.human_counts - lam * s.human_pred, n_pairs)
     judge = _pair_table(s.judge_pair, s.judge_shares, n_pairs)
-    return human + lam * s.paired_votes / len(s.judge_pair) * judge
+    return _proper(human + lam * s.paired_votes / len(s.judge_pair) * judge)
+
+
+def _proper(counts: FloatArray) -> FloatArray:
+    """Pair counts with no negative outcome cell.
+
+    The correction subtracts the judge's verdicts on the human items; with few human votes on a pair it can
+    take more wins (or losses) away than the pair has, and a pair with more than all of its games won pulls
+    its models apart without bound (on 500 LLMFAO crowd votes one model ran off to +2,800 Elo, and the
+    centring spread its variance over every model). Cutting such cells at zero keeps every pair a proper
+    likelihood; it binds only when a pair's human votes are few, and never at lambda = 0 or for a judge that
+    agrees with the humans."""
+    return np.maximum(counts, 0.0)
 
 
 def _fit(s: Samples, counts: FloatArray, prior: float) -> tuple[FloatArray, FloatArray]:
@@ -202,15 +215,38 @@ def _fit(s: Samples, counts: FloatArray, prior: float) -> tuple[FloatArray, Floa
 
 
 def _unit_scores(
-    s: Samples, theta: FloatArray, pair: IntArray, counts: FloatArray, unit: IntArray
+    s: Samples,
+    theta: FloatArray,
+    pair: IntArray,
+    counts: FloatArray,
+    unit: IntArray,
+    inflate: FloatArray | None = None,
 ) -> sp.csr_matrix:
-    """units x models: each unit's score (gradient of its log-likelihood) at theta."""
+    """units x models: each unit's score (gradient of its log-likelihood) at theta, times `inflate`."""
     p = expit(theta[s.des.i[pair]] - theta[s.des.j[pair]])
     score = counts[:, 0] + 0.5 * counts[:, 2] - counts.sum(axis=1) * p
+    if inflate is not None:
+        score = score * inflate
     rows = np.concatenate([unit, unit])
     cols = np.concatenate([s.des.i[pair], s.des.j[pair]])
     n_units = int(unit.max()) + 1
     return sp.csr_matrix((np.concatenate([score, -score]), (rows, cols)), shape=(n_units, s.des.n_models))
+
+
+def _inflation(s: Samples, theta: FloatArray, inverse: FloatArray, lam: float) -> FloatArray | None:
+    """HC3-style 1 / (1 - h) per human item, h its leverage in the objective (MacKinnon and White 1985).
+
+    A unit's plain residual score understates its variance by about its leverage; with tens of models and a
+    few hundred votes, single models have high leverage and the plain sandwich undercovers. Only for items as
+    units (for question clusters the leverage is a block, left out)."""
+    if not np.array_equal(s.human_unit, np.arange(len(s.human_pair))):
+        return None
+    i, j = s.des.i[s.human_pair], s.des.j[s.human_pair]
+    p = expit(theta[i] - theta[j])
+    weight = (s.human_counts.sum(axis=1) - lam * s.human_pred.sum(axis=1)) * p * (1 - p)
+    quad = inverse[i, i] + inverse[j, j] - inverse[i, j] - inverse[j, i]
+    h = np.clip(weight * quad, 0.0, 0.99)
+    return np.asarray(1.0 / (1.0 - h), dtype=np.float64)
 
 
 def _cross(a: sp.csr_matrix, b: sp.csr_matrix) -> FloatArray:
@@ -229,9 +265,9 @@ class _Meats:
     jj: FloatArray  # judge-predicted scores of the human units, plus the judge sample's own part
 
 
-def _meats(s: Samples, theta: FloatArray) -> _Meats:
-    h = _unit_scores(s, theta, s.human_pair, s.human_counts, s.human_unit)
-    f = _unit_scores(s, theta, s.human_pair, s.human_pred, s.human_unit)
+def _meats(s: Samples, theta: FloatArray, inflate: FloatArray | None = None) -> _Meats:
+    h = _unit_scores(s, theta, s.human_pair, s.human_counts, s.human_unit, inflate)
+    f = _unit_scores(s, theta, s.human_pair, s.human_pred, s.human_unit, inflate)
     judge = _unit_scores(s, theta, s.judge_pair, s.judge_shares, s.judge_unit)
     scale = s.paired_votes / len(s.judge_pair)
     return _Meats(_cross(h, h), _cross(h, f), _cross(f, f) + scale**2 * _cross(judge, judge))
@@ -275,13 +311,14 @@ def fit_ppi(
     elif not (math.isfinite(lam) and 0.0 <= lam <= 1.0):
         raise InputError(f"lambda must lie in [0, 1], got {lam!r}")
     params, neg_hessian = _fit(s, _objective_counts(s, lam), prior)
-    meats = _meats(s, params)
+    meats = _meats(s, params, _inflation(s, params, bread(s.des, neg_hessian), lam))
     cov = _covariance(s, neg_hessian, meats.hh - 2 * lam * meats.hj + lam**2 * meats.jj, elo)
     if lam == 0.0:
         human_cov = cov
     else:
         h_params, h_hessian = _fit(s, _objective_counts(s, 0.0), prior)
-        human_cov = _covariance(s, h_hessian, _meats(s, h_params).hh, elo)
+        h_inflate = _inflation(s, h_params, bread(s.des, h_hessian), 0.0)
+        human_cov = _covariance(s, h_hessian, _meats(s, h_params, h_inflate).hh, elo)
     ratings = pd.Series(elo.ratings(params, s.models), index=pd.Index(s.models, name="model"), name="rating")
     return PPIFit(ratings, lam, params, neg_hessian, cov, human_cov, s, elo, prior)
 
@@ -311,7 +348,7 @@ def bootstrap_ppi(fit: PPIFit, *, rounds: int, rng: np.random.Generator) -> Floa
             wh = rng.multinomial(n_h, np.full(n_h, 1.0 / n_h), size=size).astype(np.float64)
             wj = rng.multinomial(n_j, np.full(n_j, 1.0 / n_j), size=size).astype(np.float64)
             scale = lam * (wh @ paired) / len(s.judge_pair)
-            counts = np.asarray((human.T @ wh.T).T) + scale[:, None] * np.asarray((judge.T @ wj.T).T)
+            counts = _proper(np.asarray((human.T @ wh.T).T) + scale[:, None] * np.asarray((judge.T @ wj.T).T))
             start_params = np.tile(fit.params, (size, 1))
             sol = maximise_near(
                 s.des, "half", fit.prior, counts.reshape(size, n_pairs, 3), start_params, inverse

@@ -62,7 +62,27 @@ def render_report(data: ReportData) -> str:
         costs=_cost_rows(data),
         browser=_browser_payload(data),
         n_details=len(data.details),
+        ppi=_ppi_rows(data),
     )
+
+
+def _ppi_rows(data: ReportData) -> dict[str, Any] | None:
+    """The prediction-powered board beside the judge's and the humans' (rows in the PPI order)."""
+    if data.ppi is None:
+        return None
+    judge = {row.model: row for row in data.leaderboard.rows}
+    human = {row.model: row for row in data.ppi.human.rows} if data.ppi.human is not None else {}
+    rows = [
+        {
+            "model": row.model,
+            "ppi": row,
+            "rank_set": data.ppi.rank_sets.get(row.model),
+            "judge": judge.get(row.model),
+            "human": human.get(row.model),
+        }
+        for row in data.ppi.ppi.rows
+    ]
+    return {"rows": rows, "summary": data.ppi.summary, "bootstrap": data.ppi.ppi.bootstrap}
 
 
 def _board_rows(board: Leaderboard) -> list[dict[str, Any]]:

@@ -22,7 +22,9 @@ from judge.report.rundir import (
     BY_CATEGORY_FILE,
     DETAILS_FILE,
     DIAGNOSTICS_FILE,
+    HUMAN_BOARD_FILE,
     LEADERBOARD_FILE,
+    PPI_BOARD_FILE,
 )
 from judge.store import StoredJudgement
 
@@ -98,9 +100,20 @@ def write_leaderboards(
     return paths
 
 
+def write_human_boards(out_dir: Path, human: Mapping[str, Any], ppi: Mapping[str, Any]) -> list[Path]:
+    """The humans' own leaderboard and the prediction-powered one (judge run with `human:` votes)."""
+    return [write_json(out_dir, HUMAN_BOARD_FILE, human), write_json(out_dir, PPI_BOARD_FILE, ppi)]
+
+
+def remove_human_boards(out_dir: Path) -> None:
+    """An earlier run's human and PPI boards, gone when this run has no human votes (they would be stale)."""
+    for name in (HUMAN_BOARD_FILE, PPI_BOARD_FILE):
+        (out_dir / name).unlink(missing_ok=True)
+
+
 def remove_boards(out_dir: Path) -> None:
     """Delete an earlier run's leaderboards and report when this run has no battle (they would lie)."""
-    for name in (LEADERBOARD_FILE, BY_CATEGORY_FILE, "report.html"):
+    for name in (LEADERBOARD_FILE, BY_CATEGORY_FILE, HUMAN_BOARD_FILE, PPI_BOARD_FILE, "report.html"):
         (out_dir / name).unlink(missing_ok=True)
 
 

@@ -25,6 +25,8 @@ LEADERBOARD_FILE = "leaderboard.json"
 BY_CATEGORY_FILE = "leaderboard_by_category.json"
 DIAGNOSTICS_FILE = "diagnostics.json"
 DETAILS_FILE = "details.jsonl"
+HUMAN_BOARD_FILE = "leaderboard_human.json"
+PPI_BOARD_FILE = "leaderboard_ppi.json"
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,16 @@ class Detail:
 
 
 @dataclass(frozen=True)
+class PpiBoards:
+    """leaderboard_ppi.json and leaderboard_human.json: `judge run` writes them when given human votes."""
+
+    ppi: Leaderboard
+    human: Leaderboard | None
+    rank_sets: Mapping[str, tuple[int, int]]
+    summary: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything a report or a comparison needs from one run directory."""
 
@@ -94,6 +106,7 @@ class ReportData:
     judge: Mapping[str, Any] | None
     contestants: Mapping[str, Mapping[str, Any]]
     details: tuple[Detail, ...]
+    ppi: PpiBoards | None = None
 
 
 def load_run_dir(path: str | Path, *, details: bool = True) -> ReportData:
@@ -134,6 +147,7 @@ def load_run_dir(path: str | Path, *, details: bool = True) -> ReportData:
     details_path = root / DETAILS_FILE
     loaded = tuple(_read_details(details_path)) if details and details_path.is_file() else ()
     return ReportData(
+        ppi=_ppi_boards(root),
         name=root.resolve().name,
         battles=battles,
         leaderboard=leaderboard,
@@ -160,6 +174,24 @@ def _object(value: Any, path: Path, field: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InputError(f"{field} must be an object", path=path)
     return value
+
+
+def _ppi_boards(root: Path) -> PpiBoards | None:
+    path = root / PPI_BOARD_FILE
+    if not path.is_file():
+        return None
+    data = _read_json(path)
+    board = _leaderboard(data, path, "")
+    rank_sets: dict[str, tuple[int, int]] = {}
+    for index, row in enumerate(data.get("models", [])):
+        span = row.get("rank_set") if isinstance(row, dict) else None
+        if not (isinstance(span, list) and len(span) == 2 and all(isinstance(v, int) for v in span)):
+            raise InputError(f"models[{index}].rank_set must be a list of two ranks", path=path)
+        rank_sets[str(row["model"])] = (span[0], span[1])
+    human_path = root / HUMAN_BOARD_FILE
+    human = _leaderboard(_read_json(human_path), human_path, "") if human_path.is_file() else None
+    summary = _object(data.get("ppi", {}), path, "ppi")
+    return PpiBoards(ppi=board, human=human, rank_sets=rank_sets, summary=summary)
 
 
 def _end(value: Any, open_end: float) -> float:

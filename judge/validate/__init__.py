@@ -18,6 +18,7 @@ from judge.validate.agreement import Agreement, GroupBy, human_agreement, judge_
 from judge.validate.biases import Diagnostics, diagnose
 from judge.validate.ranks import RankAgreement, brier_score, rank_agreement
 from judge.validate.uncertainty import Interval, agreement_intervals, rank_intervals
+from judge.validate.worth import JudgeWorth, judge_worth
 
 FORMAT_VERSION: Final = 1
 TOLERANCE: Final = 0.05  # agreement rates closer than this count as "about as often"
@@ -41,6 +42,7 @@ class ValidationReport:
     human_votes: int
     judge_votes: int
     verdict: str
+    worth: JudgeWorth | None = None  # what the judge's votes add under PPI; None without a judge side
     # Bootstrap intervals (over items for agreement, over questions for rank correlations) and kappa.
     intervals: dict[str, Interval] = field(default_factory=dict)
 
@@ -62,6 +64,7 @@ class ValidationReport:
                 "matched_items": self.agreement.overall.items,
             },
             "verdict": self.verdict,
+            "ppi": None if self.worth is None else self.worth.to_json(),
             "intervals": {name: value.to_json() for name, value in self.intervals.items()},
         }
 
@@ -124,6 +127,7 @@ def validate_battles(
         verdict=verdict(versus, baseline, rank)
         if versus.overall.items >= MIN_MATCHED_ITEMS
         else thin_overlap(versus.overall.items),
+        worth=judge_worth(human, judge),
         intervals=_intervals(versus, rank, human, judge, bootstrap, seed, level),
     )
 

@@ -19,6 +19,8 @@ def render_validation(report: ValidationReport) -> RenderableType:
     if report.intervals:
         parts.append(Text(_intervals_line(report)))
     parts.append(Text(report.verdict, style="bold"))
+    if report.worth is not None:
+        parts.append(Text(report.worth.sentence()))
     return Group(*parts)
 
 
