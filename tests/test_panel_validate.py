@@ -81,6 +81,7 @@ def test_cli_weights_out_and_weighted_panel_run(tmp_path):
         cli,
         ["validate", "--human", str(tmp_path / "human.jsonl"), "--judge", str(tmp_path / "judges.jsonl"),
          "--bootstrap", "0"],
+        env={"COLUMNS": "240"},  # wide enough whatever an earlier test left in the environment
     )  # fmt: skip
     assert table.exit_code == 0, table.output
     assert "panel: majority" in table.output and "Judges and panels vs human votes" in table.output
