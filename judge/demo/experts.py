@@ -15,8 +15,9 @@ from typing import Final
 
 import pandas as pd
 
+from judge.items import ITEM, canonical_votes
 from judge.ratings import leaderboard
-from judge.validate.agreement import ITEM, Count, canonical_votes, human_agreement, judge_agreement
+from judge.validate.agreement import Count, human_agreement, judge_agreement
 
 TOLERANCE: Final = 0.05  # agreement rates closer than this count as "about as often" (as judge validate)
 

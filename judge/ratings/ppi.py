@@ -41,11 +41,11 @@ from scipy.special import expit
 from scipy.stats import chi2, norm
 
 from judge.errors import InputError
+from judge.items import ITEM, canonical_votes
 from judge.ratings._counts import FloatArray, IntArray
 from judge.ratings._newton import Design, bread, design, maximise, maximise_near, single_threaded_blas
 from judge.ratings.bt import DEFAULT_PRIOR, EloScale, check_anchor, check_prior
 from judge.ratings.leaderboard import LEADERBOARD_COLUMNS, _rank
-from judge.validate.agreement import ITEM, canonical_votes
 
 PpiCluster = Literal["item", "question"]
 PpiCi = Literal["sandwich", "bootstrap"]

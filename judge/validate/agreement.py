@@ -17,14 +17,11 @@ from typing import Final, Literal
 import numpy as np
 import pandas as pd
 
-from judge.battles import TIES, WINNERS
-from judge.errors import InputError
+from judge.items import ITEM, NO_TURN, canonical_votes
 
 GroupBy = Literal["turn", "category"]
 ALL: Final = "all"
 NONE_LABEL: Final = "none"
-ITEM: Final = ("question_id", "first", "second", "turn_key")
-_NO_TURN: Final = -1
 
 
 @dataclass(frozen=True)
@@ -73,45 +70,6 @@ class Agreement:
         }
 
 
-def canonical_votes(frame: pd.DataFrame, *, side: str = "votes") -> pd.DataFrame:
-    """Votes keyed by item, with the models in sorted order and the outcome as +1 / -1 / 0 (tie).
-
-    Sorting the pair is what lets two files that list a pair in opposite orders be compared: the winner is
-    flipped along with the pair. `side` only names the input in error messages.
-    """
-    winner = frame["winner"].astype("string")
-    known = winner.isin(WINNERS).fillna(False)
-    if not bool(known.all()):
-        bad = winner[~known]
-        expected = ", ".join(WINNERS)
-        raise InputError(
-            f"{side}: row {int(bad.index[0])} has winner {bad.iloc[0]!r}; expected one of {expected}"
-        )
-    a = frame["model_a"].astype("string")
-    b = frame["model_b"].astype("string")
-    missing = (a.isna() | b.isna() | frame["question_id"].isna()).to_numpy(dtype=bool)
-    if missing.any():
-        row = int(frame.index[missing][0])
-        raise InputError(f"{side}: row {row} has no question_id, model_a or model_b")
-    a_first = (a <= b).to_numpy(dtype=bool)
-    outcome = np.where(winner.to_numpy() == "model_a", 1, np.where(winner.to_numpy() == "model_b", -1, 0))
-    outcome = np.where(winner.isin(TIES).to_numpy(dtype=bool), 0, outcome)
-    out = pd.DataFrame(
-        {
-            "question_id": frame["question_id"].astype("string").to_numpy(),
-            "first": np.where(a_first, a.to_numpy(), b.to_numpy()),
-            "second": np.where(a_first, b.to_numpy(), a.to_numpy()),
-            "turn_key": pd.to_numeric(frame["turn"]).fillna(_NO_TURN).astype("int64").to_numpy(),
-            "outcome": np.where(a_first, outcome, -outcome).astype("int64"),
-            "a_first": a_first,
-            "voter": _column(frame, "judge"),
-            "category": _column(frame, "category"),
-            "row": np.arange(len(frame)),
-        }
-    )
-    return out
-
-
 def drop_voters(frame: pd.DataFrame, patterns: Iterable[str]) -> pd.DataFrame:
     """The battles whose `judge` (the voter) matches none of the glob patterns, e.g. 'author_*'."""
     patterns = tuple(patterns)
@@ -142,19 +100,12 @@ def judge_agreement(human: pd.DataFrame, judge: pd.DataFrame, *, by: GroupBy = "
     return _tabulate("judge-human", by, pairs, groups)
 
 
-def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
-    if name not in frame.columns:
-        return np.full(len(frame), None, dtype=object)
-    values: np.ndarray = frame[name].astype("string").to_numpy(dtype=object, na_value=None)
-    return values
-
-
 def _item_groups(first: pd.DataFrame, second: pd.DataFrame | None, by: GroupBy) -> pd.DataFrame:
     """One group label per item: its turn, or its category (taken from the human votes when they have one)."""
     sides = [first] if second is None else [first, second]
     items = pd.concat([s[[*ITEM, "category"]] for s in sides], ignore_index=True)
     if by == "turn":
-        label = items["turn_key"].map(lambda t: NONE_LABEL if t == _NO_TURN else str(t))
+        label = items["turn_key"].map(lambda t: NONE_LABEL if t == NO_TURN else str(t))
     else:
         label = items["category"].fillna(NONE_LABEL)
     items = items.assign(group=label.astype(str))

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from judge.validate.agreement import ITEM, canonical_votes
+from judge.items import ITEM, canonical_votes
 
 LENGTH_COLUMNS = ("length_a", "length_b")
 

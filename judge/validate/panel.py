@@ -21,9 +21,10 @@ import pandas as pd
 from scipy import optimize
 
 from judge.errors import InputError
+from judge.items import ITEM, canonical_votes
 from judge.panel import WEIGHTS_FORMAT
 from judge.validate import _rank
-from judge.validate.agreement import ITEM, AgreementRow, canonical_votes, judge_agreement
+from judge.validate.agreement import AgreementRow, judge_agreement
 from judge.validate.interrater import cohen_kappa
 from judge.validate.ranks import RankAgreement
 

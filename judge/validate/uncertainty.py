@@ -18,8 +18,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from judge.items import ITEM
 from judge.ratings.bootstrap import weighted_refits
-from judge.validate.agreement import ITEM
 
 _OUTCOMES: Final = (-1, 0, 1)
 
