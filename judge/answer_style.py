@@ -100,19 +100,7 @@ def with_style(
             out.append(battle)
             continue
         both_reported = a.tokens is not None and b.tokens is not None
-        out.append(
-            dataclasses.replace(
-                battle,
-                tokens_a=a.tokens if both_reported else a.words,
-                tokens_b=b.tokens if both_reported else b.words,
-                headers_a=a.headers,
-                headers_b=b.headers,
-                lists_a=a.lists,
-                lists_b=b.lists,
-                bold_a=a.bold,
-                bold_b=b.bold,
-            )
-        )
+        out.append(_styled(battle, a, b, tokens=both_reported))
     return out
 
 
@@ -123,10 +111,15 @@ def with_shown_style(battle: Battle, answer_a: Sequence[str], answer_b: Sequence
     b = sum((count_style(t) for t in answer_b[1:]), count_style(answer_b[0])) if answer_b else None
     if a is None or b is None:
         return battle
+    return _styled(battle, a, b, tokens=False)
+
+
+def _styled(battle: Battle, a: StyleCounts, b: StyleCounts, *, tokens: bool) -> Battle:
+    """The battle with both sides' counts; lengths in reported tokens only when both sides have them."""
     return dataclasses.replace(
         battle,
-        tokens_a=a.words,
-        tokens_b=b.words,
+        tokens_a=a.tokens if tokens else a.words,
+        tokens_b=b.tokens if tokens else b.words,
         headers_a=a.headers,
         headers_b=b.headers,
         lists_a=a.lists,
