@@ -198,7 +198,7 @@ def test_markdown_summary_shape() -> None:
         "| model | baseline | candidate | change | rank | verdict | minimum detectable drop |\n"
         "|---|---:|---:|---:|:---:|---|---:|\n"
         "| alpha | N [N, N] | N [N, N] | N [N, N] | N → – | no significant change | N Elo |\n"
-        "| bravo | N [N, N] | N [N, N] | N [N, N] | – → – | better | N Elo |\n"
+        "| bravo | N [N, N] | N [N, N] | N [N, N] | – → – | no significant change | N Elo |\n"
         "| delta | N [N, N] | N [N, N] | N [N, N] | – → – | better | N Elo |\n"
         "| echo | N [N, N] | N [N, N] | N [N, N] | – → – | no significant change | N Elo |\n"
         "| charlie | N [N, N] | N [N, N] | N [N, N] | – → – | **worse** ❌ | N Elo |\n"
