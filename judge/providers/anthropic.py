@@ -14,8 +14,7 @@ from judge.providers.base import (
     Endpoint,
     ErrorKind,
     Request,
-    sdk_error_message,
-    status_failure,
+    sdk_failure,
 )
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -119,15 +118,7 @@ def _failure(exc: Exception, endpoint: Endpoint) -> CallFailed:
     """Classify an SDK (or JSON) exception; this module's only place that knows the SDK's error classes."""
     import anthropic
 
-    if isinstance(exc, anthropic.APITimeoutError):
-        return CallFailed(ErrorKind.TIMEOUT, f"no answer within {endpoint.timeout_s:g}s")
-    if isinstance(exc, anthropic.APIStatusError):
-        return status_failure(exc.status_code, sdk_error_message(exc), exc.response.headers)
-    if isinstance(exc, anthropic.APIConnectionError):
-        return CallFailed(ErrorKind.TRANSIENT, f"connection failed: {exc.__cause__ or exc}")
-    if isinstance(exc, anthropic.APIResponseValidationError | ValueError):
-        return CallFailed(ErrorKind.TRANSIENT, f"malformed response: {exc}")
-    return CallFailed(ErrorKind.TRANSIENT, f"the stream failed: {sdk_error_message(exc)}")
+    return sdk_failure(anthropic, exc, endpoint.timeout_s)
 
 
 def _completion(response: Any, latency_s: float) -> Completion:

@@ -180,3 +180,16 @@ def status_failure(status: int, message: str, headers: Mapping[str, str]) -> Cal
     if status >= 500 or status == 409:
         return CallFailed(ErrorKind.TRANSIENT, text, retry_after=parse_retry_after(headers))
     return CallFailed(ErrorKind.BAD_REQUEST, text)
+
+
+def sdk_failure(sdk: Any, exc: Exception, timeout_s: float) -> CallFailed:
+    """Classify an openai or anthropic SDK exception (both name their error classes alike) or a JSON one."""
+    if isinstance(exc, sdk.APITimeoutError):
+        return CallFailed(ErrorKind.TIMEOUT, f"no answer within {timeout_s:g}s")
+    if isinstance(exc, sdk.APIStatusError):
+        return status_failure(exc.status_code, sdk_error_message(exc), exc.response.headers)
+    if isinstance(exc, sdk.APIConnectionError):
+        return CallFailed(ErrorKind.TRANSIENT, f"connection failed: {exc.__cause__ or exc}")
+    if isinstance(exc, sdk.APIResponseValidationError | ValueError):
+        return CallFailed(ErrorKind.TRANSIENT, f"malformed response: {exc}")
+    return CallFailed(ErrorKind.TRANSIENT, f"the stream failed: {sdk_error_message(exc)}")

@@ -13,8 +13,7 @@ from judge.providers.base import (
     Endpoint,
     ErrorKind,
     Request,
-    sdk_error_message,
-    status_failure,
+    sdk_failure,
 )
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -153,14 +152,7 @@ def _failure(exc: Exception, endpoint: Endpoint) -> CallFailed:
         refused = _connection_error(exc)
         if refused is not None:  # the aiohttp transport reports a refused connection as a connect timeout
             return CallFailed(ErrorKind.TRANSIENT, f"connection failed: {refused}")
-        return CallFailed(ErrorKind.TIMEOUT, f"no answer within {endpoint.timeout_s:g}s")
-    if isinstance(exc, openai.APIStatusError):
-        return status_failure(exc.status_code, sdk_error_message(exc), exc.response.headers)
-    if isinstance(exc, openai.APIConnectionError):
-        return CallFailed(ErrorKind.TRANSIENT, f"connection failed: {exc.__cause__ or exc}")
-    if isinstance(exc, openai.APIResponseValidationError | ValueError):
-        return CallFailed(ErrorKind.TRANSIENT, f"malformed response: {exc}")
-    return CallFailed(ErrorKind.TRANSIENT, f"the stream failed: {sdk_error_message(exc)}")
+    return sdk_failure(openai, exc, endpoint.timeout_s)
 
 
 def _completion(response: Any, latency_s: float) -> Completion:
