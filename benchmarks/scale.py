@@ -58,11 +58,7 @@ def peak_rss_mb() -> float:
 
 
 def workload(calls: int) -> tuple[dict[str, Question], list[Pair], dict[tuple[str, str, int], str]]:
-    """Questions, the (question, pair) items (both orders each: calls / 2 of them) and every answer.
-
-    Each contestant's answer is one shared string (the prompts still differ by question), so what grows with
-    the size is judge's own memory, not the fixture's.
-    """
+    """The pool run's fixture: questions, (question, pair) items (both orders each: calls / 2) and answers."""
     pairs = [(a, b) for i, a in enumerate(CONTESTANTS) for b in CONTESTANTS[i + 1 :]]
     items = calls // 2
     n_questions = -(-items // len(pairs))
@@ -76,42 +72,93 @@ def workload(calls: int) -> tuple[dict[str, Question], list[Pair], dict[tuple[st
     return questions, batch, answers
 
 
-async def scale_child(url: str, calls: int, round_pairs: int, concurrency: int, db: Path) -> dict[str, Any]:
-    questions, items, answers = workload(calls)
-    judge = JudgeConfig(
-        provider="openai", model="bench-judge", base_url=url, api_key="bench-key", temperature=0.0,
-        concurrency=concurrency, timeout=60.0,
-    )  # fmt: skip
+SCALE_CONTESTANTS = tuple(f"m{i:02d}" for i in range(30))  # 870 judge calls per question
+
+
+def tournament(url: str, calls: int, concurrency: int, folder: Path) -> Path:
+    """A round-robin tournament config: 30 contestants replaying recorded answers (~600 characters each, all
+    different) on enough one-turn questions for `calls` judge calls (both orders of every pair); the judge
+    is an openai endpoint served by the loopback server at `url`."""
+    names = SCALE_CONTESTANTS
+    per_question = len(names) * (len(names) - 1)
+    n_questions = -(-calls // per_question)
+    categories = ("writing", "math", "coding", "reasoning")
+    with (folder / "questions.jsonl").open("w") as f:
+        for i in range(n_questions):
+            row = {
+                "question_id": f"q{i}",
+                "category": categories[i % 4],
+                "turns": [f"Question {i}: explain."],
+            }
+            f.write(json.dumps(row) + "\n")
+    answers = folder / "answers"
+    answers.mkdir()
+    for c in names:
+        with (answers / f"{c}.jsonl").open("w") as f:
+            for i in range(n_questions):
+                text = f"{c} on question {i}: {ANSWER[: 560 + i % 80]}"
+                f.write(
+                    json.dumps({"question_id": f"q{i}", "choices": [{"index": 0, "turns": [text]}]}) + "\n"
+                )
+    endpoint = {"provider": "openai", "base_url": url, "api_key_env": "BENCH_KEY", "temperature": 0}
+    config = {
+        "name": "scale",
+        "questions": {"path": "questions.jsonl"},
+        "contestants": [{"name": c, "provider": "replay", "path": f"answers/{c}.jsonl"} for c in names],
+        "judge": {"model": "bench-judge", "concurrency": concurrency, **endpoint},
+        "schedule": {"kind": "round-robin"},
+        "concurrency": concurrency,
+    }
+    path = folder / "tournament.yaml"
+    path.write_text(json.dumps(config))  # JSON is YAML
+    return path
+
+
+def scale_child(url: str, calls: int, concurrency: int, bootstrap: int, folder: Path) -> dict[str, Any]:
+    """One `judge run` (judge.api.run, the code behind the command) of `calls` judge calls, sampled."""
+    from judge import api
+
+    config = tournament(url, calls, concurrency, folder)
     samples: list[tuple[int, float]] = []
-    battles = []
-    async with ProviderHub(cache_dir=None) as hub:
-        with Store.open(db) as store:
-            run_id = store.start_run("judge", "bench")
-            judging = Judging(judge, store, run_id, Runner(hub.get, RETRIES), questions, answers)
-            hub.get(judge.endpoint())
-            base_rss = rss_mb()
-            started = time.perf_counter()
-            for start in range(0, len(items), round_pairs):
-                battles += await judging.judge_batch(items[start : start + round_pairs])
-                samples.append((judging.progress.done, rss_mb()))
-            seconds = time.perf_counter() - started
-    p = judging.progress
-    if p.judged != 2 * len(items) or p.failed:
-        raise RuntimeError(f"expected {2 * len(items)} judgements, got {p}")
-    db_bytes = sum(f.stat().st_size for f in db.parent.glob(DB_NAME + "*"))
+    every = max(1, calls // 50)
+
+    def on_judging(progress: Any) -> None:
+        if progress.done % every == 0:
+            samples.append((progress.done, rss_mb()))
+
+    base_rss = rss_mb()
+    started = time.perf_counter()
+    result = api.run(
+        config,
+        out=folder / "out",
+        env={"BENCH_KEY": "bench-key"},
+        bootstrap=bootstrap,
+        write_html=False,
+        on_judging=on_judging,
+    )
+    wall = time.perf_counter() - started
+    j = result.outcome.judging
+    if j.judged != calls - calls % 2 and j.judged < calls or j.failed or result.problems:
+        raise RuntimeError(f"expected {calls} judgements, got {j} ({result.problems})")
+    phases = dict(result.phases)
+    db_bytes = sum(f.stat().st_size for f in (folder / "out").glob(DB_NAME + "*"))
     half = samples[len(samples) // 2]
     slope = (samples[-1][1] - half[1]) / max(1, samples[-1][0] - half[0]) * 1e6  # MB per million calls
     return {
-        "calls": p.judged,
-        "seconds": seconds,
-        "calls_per_s": p.judged / seconds,
+        "calls": j.judged,
+        "answers": result.outcome.answers.progress.asked,
+        "battles": len(result.outcome.battles),
+        "seconds": phases["judging"],
+        "calls_per_s": j.judged / phases["judging"],
+        "wall_seconds": wall,
+        "phases": phases,
         "rss_before_mb": base_rss,
-        "rss_end_mb": samples[-1][1],
+        "rss_judging_end_mb": samples[-1][1],
+        "peak_rss_judging_mb": max(r for _, r in samples),
         "peak_rss_mb": peak_rss_mb(),
         "rss_growth_mb_per_million_calls": slope,
         "db_mb": db_bytes / 1e6,
-        "db_bytes_per_judgement": db_bytes / p.judged,
-        "battles": len(battles),
+        "db_bytes_per_judgement": db_bytes / j.judged,
     }
 
 
@@ -150,7 +197,7 @@ def load() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000")
-    parser.add_argument("--round", type=int, default=5000, help="pairs per schedule round")
+    parser.add_argument("--bootstrap", type=int, default=100, help="bootstrap rounds of the run's boards")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--pool-calls", type=int, default=10000)
     parser.add_argument("--replicas", type=int, default=4)
@@ -160,16 +207,14 @@ def main() -> None:
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
-        "--child", nargs=4, metavar=("URL", "CALLS", "ROUND", "CONCURRENCY"), help=argparse.SUPPRESS
+        "--child", nargs=4, metavar=("URL", "CALLS", "CONCURRENCY", "BOOTSTRAP"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
 
     if args.child:
-        url, calls, round_pairs, concurrency = args.child
+        url, calls, concurrency, bootstrap = args.child
         with tempfile.TemporaryDirectory() as tmp:
-            row = asyncio.run(
-                scale_child(url, int(calls), int(round_pairs), int(concurrency), Path(tmp) / DB_NAME)
-            )
+            row = scale_child(url, int(calls), int(concurrency), int(bootstrap), Path(tmp))
         print(json.dumps(row))
         return
 
@@ -178,10 +223,12 @@ def main() -> None:
         proc, url = start_server(0.0)
         try:
             for size in (int(s) for s in args.sizes.split(",")):
-                child_args = ["--child", url, str(size), str(args.round), str(args.concurrency)]
+                child_args = ["--child", url, str(size), str(args.concurrency), str(args.bootstrap)]
                 child = subprocess.run(
-                    [sys.executable, __file__, *child_args], check=True, capture_output=True, text=True
+                    [sys.executable, __file__, *child_args], capture_output=True, text=True
                 )
+                if child.returncode != 0:
+                    raise SystemExit(f"{size} calls: the run failed: {child.stderr.strip()[-2000:]}")
                 row = json.loads(child.stdout.strip().splitlines()[-1])
                 row["load_average"] = load()
                 out["scale"].append(row)

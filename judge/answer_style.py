@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -82,6 +82,13 @@ def with_style(
     tokens maps an answer key to its reported completion tokens. A battle whose answers are not all there
     keeps its style columns empty (unknown, not zero).
     """
+    return list(styled(battles, answers, tokens))
+
+
+def styled(
+    battles: Iterable[Battle], answers: Sequence[_Answer], tokens: Mapping[str, int] | None = None
+) -> Iterator[Battle]:
+    """with_style one battle at a time (the counts are per answer; a big run's battles stream through)."""
     reported = tokens or {}
     # Zero tokens for a non-empty answer is no report (the replay and echo providers say 0).
     counts = {
@@ -92,16 +99,14 @@ def with_style(
     for contestant, question_id, turn in counts:
         key = (contestant, question_id)
         last_turn[key] = max(last_turn.get(key, 0), turn)
-    out = []
     for battle in battles:
         sides = [_summed(counts, last_turn, model, battle) for model in (battle.model_a, battle.model_b)]
         a, b = sides
         if a is None or b is None:
-            out.append(battle)
+            yield battle
             continue
         both_reported = a.tokens is not None and b.tokens is not None
-        out.append(_styled(battle, a, b, tokens=both_reported))
-    return out
+        yield _styled(battle, a, b, tokens=both_reported)
 
 
 def with_shown_style(battle: Battle, answer_a: Sequence[str], answer_b: Sequence[str]) -> Battle:

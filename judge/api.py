@@ -156,6 +156,15 @@ def validate_panel(
 RATE_BY = ("category", "language", "turn", "judge", "source")
 
 
+class _LeaderboardOptionsIn(TypedDict):
+    """What the run's three boards share."""
+
+    files: tuple[FileCounts, ...]
+    bootstrap: int
+    seed: int
+    ci: Literal["bootstrap", "sandwich", "none"]
+
+
 class _LeaderboardOptions(TypedDict):
     method: Literal["bt", "elo"]
     bootstrap: int
@@ -222,7 +231,6 @@ def rate(
     """
     from judge.battles import load_battles
     from judge.errors import InputError
-    from judge.ratings import clustered, leaderboard, leaderboards_by
 
     if by is not None and by not in RATE_BY:
         raise InputError(f"cannot rate by {by!r} (choose from {', '.join(RATE_BY)})")
@@ -233,6 +241,43 @@ def rate(
         hint = "--include-non-anony keeps them" if "non-anonymous" in left_out else None
         message = f"no battles left to rate ({loaded.rows_read} read, all left out: {left_out})"
         raise InputError(message, hint=hint)
+    return rate_frame(
+        frame,
+        files=loaded.files,
+        method=method,
+        bootstrap=bootstrap,
+        seed=seed,
+        cluster=cluster,
+        anchor=anchor,
+        by=by,
+        ties=ties,
+        ci=ci,
+        style=style,
+        baseline=baseline,
+    )
+
+
+def rate_frame(
+    frame: pd.DataFrame,
+    *,
+    files: tuple[FileCounts, ...] = (),
+    method: Literal["bt", "elo"] = "bt",
+    bootstrap: int = 1000,
+    seed: int = 0,
+    cluster: Literal["auto", "battle", "question"] = "auto",
+    anchor: tuple[str, float] | None = None,
+    by: str | None = None,
+    ties: str = "half",
+    ci: Literal["bootstrap", "sandwich", "none"] = "bootstrap",
+    style: Sequence[str] | None = None,
+    baseline: str | None = None,
+) -> RateResult:
+    """rate() on a battle frame already in memory (a run rates its compact battle table this way)."""
+    from judge.errors import InputError
+    from judge.ratings import clustered, leaderboard, leaderboards_by
+
+    if by is not None and by not in RATE_BY:
+        raise InputError(f"cannot rate by {by!r} (choose from {', '.join(RATE_BY)})")
     if cluster == "question" and frame["question_id"].isna().any():
         raise InputError("--cluster question needs a question_id on every battle")
     rounds = bootstrap if ci == "bootstrap" else 0
@@ -250,7 +295,7 @@ def rate(
     )
     if by is None:
         board = leaderboard(frame, **options)
-        return RateResult(method, rounds, len(frame), board, files=loaded.files, cluster=unit)
+        return RateResult(method, rounds, len(frame), board, files=files, cluster=unit)
     has_value = frame[by].notna()
     if not has_value.any():
         raise InputError(f"--by {by}: no battle has a {by}")
@@ -267,7 +312,7 @@ def rate(
         by=by,
         groups=groups,
         group_battles={name: int(sizes[name]) for name in groups},
-        files=loaded.files,
+        files=files,
         excluded=excluded,
         cluster=unit,
     )
@@ -556,7 +601,8 @@ def run(
     import dataclasses
     import os
 
-    from judge.answer_style import with_style
+    from judge.answer_style import styled
+    from judge.battle_table import BattleTable
     from judge.errors import StoreError
     from judge.judging import judge_name
     from judge.prompts import load_template
@@ -616,10 +662,9 @@ def run(
             outputs.remove_set(out_dir)  # the files of an earlier run no longer match a store that moved on
             raise
         # The battles as written: with the style counts of the answers judged (reported completion tokens
-        # per answer key, the successful call's, for the length feature).
-        tokens = {c.key: c.output_tokens for c in store.calls() if c.ok and c.output_tokens is not None}
-        styled = with_style(outcome.battles, outcome.answers.answers, tokens)
-        outcome = dataclasses.replace(outcome, battles=tuple(styled))
+        # per answer key, the successful call's, for the length feature), kept as compact as they were.
+        with_counts = styled(outcome.battles, outcome.answers.answers, store.answer_tokens())
+        outcome = dataclasses.replace(outcome, battles=BattleTable(with_counts))
         timer.add("answers", outcome.answer_seconds)
         timer.add("judging", outcome.seconds - outcome.answer_seconds)
         # Streamed from the store's cursor to details.jsonl: a big run's outputs never sit in memory at once.
@@ -661,7 +706,7 @@ def _write_results(
     replicas: Mapping[str, list[dict[str, object]]],
 ) -> tuple[pd.DataFrame | None, dict[str, object], list[Path]]:
     """The results directory's files from a finished run: battles, details, diagnostics, boards, report."""
-    from judge.battles import to_frame
+    from judge.battles import FileCounts
     from judge.errors import InputError
     from judge.judging import answer_table, judge_name
     from judge.ratings.style import varying_features
@@ -671,10 +716,10 @@ def _write_results(
     name = judge_name(config.judge) if config.panel is None else config.panel.name
     texts = answer_table(outcome.answers.answers)
     by_id = {q.question_id: q for q in questions}
-    battles = list(outcome.battles)
+    battles = outcome.battles
     files = [
         outputs.write_battles(out_dir, battles),
-        outputs.write_details(out_dir, outputs.details_rows(by_id, texts, stored, outcome.battles)),
+        outputs.write_details(out_dir, outputs.details_rows(by_id, texts, stored, battles.winners())),
     ]
     diag = diagnostics(config, outcome, usage, name, replicas)
     files.append(outputs.write_diagnostics(out_dir, diag))
@@ -682,27 +727,22 @@ def _write_results(
     if outcome.battles:
         ci: Literal["bootstrap", "none"] = "bootstrap" if bootstrap > 0 else "none"  # --bootstrap 0
         baseline = config.schedule.baseline if config.schedule.kind == "baseline" else None
-        overall = rate(files[0], format="generic", bootstrap=bootstrap, seed=seed, ci=ci, baseline=baseline)
+        # Rated from the compact table, not by re-reading battles.jsonl: the same frame load_battles would
+        # give, with names as categories (a few bytes a cell instead of a parsed JSON record per battle).
+        frame = battles.frame()
+        read = (FileCounts(path=str(files[0]), format="generic", rows_read=len(battles), excluded={}),)
+        common = _LeaderboardOptionsIn(files=read, bootstrap=bootstrap, seed=seed, ci=ci)
+        overall = rate_frame(frame, baseline=baseline, **common)
         board = overall.leaderboard
-        features = varying_features(to_frame(battles))
+        features = varying_features(frame)
         style_board = None
         if "length" in features:  # markdown alone (or nothing that varies) makes no style board
-            styled = rate(
-                files[0],
-                format="generic",
-                bootstrap=bootstrap,
-                seed=seed,
-                ci=ci,
-                style=features,
-                baseline=baseline,
-            )
-            style_board = rate_json(styled)
+            style_board = rate_json(rate_frame(frame, style=features, baseline=baseline, **common))
         try:
-            by_category = rate_json(
-                rate(files[0], format="generic", bootstrap=bootstrap, seed=seed, by="category", ci=ci)
-            )
+            by_category = rate_json(rate_frame(frame, by="category", **common))
         except InputError:  # e.g. no battle has a category
             by_category = None
+        del frame
         files += outputs.write_leaderboards(out_dir, rate_json(overall), by_category, style_board)
         if config.panel is not None:
             files += _panel_boards(out_dir, outcome, bootstrap=bootstrap, seed=seed, ci=ci)

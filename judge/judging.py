@@ -9,13 +9,20 @@ never paid twice.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from array import array
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from judge.answers import Answer
+from judge.battle_table import BattleTable
 from judge.battles import Battle
 from judge.config import JudgeConfig
 from judge.pairings import Pair
@@ -39,6 +46,7 @@ from judge.verdicts import (
     Order,
     ParseFailure,
     Preference,
+    VerdictTally,
     combine,
     combine_shares,
     games,
@@ -54,6 +62,9 @@ KEY_PREFIX = "j1:"
 # and the rest of the run would only pay for more of the same (and wait for every retry).
 UNUSABLE_AFTER = 8
 STAGE = "judge"
+CHUNK_PAIRS = (
+    1024  # pairs of a round judged together before their battles are decided and their state dropped
+)
 PARSE_FAILURE = "parse"
 
 
@@ -74,6 +85,59 @@ class JudgeProgress:
     # one: those are not asked again, and an item without a verdict is a failure however old it is).
     parse_failed: int = 0
     last: str = ""
+
+
+@dataclass
+class _Chunk:
+    """Pairs of a batch judged together, and how many of their calls are not settled yet."""
+
+    pairs: Sequence[Pair]
+    left: int = 0
+
+
+class KeySet:
+    """Request keys as 64-bit numbers (the first 16 hex digits of their sha256): 8 bytes a key, not ~150.
+
+    Only filters details.jsonl rows, where a false match would need two of a run's keys to share 64 bits.
+    """
+
+    def __init__(self, keys: Iterable[str] = ()) -> None:
+        self._codes: array[int] = array("Q")
+        self._sorted: np.ndarray[Any, np.dtype[np.uint64]] | None = None
+        for key in keys:
+            self.add(key)
+
+    @staticmethod
+    def _code(key: str) -> int:
+        digest = key.split(":", 1)[-1]
+        try:
+            return int(digest[:16], 16)
+        except ValueError:  # not a hex digest: hash it
+            return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
+
+    def add(self, key: str) -> None:
+        self._codes.append(self._code(key))
+        self._sorted = None
+
+    def update(self, other: KeySet) -> None:
+        self._codes.extend(other._codes)
+        self._sorted = None
+
+    def __len__(self) -> int:
+        return len(self._frozen())
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        found = self._frozen()
+        code = np.uint64(self._code(key))
+        at = int(np.searchsorted(found, code))
+        return at < len(found) and found[at] == code
+
+    def _frozen(self) -> np.ndarray[Any, np.dtype[np.uint64]]:
+        if self._sorted is None:
+            self._sorted = np.unique(np.array(self._codes, dtype=np.uint64))
+        return self._sorted
 
 
 @dataclass(frozen=True)
@@ -112,7 +176,8 @@ class Judging:
         self.progress = JudgeProgress(total=0)
         self.judgements: dict[tuple[Pair, int, Order], Preference | None] = {}
         self.shares: dict[tuple[Pair, int, Order], dict[Preference, float]] = {}  # token format only
-        self.base_keys: set[str] = set()  # judgements this run asked for or reused (for details.jsonl)
+        self.base_keys = KeySet()  # judgements this run asked for or reused (for details.jsonl)
+        self.verdicts = VerdictTally()  # position consistency, ties, ... of the items finished so far
         self.flip = flip  # `single`: show the other order (every second judge of a panel, for balance)
         # `single` in a panel: a stored verdict in the other order counts, so a judge whose turn to flip
         # changed (a judge before it was removed) pays nothing again.
@@ -142,36 +207,75 @@ class Judging:
             return ("ba",) if picked == ("ab",) else ("ab",)
         return picked
 
-    async def judge_batch(self, batch: Sequence[Pair]) -> list[Battle]:
-        """Judge every order of every turn of the batch (reusing what is stored); return the new battles."""
-        tasks = [
-            _Task(pair, turn, order, self.questions[pair.question_id])
+    async def judge_batch(self, batch: Sequence[Pair]) -> BattleTable:
+        """Judge every order of every turn of the batch (reusing what is stored); return the new battles.
+
+        The batch is worked through in chunks of CHUNK_PAIRS pairs: a chunk's tasks are made when the workers
+        reach it, and once every call of a chunk (and of the chunks before it) is settled its battles are
+        decided, its verdicts counted into `verdicts` and its per-order state dropped. So a round of 500,000
+        pairs (a round-robin's only round) holds only the chunks in flight, never a task or verdict per call.
+        """
+        total = sum(
+            len(self.orders(pair, turn))
             for pair in batch
             for turn in self.turns_of(self.questions[pair.question_id])
-            for order in self.orders(pair, turn)
-        ]
-        # Calls that show the same question and the same first answer go out one after another: their prompts
-        # share everything up to the second answer, which a prompt-caching server computes once.
-        tasks.sort(key=_shared_prefix)
-        self.progress = replace(self.progress, total=self.progress.total + len(tasks))
+        )
+        self.progress = replace(self.progress, total=self.progress.total + total)
+        out = BattleTable()
         # A fixed set of workers takes the tasks one by one: preparing (render, hash, look up) only a little
         # ahead of the calls in flight keeps the event loop free for reading answers, and there is no
         # coroutine per call however big the round. A batch judge takes the whole round at once: it goes out
         # as one provider batch.
         batched = self.judge.batch
         width = 2 * self.judge.concurrency if batched is None else batched.max_requests
-        todo = iter(tasks)
+        size = max(CHUNK_PAIRS, width) if batched is None else max(1, len(batch))
+        pending: deque[_Chunk] = deque()
+
+        def tasks() -> Iterator[tuple[_Task, _Chunk]]:
+            for start in range(0, len(batch), size):
+                chunk = _Chunk(batch[start : start + size])
+                made = [
+                    _Task(pair, turn, order, self.questions[pair.question_id])
+                    for pair in chunk.pairs
+                    for turn in self.turns_of(self.questions[pair.question_id])
+                    for order in self.orders(pair, turn)
+                ]
+                # Calls that show the same question and the same first answer go out one after another:
+                # their prompts share everything up to the second answer, which a prompt-caching server
+                # computes once.
+                made.sort(key=_shared_prefix)
+                chunk.left = len(made)
+                pending.append(chunk)
+                for task in made:
+                    yield task, chunk
+
+        todo = tasks()
 
         async def worker() -> None:
-            for task in todo:
+            for task, chunk in todo:
                 await self._judge(task)
+                chunk.left -= 1
+                while pending and pending[0].left == 0:  # in batch order: the battle log's order
+                    out.extend(self._finish(pending.popleft().pairs))
 
-        await self.runner.gather(worker() for _ in range(min(width, len(tasks))))
-        battles = []
-        for pair in batch:
+        await self.runner.gather(worker() for _ in range(min(width, total)))
+        return out
+
+    def _finish(self, pairs: Sequence[Pair]) -> list[Battle]:
+        """The battles of judged pairs; their verdicts go into the running counts and are then forgotten."""
+        battles: list[Battle] = []
+        judged: list[Judgement] = []
+        for pair in pairs:
             question = self.questions[pair.question_id]
             for turn in self.turns_of(question):
                 battles += self.battles(pair, turn, question)
+                for order in ORDERS:
+                    slot = (pair, turn, order)
+                    if slot in self.judgements:
+                        judged.append(Judgement(pair, turn, order, self.judgements.pop(slot)))
+                    self.stored_at.pop(slot, None)
+                    self.shares.pop(slot, None)
+        self.verdicts.add(judged)
         return battles
 
     def battles(self, pair: Pair, turn: int, question: Question) -> list[Battle]:
@@ -207,9 +311,6 @@ class Judging:
         wanted = self.orders(pair, turn) if orders is None else orders
         times = [t for o in wanted if (t := self.stored_at.get((pair, turn, o))) is not None]
         return max(times, default=None)
-
-    def all_judgements(self) -> list[Judgement]:
-        return [Judgement(pair, turn, order, pref) for (pair, turn, order), pref in self.judgements.items()]
 
     def _template(self, name: str) -> Template:
         template = self._templates.get(name)

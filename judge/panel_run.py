@@ -19,16 +19,17 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from judge.battle_table import BattleTable
 from judge.battles import Battle
 from judge.config import JudgeConfig, TournamentConfig
-from judge.judging import JudgeProgress, Judging, judge_name
+from judge.judging import JudgeProgress, Judging, KeySet, judge_name
 from judge.pairings import Pair
 from judge.panel import PanelRule, panel_battles, votes_table
 from judge.questions import Question
 from judge.runner import Runner
 from judge.store import Store
 from judge.validate.interrater import krippendorff_alpha, majority_share, pairwise_kappa
-from judge.verdicts import Judgement
+from judge.verdicts import VerdictStats
 
 # A judge call's size for dollar budgets, before any call is made: a long prompt and a full reply.
 _PROMPT_TOKENS = 2000
@@ -93,7 +94,8 @@ class PanelJudging:
     ) -> None:
         self.judgings, self.rule, self.caps = tuple(judgings), rule, tuple(caps)
         self.handed = [0] * len(self.judgings)  # pairs handed to each judge so far (for its own budget)
-        self.by_judge: dict[str, list[Battle]] = {j.name: [] for j in self.judgings}
+        # Each judge's own battles, kept for a panel of several (one judge's are the panel's battles).
+        self.by_judge: dict[str, BattleTable] = {j.name: BattleTable() for j in self.judgings}
         self.on_progress = on_progress
 
     @property
@@ -113,7 +115,7 @@ class PanelJudging:
         self._last = progress.last if len(self.judgings) == 1 else f"{name}: {progress.last}"
         self.on_progress(self.progress)
 
-    async def judge_batch(self, batch: Sequence[Pair]) -> list[Battle]:
+    async def judge_batch(self, batch: Sequence[Pair]) -> BattleTable:
         """Every judge's verdicts on the batch (within its budget), combined into the panel's battles."""
         shares = []
         for index, cap in enumerate(self.caps):
@@ -123,10 +125,17 @@ class PanelJudging:
         results = await asyncio.gather(
             *(j.judge_batch(share) for j, share in zip(self.judgings, shares, strict=True))
         )
+        if len(results) == 1:  # one judge: its battles are the panel's (by_judge is left to the caller)
+            return results[0]
         fresh = {j.name: battles for j, battles in zip(self.judgings, results, strict=True)}
         for name, battles in fresh.items():
             self.by_judge[name].extend(battles)
-        return panel_battles(fresh, self.rule)
+        if self.rule.combine == "pool":  # pooled: each judge's battles as they are
+            pooled = BattleTable()
+            for battles in fresh.values():
+                pooled.extend(battles)
+            return pooled
+        return BattleTable(panel_battles(fresh, self.rule))
 
     @property
     def cut_answers(self) -> set[tuple[str, str, int]]:
@@ -142,12 +151,16 @@ class PanelJudging:
         """How to get the unusable judge going (judge.judging.Judging.advice)."""
         return next((j.advice() for j in self.judgings if j.unusable is not None), "")
 
-    def all_judgements(self) -> dict[str, list[Judgement]]:
-        return {j.name: j.all_judgements() for j in self.judgings}
+    def verdict_stats(self) -> dict[str, VerdictStats]:
+        """Each judge's reliability counts over the items it finished."""
+        return {j.name: j.verdicts.stats() for j in self.judgings}
 
     @property
-    def base_keys(self) -> set[str]:
-        return set().union(*(j.base_keys for j in self.judgings))
+    def base_keys(self) -> KeySet:
+        keys = KeySet()
+        for judging in self.judgings:
+            keys.update(judging.base_keys)
+        return keys
 
 
 def make_panel(

@@ -454,6 +454,15 @@ class Store:
         rows = self._db.execute(sql + " ORDER BY call_id", args)
         return [Call(row[0], row[1], bool(row[2]), *row[3:]) for row in rows]
 
+    def answer_tokens(self) -> dict[str, int]:
+        """Answer key -> completion tokens its successful call reported (the latest such call): the length
+        feature of style control, read without loading the judge calls (a million rows in a big run)."""
+        rows = self._db.execute(
+            "SELECT c.key, c.output_tokens FROM calls c JOIN answers a ON a.key = c.key "
+            "WHERE c.ok = 1 AND c.output_tokens IS NOT NULL ORDER BY c.call_id"
+        )
+        return {key: int(tokens) for key, tokens in rows}
+
     def usage_by_subject(self) -> dict[str, Usage]:
         """Calls, tokens, cost and call time per contestant or judge, over every run of the tournament."""
         rows = self._db.execute(

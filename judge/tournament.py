@@ -15,10 +15,11 @@ from typing import Any
 
 from judge.answers import AnswerProgress, AnswersResult, collect_answers
 from judge.batches import BatchQueue
-from judge.battles import TIES, Battle
+from judge.battle_table import BattleTable, compact
+from judge.battles import TIES
 from judge.config import JudgeConfig, TournamentConfig
 from judge.errors import ProviderError
-from judge.judging import STAGE, JudgeProgress, answer_table, judge_name
+from judge.judging import STAGE, JudgeProgress, KeySet, answer_table, judge_name
 from judge.pairings import Schedule, ScheduleState, make_schedule
 from judge.pairings.sequential import HeadToHead
 from judge.pairings.state import advance, innermost, with_costs
@@ -28,7 +29,7 @@ from judge.questions import Question
 from judge.redaction import NO_SECRETS, Redactor
 from judge.runner import Runner, Sleep
 from judge.store import Failure, Store, Usage
-from judge.verdicts import Judgement, VerdictStats, verdict_stats
+from judge.verdicts import VerdictStats
 
 
 @dataclass(frozen=True)
@@ -37,17 +38,16 @@ class TournamentOutcome:
 
     answers: AnswersResult
     judging: JudgeProgress
-    battles: tuple[Battle, ...]
-    judgements: tuple[Judgement, ...]
+    battles: BattleTable  # compact: a few dozen bytes a battle (judge.battle_table)
     judge_failures: tuple[Failure, ...]  # this run's failed judge calls and parse failures
-    judgement_keys: frozenset[str]  # base keys of the stored judge outputs behind this run's battles
+    judgement_keys: KeySet  # base keys of the stored judge outputs behind this run's battles
     stats: VerdictStats
     pairs: int  # (question, pair) items the schedule handed out
     judge_run_id: int
     seconds: float
     answer_seconds: float  # of `seconds`, the answer stage
     decision: dict[str, Any] | None  # head-to-head: the decision, its interval and the calls it took
-    by_judge: Mapping[str, tuple[Battle, ...]]  # each judge's own battles (the panel's members)
+    by_judge: Mapping[str, BattleTable]  # each judge's own battles (the panel's members)
     judge_stats: Mapping[str, VerdictStats]
     judge_progress: Mapping[str, JudgeProgress]
     answers_cut: int = 0  # answers longer than judge.max_answer_chars, cut in the prompts they appeared in
@@ -94,7 +94,7 @@ async def run_tournament(
     costs = panel_costs(config.panel_judges, turns)  # a budget covers the whole panel
     schedule = with_costs(schedule, calls_per_pair=costs.calls_per_pair, usd_per_call=costs.usd_per_call)
     contestants = tuple(c.name for c in config.contestants)
-    state = ScheduleState(contestants, tuple(by_id))
+    state = ScheduleState(contestants, tuple(by_id), battles=BattleTable())
     pairs = 0
     status = "interrupted"
     try:
@@ -110,23 +110,23 @@ async def run_tournament(
         p = judging.progress
         summary = {"judged": p.judged, "reused": p.reused, "failed": p.failed, "skipped": p.skipped}
         store.finish_run(run_id, status, {"total": p.total, "pairs": pairs, **summary})
-    per_judge = judging.all_judgements()
-    judgements = tuple(j for js in per_judge.values() for j in js)
+    per_judge = judging.verdict_stats()
+    battles = compact(state.battles)
+    by_judge = dict(judging.by_judge) if len(judging.judgings) > 1 else {judging.names[0]: battles}
     return TournamentOutcome(
         answers=answers,
         judging=judging.progress,
-        battles=state.battles,
-        judgements=judgements,
+        battles=battles,
         judge_failures=tuple(store.failures(run_id)),
-        judgement_keys=frozenset(judging.base_keys),
-        stats=verdict_stats(next(iter(per_judge.values()))),  # the first (or only) judge
+        judgement_keys=judging.base_keys,
+        stats=next(iter(per_judge.values())),  # the first (or only) judge
         pairs=pairs,
         judge_run_id=run_id,
         seconds=clock() - started,
         answer_seconds=answered - started,
         decision=_decision(schedule, state, costs.calls_per_pair),
-        by_judge={name: tuple(b) for name, b in judging.by_judge.items()},
-        judge_stats={name: verdict_stats(js) for name, js in per_judge.items()},
+        by_judge=by_judge,
+        judge_stats=per_judge,
         judge_progress={j.name: j.progress for j in judging.judgings},
         answers_cut=len(judging.cut_answers),
     )
@@ -175,7 +175,7 @@ def problems(config: TournamentConfig, outcome: TournamentOutcome) -> tuple[str,
     if not outcome.battles:
         found.append("no battle was decided")
     else:
-        rated = {b.model_a for b in outcome.battles} | {b.model_b for b in outcome.battles}
+        rated = compact(outcome.battles).distinct("model_a") | compact(outcome.battles).distinct("model_b")
         unrated = [c.name for c in config.contestants if c.name not in rated and c.name in answered]
         if unrated:
             found.append(f"not on the leaderboard (no decided battle): {', '.join(unrated)}")
@@ -270,7 +270,7 @@ def _judge_entry(
     stats = outcome.judge_stats[name]
     decided = outcome.by_judge[name]
     progress = outcome.judge_progress[name]
-    ties = sum(b.winner in TIES for b in decided)
+    ties = compact(decided).count_in("winner", TIES)
     return {
         "name": name,
         "model": config.model,

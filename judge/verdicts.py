@@ -387,27 +387,52 @@ class VerdictStats:
 
 def verdict_stats(judgements: Iterable[Judgement]) -> VerdictStats:
     """Position bias and reliability of a judge, from its per-order judgements. Empty shares are NaN."""
-    by_key: dict[tuple[Pair, int], dict[Order, Preference]] = {}
-    failures = parsed = ties = decisive = first = 0
-    for j in judgements:
-        if j.preference is None:
-            failures += 1
-            continue
-        parsed += 1
-        ties += j.preference.direction == 0
-        decisive += j.preference.direction != 0
-        first += j.preference.direction > 0
-        by_key.setdefault((j.pair, j.turn), {})[j.order] = j.preference
-    both = [views for views in by_key.values() if len(views) == 2]
-    agree = sum(canonical("ab", v["ab"]).direction == canonical("ba", v["ba"]).direction for v in both)
-    return VerdictStats(
-        judgements=parsed,
-        parse_failures=failures,
-        pairs_with_both_orders=len(both),
-        position_consistency=_share(agree, len(both)),
-        first_position_share=_share(first, decisive),
-        tie_rate=_share(ties, parsed),
-    )
+    tally = VerdictTally()
+    tally.add(judgements)
+    return tally.stats()
+
+
+@dataclass
+class VerdictTally:
+    """Running counts behind VerdictStats: a run adds each finished item's judgements and keeps no rows.
+
+    Both orders of an item must come in the same add() (the judging stage adds whole items at a time).
+    """
+
+    parsed: int = 0
+    failures: int = 0
+    ties: int = 0
+    decisive: int = 0
+    first: int = 0
+    both: int = 0
+    agree: int = 0
+
+    def add(self, judgements: Iterable[Judgement]) -> None:
+        by_key: dict[tuple[Pair, int], dict[Order, Preference]] = {}
+        for j in judgements:
+            if j.preference is None:
+                self.failures += 1
+                continue
+            self.parsed += 1
+            self.ties += j.preference.direction == 0
+            self.decisive += j.preference.direction != 0
+            self.first += j.preference.direction > 0
+            by_key.setdefault((j.pair, j.turn), {})[j.order] = j.preference
+        both = [views for views in by_key.values() if len(views) == 2]
+        self.both += len(both)
+        self.agree += sum(
+            canonical("ab", v["ab"]).direction == canonical("ba", v["ba"]).direction for v in both
+        )
+
+    def stats(self) -> VerdictStats:
+        return VerdictStats(
+            judgements=self.parsed,
+            parse_failures=self.failures,
+            pairs_with_both_orders=self.both,
+            position_consistency=_share(self.agree, self.both),
+            first_position_share=_share(self.first, self.decisive),
+            tie_rate=_share(self.ties, self.parsed),
+        )
 
 
 def _share(part: int, whole: int) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, Protocol
@@ -53,7 +53,7 @@ class ScheduleState:
     contestants: tuple[str, ...]
     questions: tuple[str, ...]  # question ids, in question-set order
     scheduled: frozenset[Pair] = frozenset()
-    battles: tuple[Battle, ...] = ()  # verdicts so far, for adaptive kinds
+    battles: Sequence[Battle] = ()  # verdicts so far, for adaptive kinds (a compact BattleTable in a run)
     ratings: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:

@@ -24,6 +24,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from judge.battle_table import BattleTable
 from judge.battles import Battle
 from judge.errors import InputError
 from judge.pairings.base import Pair, Schedule, ScheduleState, make_pair
@@ -46,7 +47,7 @@ class FittedRatings(Mapping[str, float]):
         fit: BTFit | None,
         frame: pd.DataFrame,
         *,
-        battles: tuple[Battle, ...] = (),
+        battles: Sequence[Battle] = (),
         counts: Tally | None = None,
         scheduled: frozenset[Pair] | None = None,
     ) -> None:
@@ -73,16 +74,27 @@ class FittedRatings(Mapping[str, float]):
 
 
 def _frame(battles: Sequence[Battle]) -> pd.DataFrame:
+    if isinstance(battles, BattleTable):  # read from the codes, no Battle built
+        return pd.DataFrame({c: battles.column(c).astype("string") for c in _FRAME_COLUMNS})
     return pd.DataFrame(
         {c: pd.array([getattr(b, c) for b in battles], dtype="string") for c in _FRAME_COLUMNS}
     )
 
 
+def _appended(battles: Sequence[Battle], added: Sequence[Battle]) -> Sequence[Battle]:
+    """The state's battles then the new ones: a BattleTable grows in place (see judge.battle_table)."""
+    if isinstance(battles, BattleTable):
+        return battles.plus(added)
+    if isinstance(added, BattleTable) and not battles:
+        return added
+    return (*battles, *added)
+
+
 def advance(state: ScheduleState, batch: Iterable[Pair], new_battles: Iterable[Battle]) -> ScheduleState:
     """The state after a batch: its pairs scheduled, its battles appended, ratings refitted (fit_bt)."""
-    added = tuple(new_battles)
+    added = new_battles if isinstance(new_battles, BattleTable) else tuple(new_battles)
     pairs = [p for p in dict.fromkeys(batch) if p not in state.scheduled]
-    battles = state.battles + added
+    battles = _appended(state.battles, added)
     scheduled = state.scheduled | frozenset(pairs)
     kept = state.ratings
     if isinstance(kept, FittedRatings) and kept.battles is state.battles:

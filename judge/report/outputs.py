@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from judge.battles import Battle
 from judge.errors import StoreError
@@ -29,6 +29,12 @@ from judge.report.rundir import (
     PPI_BOARD_FILE,
 )
 from judge.store import StoredJudgement
+
+
+class Winners(Protocol):
+    """slot (question_id, model_a, model_b, turn) -> the winner of its battle, None when undecided."""
+
+    def get(self, slot: tuple[str, str, str, int | None], /) -> str | None: ...
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -141,14 +147,14 @@ def details_rows(
     questions: Mapping[str, Question],
     answers: Mapping[tuple[str, str, int], str],
     judgements: Iterable[StoredJudgement],
-    battles: Sequence[Battle],
+    winners: Winners,
 ) -> Iterator[dict[str, Any]]:
     """One row per judged (question, pair, turn): the texts the judge saw and its output for each order.
 
     `judgements` come grouped by (question, pair, turn), attempts in order (Store.judgements_by_slot), so
-    rows stream out one group at a time.
+    rows stream out one group at a time; `winners` looks each slot's battle up (BattleTable.winners(), or
+    a dict for a few battles).
     """
-    winners = {(b.question_id, b.model_a, b.model_b, b.turn): b.winner for b in battles}
     slot: tuple[str, str, str, int] | None = None
     orders: dict[tuple[str, str], StoredJudgement] = {}
     for j in judgements:  # the last stored attempt of each judge and order wins (a parsed one ends retries)
@@ -165,7 +171,7 @@ def details_rows(
 def _detail_row(
     questions: Mapping[str, Question],
     answers: Mapping[tuple[str, str, int], str],
-    winners: Mapping[tuple[str, str, str, int | None], str],
+    winners: Winners,
     slot: tuple[str, str, str, int],
     orders: Mapping[tuple[str, str], StoredJudgement],
 ) -> Iterator[dict[str, Any]]:
