@@ -83,10 +83,10 @@ def _frame(battles: Sequence[Battle]) -> pd.DataFrame:
 
 def _appended(battles: Sequence[Battle], added: Sequence[Battle]) -> Sequence[Battle]:
     """The state's battles then the new ones: a BattleTable grows in place (see judge.battle_table)."""
+    if isinstance(added, BattleTable) and not battles:  # a first (or only) round: no copy
+        return added
     if isinstance(battles, BattleTable):
         return battles.plus(added)
-    if isinstance(added, BattleTable) and not battles:
-        return added
     return (*battles, *added)
 
 
