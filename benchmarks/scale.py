@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -142,6 +144,12 @@ def scale_child(url: str, calls: int, concurrency: int, bootstrap: int, folder: 
         raise RuntimeError(f"expected {calls} judgements, got {j} ({result.problems})")
     phases = dict(result.phases)
     db_bytes = sum(f.stat().st_size for f in (folder / "out").glob(DB_NAME + "*"))
+    with contextlib.closing(sqlite3.connect(folder / "out" / DB_NAME)) as db:  # pages per table + its indexes
+        owner = dict(db.execute("SELECT name, tbl_name FROM sqlite_schema"))
+        per_table: dict[str, int] = {}
+        for name, size in db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"):
+            table = owner.get(name, name)
+            per_table[table] = per_table.get(table, 0) + size
     half = samples[len(samples) // 2]
     slope = (samples[-1][1] - half[1]) / max(1, samples[-1][0] - half[0]) * 1e6  # MB per million calls
     return {
@@ -159,6 +167,10 @@ def scale_child(url: str, calls: int, concurrency: int, bootstrap: int, folder: 
         "rss_growth_mb_per_million_calls": slope,
         "db_mb": db_bytes / 1e6,
         "db_bytes_per_judgement": db_bytes / j.judged,
+        "db_bytes_per_judgement_by_table": {
+            table: round(size / j.judged, 1)
+            for table, size in sorted(per_table.items(), key=lambda kv: -kv[1])
+        },
     }
 
 

@@ -18,7 +18,7 @@ from judge.battles import Battle
 from judge.errors import InputError
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Pair:
     """Two contestants on one question, in canonical order (model_a < model_b): keys stable across runs."""
 
