@@ -1,11 +1,15 @@
 """Scale of the judging stage: 100,000 and 1,000,000 judge calls, and an endpoint pool's throughput.
 
-Scale: a fast OpenAI-compatible loopback server (benchmarks/judging.py's raw asyncio server, no delay, in its
-own process) answers every judge call with a verdict line. The calls go the real way: Judging.judge_batch
-renders each prompt, hashes its key, looks the store up, calls the openai SDK through the Runner and commits
-each output to an SQLite file, round after round of `--round` pairs as a schedule hands them out, keeping
-the battles as the tournament does. Each size runs in its own process, so its peak RSS is its own; RSS is
-also sampled after every round, so the growth per call can be read off (and extrapolated when 1M is not run).
+Scale: `judge run` itself (judge.api.run, the code behind the command) on a round-robin tournament of 30
+contestants replaying recorded answers (~600 characters, all different) on as many one-turn questions as
+the size needs (870 judge calls a question: both orders of 435 pairs), judged by an openai endpoint that a
+fast OpenAI-compatible loopback server (benchmarks/judging.py's raw asyncio server, no delay, in its own
+process) answers with a verdict line: config check, answers stage, the schedule's round, every judge call
+through the openai SDK, the Runner and the SQLite store, battles, details, diagnostics and the three boards
+(bootstrap `--bootstrap` rounds; no HTML). Each size runs in its own process, so its peak RSS is its own;
+RSS is sampled every 2% of the calls, so the growth per call during judging can be read off (and
+extrapolated when 1M is not run); the peak covers the rating step too. Calls/s is over the judging stage.
+The database's size per judgement is given whole and per table (with its indexes, from SQLite's dbstat).
 Goal: RSS at 1M within 1.5x of RSS at 100k, calls/s within 20%.
 
 Pool: `--replicas 4` servers that each take `--delay 0.2` s per call, one pooled judge (`base_url:` a list) at
@@ -14,7 +18,7 @@ servers in the same run (the most this machine's cores let any client do). Goal:
 
 Both share two cores with the servers (and any other load): the load average is printed with the figures.
 
-Run:  .venv/bin/python benchmarks/scale.py [--sizes 100000,1000000] [--round 5000] [--concurrency 64]
+Run:  .venv/bin/python benchmarks/scale.py [--sizes 100000,1000000] [--bootstrap 100] [--concurrency 64]
       [--pool-calls 10000] [--replicas 4] [--delay 0.2] [--pool-concurrency 256] [--skip-pool] [--json]
 """
 
@@ -246,11 +250,16 @@ def main() -> None:
                 out["scale"].append(row)
                 if not args.json:
                     growth = row["rss_growth_mb_per_million_calls"]
+                    tables = ", ".join(
+                        f"{t} {b:.0f}" for t, b in row["db_bytes_per_judgement_by_table"].items() if b >= 10
+                    )
                     print(
-                        f"{row['calls']:>9,} calls  {row['seconds']:>8.1f} s  {row['calls_per_s']:>6.0f} "
-                        f"calls/s  peak RSS {row['peak_rss_mb']:>6.0f} MB (growth {growth:.0f} MB per 1M "
-                        f"calls)  DB {row['db_mb']:>7.1f} MB ({row['db_bytes_per_judgement']:.0f} B per "
-                        f"judgement)  load {row['load_average']}",
+                        f"{row['calls']:>9,} calls  judging {row['seconds']:>7.1f} s  "
+                        f"{row['calls_per_s']:>5.0f} calls/s  RSS {row['rss_before_mb']:.0f} MB before, "
+                        f"{row['peak_rss_judging_mb']:.0f} judging, peak {row['peak_rss_mb']:.0f} MB "
+                        f"(growth while judging {growth:.0f} MB per 1M calls)  DB {row['db_mb']:.1f} MB = "
+                        f"{row['db_bytes_per_judgement']:.0f} B per judgement ({tables})  "
+                        f"load {row['load_average']}",
                         flush=True,
                     )
         finally:

@@ -74,8 +74,8 @@ class FittedRatings(Mapping[str, float]):
 
 
 def _frame(battles: Sequence[Battle]) -> pd.DataFrame:
-    if isinstance(battles, BattleTable):  # read from the codes, no Battle built
-        return pd.DataFrame({c: battles.column(c).astype("string") for c in _FRAME_COLUMNS})
+    if isinstance(battles, BattleTable):  # read from the codes as categoricals, no Battle built
+        return pd.DataFrame({c: battles.column(c) for c in _FRAME_COLUMNS})
     return pd.DataFrame(
         {c: pd.array([getattr(b, c) for b in battles], dtype="string") for c in _FRAME_COLUMNS}
     )
