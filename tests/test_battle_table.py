@@ -90,7 +90,9 @@ def test_winners_lookup_distinct_and_counts() -> None:
     assert all(winners.get(slot) == winner for slot, winner in expected.items())
     assert winners.get(("nope", "m0", "m1", 1)) is None and winners.get(("q0", "m0", "m1", 9)) is None
     assert table.distinct("model_a") | table.distinct("model_b") == {"m0", "m1", "m2", "m3", "m4", "m5"}
-    assert table.count_in("winner", ("tie", "tie (bothbad)")) == sum(b.winner.startswith("tie") for b in given)
+    assert table.count_in("winner", ("tie", "tie (bothbad)")) == sum(
+        b.winner.startswith("tie") for b in given
+    )
 
 
 def test_key_set_holds_keys_as_64_bit_numbers() -> None:

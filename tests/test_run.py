@@ -433,3 +433,20 @@ def test_long_answers_are_cut_in_judge_prompts_marked_counted_and_warned_once(tm
     assert (judge_diag["answers_cut"], judge_diag["max_answer_chars"]) == (1, 3000)
     assert load_config(config, {}).judge.max_answer_chars == 3000
     assert load_config(write_config(tmp_path, "{provider: echo}"), {}).judge.max_answer_chars == 20_000
+
+
+def test_rounds_judged_in_small_chunks_give_the_same_battles_and_counts(tmp_path, monkeypatch):
+    """A round is judged chunk by chunk (its per-order verdicts dropped as each chunk's battles are decided):
+    the battles, their order and the judge's diagnostics do not depend on the chunk size."""
+    import judge.judging
+
+    contestants = ECHO_PAIR + "  - {name: echo-c, provider: echo, temperature: 0.9}\n"
+    config = write_config(tmp_path, "{provider: echo, answer_format: json, concurrency: 1}", contestants, 8)
+    whole = api.run(config, out=tmp_path / "whole", env={}, bootstrap=0, write_html=False)
+    monkeypatch.setattr(judge.judging, "CHUNK_PAIRS", 1)  # chunks of 2 pairs (the workers' width)
+    chunked = api.run(config, out=tmp_path / "chunked", env={}, bootstrap=0, write_html=False)
+    assert len(whole.outcome.battles) == 8 * 3
+    assert without_time(chunked.outcome.battles) == without_time(whole.outcome.battles)
+    untimed = [{k: v for k, v in r.diagnostics["judge"].items() if k != "seconds"} for r in (whole, chunked)]
+    assert untimed[0] == untimed[1]
+    assert chunked.outcome.stats == whole.outcome.stats and whole.outcome.stats.pairs_with_both_orders == 24
