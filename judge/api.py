@@ -768,14 +768,17 @@ def _panel_boards(
     ci: Literal["bootstrap", "none"],
 ) -> list[Path]:
     """battles_by_judge.jsonl (each judge's own battles) and leaderboard_by_judge.json (a board per judge)."""
+    from judge.battle_table import BattleTable
+    from judge.battles import FileCounts
     from judge.report import outputs
     from judge.report.rundir import BY_JUDGE_FILE, JUDGE_BATTLES_FILE
 
-    own = [b for battles in outcome.by_judge.values() for b in battles]
+    own = BattleTable(b for battles in outcome.by_judge.values() for b in battles)
     path = outputs.write_battles(out_dir, own, name=JUDGE_BATTLES_FILE)
     if not own:
         return [path]
-    boards = rate(path, format="generic", bootstrap=bootstrap, seed=seed, by="judge", ci=ci)
+    read = (FileCounts(path=str(path), format="generic", rows_read=len(own), excluded={}),)
+    boards = rate_frame(own.frame(), files=read, bootstrap=bootstrap, seed=seed, by="judge", ci=ci)
     return [path, outputs.write_json(out_dir, BY_JUDGE_FILE, rate_json(boards))]
 
 
