@@ -27,7 +27,7 @@ from tenacity import (
 )
 
 from judge.config import Prices, RetryConfig
-from judge.errors import JudgeError
+from judge.errors import BatchesPending, JudgeError
 from judge.providers.base import CallFailed, Completion, Endpoint, ErrorKind, Provider, Request
 from judge.redaction import NO_SECRETS, Redactor
 from judge.store import Call
@@ -263,12 +263,17 @@ class Runner:
 
         A failed write (a full disk) halts the runner at once, so not one more call starts (the task group's
         cancellation alone comes a step late: a call already woken would still be sent), and surfaces as its
-        own JudgeError rather than an ExceptionGroup.
+        own JudgeError rather than an ExceptionGroup. BatchesPending (`--no-wait` met an open provider batch)
+        ends only the coroutine that met it: live calls of the others go on and are stored, and it is raised
+        once they are done.
         """
+        pending: list[BatchesPending] = []
 
         async def halting(task: Coroutine[Any, Any, Any]) -> None:
             try:
                 await task
+            except BatchesPending as exc:
+                pending.append(exc)
             except JudgeError as exc:
                 self._halted = exc
                 raise
@@ -282,6 +287,8 @@ class Runner:
             if first is None:
                 raise
             raise first from None
+        if pending:
+            raise pending[0]
 
 
 def _first_judge_error(errors: BaseExceptionGroup[BaseException]) -> JudgeError | None:

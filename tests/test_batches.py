@@ -316,3 +316,27 @@ def test_a_batch_creation_whose_reply_is_lost_is_found_not_sent_twice(tmp_path, 
         # lost: the batch the provider did create was found by its tag (or its size and time) and used.
         assert failed == ([("transient",)] * (3 if which == "openai" else 6) if fault == "refuse" else [])
         assert not rows(out / "judge.sqlite", "SELECT * FROM batches WHERE batch_id LIKE 'judge-intent-%'")
+
+
+def test_no_wait_lets_live_calls_of_a_mixed_run_finish(tmp_path):
+    with BatchServer(polls_to_end=3, delay_s=1.0) as server:
+        path = tmp_path / "t.yaml"
+        path.write_text(
+            "name: t\nquestions: {path: mt_bench, limit: 3, turns: 1}\ncontestants:\n"
+            f"  - {{name: a, provider: openai, model: m1, base_url: '{server.openai_url}', "
+            "batch: {poll_seconds: 0.05}}\n"
+            f"  - {{name: b, provider: openai, model: m2, base_url: '{server.openai_url}'}}\n"
+            f"judge: {{provider: anthropic, model: judge-m, base_url: '{server.anthropic_url}'}}\n{RETRIES}"
+        )
+        out = tmp_path / "out"
+        with pytest.raises(BatchesPending):  # the batch is still open after the first poll
+            api.run(path, out=out, env={}, bootstrap=0, write_html=False, no_wait=True)
+        # b's live calls (a second each) were in flight when the open batch was met: they finished
+        live = rows(out / "judge.sqlite", "SELECT contestant, COUNT(*) FROM answers GROUP BY 1")
+        assert live == [("b", 3)] and server.live_calls == 3
+
+        result = api.run(path, out=out, env={}, bootstrap=0, write_html=False)
+        p = result.outcome.answers.progress
+        assert p.asked == 3 and p.reused == 3 and result.outcome.battles
+        assert server.live_calls == 3 + 6  # b's answers were not asked again; the live judge judged 6
+        assert not [c for c, n in Counter(server.submitted).items() if n > 1]
