@@ -3,7 +3,7 @@
 // with the tags and attributes the renderer emits. Anything else keeps only its text.
 const MD_TAGS = new Set(["p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote",
   "pre", "code", "em", "strong", "s", "a", "table", "thead", "tbody", "tr", "th", "td"]);
-const MD_ATTRIBUTES = { a: ["href", "title", "class"], ol: ["start"], code: ["class"], th: ["class"], td: ["class"] };
+const MD_ATTRIBUTES = { a: ["class", "href", "title"], ol: ["start"], code: ["class"], th: ["class"], td: ["class"] };
 const MD_CHECKS = {
   href: (value) => /^(https?|mailto):/i.test(value),
   class: (value) => /^[\w+#.-]{1,60}$/.test(value),

@@ -32,12 +32,6 @@ class Tally:
     decisive: int = 0  # judged votes where neither the voter nor the judge called a tie
     decisive_agreed: int = 0
 
-    def share(self) -> float | None:
-        return self.agreed / self.judged if self.judged else None
-
-    def decisive_share(self) -> float | None:
-        return self.decisive_agreed / self.decisive if self.decisive else None
-
 
 def tally(pairs: Iterable[tuple[str, str | None]]) -> Tally:
     """Add up (voter's canonical winner, judge's canonical winner or None) pairs."""
@@ -56,8 +50,14 @@ def tally(pairs: Iterable[tuple[str, str | None]]) -> Tally:
     return Tally(votes, ties, judged, agreed, decisive, decisive_agreed)
 
 
-def _percent(part: int, whole: int) -> str:
-    return f"{part} of {whole} ({part / whole:.0%})" if whole else "n/a"
+def _agreement(t: Tally) -> str:
+    if not t.judged:
+        return "the judge decided none of them"
+    line = f"agreed with the judge on {t.agreed} of {t.judged} it decided ({t.agreed / t.judged:.0%})"
+    if t.decisive:
+        line += f", {t.decisive_agreed} of {t.decisive} where both picked a winner"
+        line += f" ({t.decisive_agreed / t.decisive:.0%})"
+    return line
 
 
 @dataclass(frozen=True)
@@ -79,15 +79,11 @@ class Summary:
         }
 
     def sentence(self) -> str:
-        """One line for the terminal: what was cast and where it went, then the agreement with the judge."""
+        """One line for the terminal: what was cast, the agreement with the judge, where the votes went."""
         s = self.session
         line = f"{s.votes} vote(s) cast, {self.skipped} skipped, {s.ties} tie(s)"
         if s.votes:
-            line += (
-                f"; agreed with the judge on {_percent(s.agreed, s.judged)} it decided"
-                f" ({_percent(s.decisive_agreed, s.decisive)} where both picked a winner)"
-            )
+            line += f"; {_agreement(s)}"
         if self.overall.votes > s.votes:
-            o = self.overall
-            line += f"; all your {o.votes} votes on this run: {_percent(o.agreed, o.judged)}"
+            line += f"; all {self.overall.votes} of your votes on this run: {_agreement(self.overall)}"
         return f"{line}; votes saved to {self.votes_file}"
