@@ -39,8 +39,9 @@ ATTRIBUTES: Final[Mapping[str, frozenset[str]]] = {
 _LINK: Final = re.compile(r"^(?:https?|mailto):", re.IGNORECASE)
 _LANGUAGE: Final = re.compile(r"^[\w+#.-]{1,40}$")
 _CACHE_SIZE: Final = 1024  # a voting session shows each text a few times (reloads); answers are small
-# Marked safe for jinja2: it is our own script, inlined under the page's CSP nonce.
+# Marked safe for jinja2: our own script and style, inlined under each page's CSP nonce.
 SAFE_HTML_JS: Final = Markup(resources.files("judge").joinpath("answer_html.js").read_text(encoding="utf-8"))
+MARKDOWN_CSS: Final = Markup(resources.files("judge").joinpath("answer_html.css").read_text(encoding="utf-8"))
 
 
 def safe_link(url: str) -> bool:

@@ -24,7 +24,7 @@ from typing import Any, Final
 import jinja2
 
 from judge._hosts import is_loopback
-from judge.answer_html import SAFE_HTML_JS
+from judge.answer_html import MARKDOWN_CSS, SAFE_HTML_JS
 from judge.battles import TIES
 from judge.errors import InputError
 from judge.store import StoredVote
@@ -149,7 +149,11 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/":
             nonce = secrets.token_urlsafe(16)
             page = _ENV.get_template("page.html.j2").render(
-                voter=session.voter, nonce=nonce, safe_html_js=SAFE_HTML_JS, **session.progress()
+                voter=session.voter,
+                nonce=nonce,
+                safe_html_js=SAFE_HTML_JS,
+                markdown_css=MARKDOWN_CSS,
+                **session.progress(),
             )
             csp = (
                 f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
