@@ -39,6 +39,9 @@ ATTRIBUTES: Final[Mapping[str, frozenset[str]]] = {
 _LINK: Final = re.compile(r"^(?:https?|mailto):", re.IGNORECASE)
 _LANGUAGE: Final = re.compile(r"^[\w+#.-]{1,40}$")
 _CACHE_SIZE: Final = 1024  # a voting session shows each text a few times (reloads); answers are small
+# Longer texts are shown as plain text: markdown-it-py renders a real 50 kB answer in under 0.1 s, but crafted
+# input (thousands of "[" or table rows) costs about 50 us a character on this machine.
+MAX_MARKDOWN_CHARS: Final = 50_000
 # Marked safe for jinja2: our own script and style, inlined under each page's CSP nonce.
 SAFE_HTML_JS: Final = Markup(resources.files("judge").joinpath("answer_html.js").read_text(encoding="utf-8"))
 MARKDOWN_CSS: Final = Markup(resources.files("judge").joinpath("answer_html.css").read_text(encoding="utf-8"))
@@ -93,7 +96,15 @@ def _renderer() -> MarkdownIt:
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def to_html(text: str) -> str:
     """One markdown text as HTML made only of `TAGS` and `ATTRIBUTES`; raw HTML in it stays visible text."""
+    if len(text) > MAX_MARKDOWN_CHARS:
+        return plain_html(text)
     return str(_renderer().render(text))
+
+
+def plain_html(text: str) -> str:
+    """A text as one paragraph of escaped lines: what a text too long to parse as markdown is shown as."""
+    lines = html.escape(text, quote=False).split("\n")
+    return "<p>" + "<br />\n".join(lines) + "</p>\n"
 
 
 def texts_html(texts: Sequence[str]) -> list[str]:

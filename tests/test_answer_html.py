@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from judge.answer_html import ATTRIBUTES, SAFE_HTML_JS, TAGS, safe_link, to_html
+from judge.answer_html import ATTRIBUTES, MAX_MARKDOWN_CHARS, SAFE_HTML_JS, TAGS, safe_link, to_html
 
 
 class _Elements(HTMLParser):
@@ -120,6 +120,14 @@ def test_markdown_constructs_render() -> None:
     assert '<a href="https://example.org/a?b=1&amp;c=2" title="Docs">docs</a>' in html
     assert '<a href="https://example.org">https://example.org</a>' in html
     assert '<a href="mailto:x@example.org">mail</a>' in html
+
+
+def test_a_text_too_long_for_markdown_is_shown_as_plain_lines() -> None:
+    text = "**not bold** <script>x</script>\n" + "[" * MAX_MARKDOWN_CHARS
+    html = to_html(text)
+    assert_allowlisted(html)
+    assert html.startswith("<p>**not bold** &lt;script&gt;x&lt;/script&gt;<br />\n[[[")
+    assert parse(html)[1] == text + "\n"  # and the newline after </p>
 
 
 def test_the_page_script_allows_what_the_renderer_emits() -> None:

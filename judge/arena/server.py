@@ -291,7 +291,8 @@ class ArenaServer:
                     if name == "delta":
                         texts[data["side"]] += data["text"]
                     elif name == "done":  # the finished reply, rendered once, replaces the streamed text
-                        data = {**data, "html": to_html(texts[data["side"]])}
+                        html = await asyncio.to_thread(to_html, texts[data["side"]])  # off the event loop
+                        data = {**data, "html": html}
                     await response.write(_event(name, data))
             await response.write_eof()
         except ConnectionResetError:
