@@ -32,27 +32,51 @@ def _board_json(frame: pd.DataFrame, n_battles: int) -> dict[str, Any]:
     return {"method": "bt", "n_battles": n_battles, "bootstrap": 20, "models": rows}
 
 
-def write_run_dir(root: Path, *, hostile: bool = True, optional: bool = True) -> Path:
-    """A small results directory in the tournament's layout, with one hostile answer when asked."""
+def write_run_dir(
+    root: Path,
+    *,
+    hostile: bool = True,
+    optional: bool = True,
+    models: tuple[str, ...] = MODELS,
+    questions: int = 8,
+    flip: float = 0.2,
+    tie: float = 0.15,
+    details: bool = True,
+    human_votes: int = 0,
+) -> Path:
+    """A small results directory in the tournament's layout, with one hostile answer when asked.
+
+    Each battle is judged in both orders (verdict_ab / verdict_ba); with probability `flip` the second order
+    repeats the first as shown (a position-driven judge), and the conservative rule makes that pair a tie.
+    Earlier models are stronger. `human_votes` writes that many votes of `judge vote` to human_votes.jsonl.
+    """
     rng = np.random.default_rng(7)
     root.mkdir(parents=True)
-    battles, details = [], []
-    for q in range(8):
+    battles, texts = [], []
+    strength = {m: -0.15 * i for i, m in enumerate(models)}
+    shown = {"model_a": "A>B", "model_b": "B>A", "tie": "A=B"}
+    swapped = {"model_a": "B>A", "model_b": "A>B", "tie": "A=B"}
+    for q in range(questions):
         category = CATEGORIES[q % 2]
-        for i, a in enumerate(MODELS):
-            for b in MODELS[i + 1 :]:
-                winner = str(rng.choice(["model_a", "model_b", "tie"], p=[0.5, 0.35, 0.15]))
-                battles.append(
-                    dict(
-                        zip(
-                            BATTLE_COLUMNS[:10],  # the core columns; the optional ones stay absent
-                            [f"q{q}", a, b, winner, "tiny-judge", "judge", category, "en", 1, 1.7e9],
-                            strict=True,
-                        )
+        for i, a in enumerate(models):
+            for b in models[i + 1 :]:
+                p_a = (1 - tie) / (1 + np.exp(strength[b] - strength[a]))
+                pick = str(rng.choice(["model_a", "model_b", "tie"], p=[p_a, 1 - tie - p_a, tie]))
+                consistent = rng.random() >= flip
+                verdict_ba = swapped[pick] if consistent else ("A>B" if pick != "model_b" else "B>A")
+                winner = pick if consistent else "tie"
+                row = dict(
+                    zip(
+                        BATTLE_COLUMNS[:10],  # the core columns; the other optional ones stay absent
+                        [f"q{q}", a, b, winner, "tiny-judge", "judge", category, "en", 1, 1.7e9],
+                        strict=True,
                     )
                 )
+                battles.append({**row, "verdict_ab": shown[pick], "verdict_ba": verdict_ba})
+                if not details:
+                    continue
                 answer_b = HOSTILE if hostile and q == 0 and b == "model-z" else f"{b} says {q} turn one"
-                details.append(
+                texts.append(
                     {
                         "question_id": f"q{q}",
                         "category": category,
@@ -69,6 +93,28 @@ def write_run_dir(root: Path, *, hostile: bool = True, optional: bool = True) ->
                         "winner": winner,
                     }
                 )
+    if human_votes:
+        votes = []
+        for k in range(human_votes):
+            a, b = sorted(rng.choice(models, size=2, replace=False))
+            p_a = 0.85 / (1 + np.exp(3 * (strength[b] - strength[a])))  # people see a clearer order
+            winner = str(rng.choice(["model_a", "model_b", "tie"], p=[p_a, 0.85 - p_a, 0.15]))
+            votes.append(
+                {
+                    "question_id": f"q{k % questions}",
+                    "model_a": str(a),
+                    "model_b": str(b),
+                    "winner": winner,
+                    "judge": "human:eve" if k % 3 else "human:bob",
+                    "source": "human",
+                    "category": CATEGORIES[k % questions % 2],
+                    "turn": 1,
+                    "tstamp": 1.8e9 + k,
+                    "first_shown": str(a if k % 2 else b),
+                }
+            )
+        with (root / "human_votes.jsonl").open("w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(v) + "\n" for v in votes)
     frame = pd.DataFrame(battles)
     with (root / "battles.jsonl").open("w", encoding="utf-8") as handle:
         handle.writelines(json.dumps(row) + "\n" for row in battles)
@@ -92,11 +138,12 @@ def write_run_dir(root: Path, *, hostile: bool = True, optional: bool = True) ->
             "calls": 48,
             **usage,
         },
-        "contestants": {m: {"answers": 8, "failures": 0, **usage} for m in MODELS},
+        "contestants": {m: {"answers": questions, "failures": 0, **usage} for m in models},
     }
     (root / "diagnostics.json").write_text(json.dumps(diagnostics), encoding="utf-8")
-    with (root / "details.jsonl").open("w", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(d) + "\n" for d in details)
+    if details:
+        with (root / "details.jsonl").open("w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(d) + "\n" for d in texts)
     return root
 
 
@@ -125,7 +172,9 @@ def test_report_is_one_self_contained_file(run_dir: Path) -> None:
     assert page.count('<tr class="lb-row">') == 3
     for section in ("Observed win fraction", "Predicted win rate", "Battle count", "Position consistency"):
         assert section in page
-    assert "80.0%" in page and "55.0%" in page  # position consistency, first-position preference
+    # position consistency from the battle log (as judge validate measures it), first-position preference
+    assert "79.2% of 24" in page and "55.0%" in page
+    assert "Tie rate: <strong>25%</strong> of 24 battles" in page
     assert "$0.0123" in page
     assert page.count('<table class="board small">') == 2  # one leaderboard per category
 
