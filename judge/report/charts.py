@@ -55,7 +55,7 @@ def interval_bar(rating: float, lower: float, upper: float, scale: Scale, height
 
     An open (infinite) end runs to the edge of the scale and ends in an arrow."""
     mid = height / 2
-    label = f"{rating:.0f} ({_end(lower)} to {_end(upper)})"
+    label = f"{rating:.0f} ({interval_text(lower, upper)})"
     parts = [
         f'<svg class="ibar" width="{scale.width}" height="{height}" viewBox="0 0 {scale.width} {height}" '
         f'role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>'
@@ -88,6 +88,11 @@ def axis(scale: Scale, height: int = 22) -> Markup:
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def interval_text(lower: float, upper: float) -> str:
+    """An interval as shown in the page: rounded ends, "open" for a separated model's infinite end."""
+    return f"{_end(lower)} to {_end(upper)}"
 
 
 def _end(value: float) -> str:

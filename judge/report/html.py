@@ -35,6 +35,7 @@ _ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_ENV.filters["interval"] = lambda row: charts.interval_text(row.ci_lower, row.ci_upper)
 
 
 def write_report(run_dir: str | Path) -> Path:
