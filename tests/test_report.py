@@ -355,6 +355,13 @@ def test_one_order_everywhere_rank_then_rating(tmp_path: Path) -> None:
             assert re.findall(r'<th class="col" scope="col"><span>([^<]+)<', block) == expected
     costs = section(page, "costs")
     assert [m for m in re.findall(r"<tr><td>([^<]+)</td><td>contestant", costs)] == expected
+    browser = re.search(r'id="battle-data">(.*?)</script>', page, re.S)
+    assert browser is not None
+    assert json.loads(browser.group(1))["pairs"] == [
+        ["model-x", "model-z"],
+        ["model-x", "model-y"],
+        ["model-y", "model-z"],
+    ]
     # The engine, the CLI's --json and the report share the order.
     frame = pd.DataFrame([{"model": m, "rating": r, "rank": k} for m, r, _, _, k in rows])
     assert list(board_order(frame)["model"]) == expected
@@ -440,3 +447,16 @@ def test_hostile_model_names_stay_text_in_every_table(tmp_path: Path) -> None:
     assert "<img" not in page
     for ident in ("leaderboard", "matrices", "categories", "humans", "costs"):
         assert str(escape(evil)) in section(page, ident), ident
+
+
+def test_votes_cast_through_judge_vote_show_up_beside_the_board(run_dir: Path) -> None:
+    """The real voting session writes human_votes.jsonl; the report reads that file as it is."""
+    from judge.vote import VoteSession
+
+    for voter, choice in (("ann", "a"), ("bob", "tie")):
+        session = VoteSession.open(run_dir, voter=voter, seed=3)
+        while (shown := session.next_battle()) is not None:
+            session.record(shown.token, choice)
+    humans = section(render_report(load_run_dir(run_dir)), "humans")
+    assert "48 votes by 2 voters" in humans
+    assert humans.count('<tr class="human-row">') == 3

@@ -237,6 +237,7 @@ def _browser_payload(data: ReportData) -> dict[str, Any]:
             texts.append(text)
         return index[text]
 
+    place = {model: i for i, model in enumerate(data.leaderboard.models)}
     items = []
     pairs: set[tuple[str, str]] = set()
     categories: set[str] = set()
@@ -261,6 +262,9 @@ def _browser_payload(data: ReportData) -> dict[str, Any]:
     return {
         "texts": texts,
         "items": items,
-        "pairs": [list(p) for p in sorted(pairs)],
+        # Each pair by name (the URL filter's key), the list in board order of the better-ranked model.
+        "pairs": [
+            list(p) for p in sorted(pairs, key=lambda p: (*sorted(place.get(m, len(place)) for m in p), p))
+        ],
         "categories": sorted(categories),
     }
