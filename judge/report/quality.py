@@ -12,6 +12,7 @@ The thresholds, and why (README "Reports" says the same):
   ones; ties also pull every rating towards the middle. People tie far less often on the same kind of task:
   23% of the MT-Bench experts' 3,355 votes and 39% of LLMFAO's 8,931 crowd votes are ties.
 A figure on fewer than MIN_SAMPLE battles (or pairs) is shown but raises no flag: it is mostly noise.
+benchmarks/weak_flag.py measures how often the flag fires on judge-shaped logs (docs/design/report.md).
 """
 
 from __future__ import annotations
