@@ -14,18 +14,20 @@ Goal: RSS at 1M within 1.5x of RSS at 100k, calls/s within 20%.
 
 Pool: `--replicas 4` servers that each take `--delay 0.2` s per call, one pooled judge (`base_url:` a list) at
 concurrency 256: calls/s against the ideal (concurrency / delay) and against raw sockets spread over the same
-servers in the same run (the most this machine's cores let any client do). Goal: >= 85% of the ideal.
+servers in the same run (the most this machine's cores let any client do), layer by layer with the client's
+and the servers' CPU per call and the per-replica counts (benchmarks/pool_throughput.py, which this runs).
+Goal: >= 85% of the ideal.
 
 Both share two cores with the servers (and any other load): the load average is printed with the figures.
 
 Run:  .venv/bin/python benchmarks/scale.py [--sizes 100000,1000000] [--bootstrap 100] [--concurrency 64]
-      [--pool-calls 10000] [--replicas 4] [--delay 0.2] [--pool-concurrency 256] [--skip-pool] [--json]
+      [--pool-calls 10000] [--replicas 4] [--delay 0.2] [--pool-concurrency 256] [--pool-processes 2]
+      [--skip-pool] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -39,18 +41,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from judging import ANSWER, raw_sockets, start_server  # noqa: E402  (the sibling benchmark's server)
+from judging import ANSWER, start_server  # noqa: E402  (the sibling benchmark's server)
+from pool_throughput import pool_throughput, print_table  # noqa: E402
 
-from judge.config import JudgeConfig, RetryConfig  # noqa: E402
-from judge.judging import Judging  # noqa: E402
-from judge.pairings import Pair  # noqa: E402
-from judge.providers import ProviderHub  # noqa: E402
-from judge.questions import Question  # noqa: E402
-from judge.runner import Runner  # noqa: E402
-from judge.store import DB_NAME, Store  # noqa: E402
-
-CONTESTANTS = tuple(f"m{i:02d}" for i in range(20))  # 190 pairs per question: few questions per million
-RETRIES = RetryConfig(attempts=3, initial_wait=0.1, max_wait=1.0, jitter=0.1)
+from judge.store import DB_NAME  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -63,29 +57,14 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def workload(calls: int) -> tuple[dict[str, Question], list[Pair], dict[tuple[str, str, int], str]]:
-    """The pool run's fixture: questions, (question, pair) items (both orders each: calls / 2) and answers."""
-    pairs = [(a, b) for i, a in enumerate(CONTESTANTS) for b in CONTESTANTS[i + 1 :]]
-    items = calls // 2
-    n_questions = -(-items // len(pairs))
-    questions = {
-        f"q{i}": Question(f"q{i}", "writing", (f"Question {i}: explain something in a paragraph.",))
-        for i in range(n_questions)
-    }
-    batch = [Pair(q, a, b) for q in questions for a, b in pairs][:items]
-    texts = {c: f"{c}: {ANSWER}" for c in CONTESTANTS}
-    answers = {(c, q, 1): texts[c] for c in CONTESTANTS for q in questions}
-    return questions, batch, answers
-
-
-SCALE_CONTESTANTS = tuple(f"m{i:02d}" for i in range(30))  # 870 judge calls per question
+CONTESTANTS = tuple(f"m{i:02d}" for i in range(30))  # 870 judge calls per question
 
 
 def tournament(url: str, calls: int, concurrency: int, folder: Path) -> Path:
     """A round-robin tournament config: 30 contestants replaying recorded answers (~600 characters each, all
     different) on enough one-turn questions for `calls` judge calls (both orders of every pair); the judge
     is an openai endpoint served by the loopback server at `url`."""
-    names = SCALE_CONTESTANTS
+    names = CONTESTANTS
     per_question = len(names) * (len(names) - 1)
     n_questions = -(-calls // per_question)
     categories = ("writing", "math", "coding", "reasoning")
@@ -178,34 +157,6 @@ def scale_child(url: str, calls: int, concurrency: int, bootstrap: int, folder: 
     }
 
 
-async def pool_run(urls: list[str], calls: int, concurrency: int, db: Path) -> tuple[float, dict[str, Any]]:
-    questions, items, answers = workload(calls)
-    judge = JudgeConfig(
-        provider="openai", model="bench-judge", base_url=urls[0], replicas=tuple(urls), api_key="bench-key",
-        temperature=0.0, concurrency=concurrency, timeout=60.0,
-    )  # fmt: skip
-    async with ProviderHub(cache_dir=None) as hub:
-        with Store.open(db) as store:
-            run_id = store.start_run("judge", "bench")
-            judging = Judging(judge, store, run_id, Runner(hub.get, RETRIES), questions, answers)
-            hub.get(judge.endpoint())
-            started = time.perf_counter()
-            await judging.judge_batch(items)
-            seconds = time.perf_counter() - started
-        counts = hub.replica_counts(judge.endpoint()) or []
-    if judging.progress.judged != 2 * len(items):
-        raise RuntimeError(f"pool run: {judging.progress}")
-    return seconds, {"replicas": counts}
-
-
-async def raw_pool(urls: list[str], calls: int, concurrency: int) -> float:
-    """Raw sockets spread evenly over the replicas: the ceiling of this machine's client side."""
-    per = concurrency // len(urls)
-    started = time.perf_counter()
-    await asyncio.gather(*(raw_sockets(url, calls // len(urls), per) for url in urls))
-    return time.perf_counter() - started
-
-
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -219,6 +170,7 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=4)
     parser.add_argument("--delay", type=float, default=0.2)
     parser.add_argument("--pool-concurrency", type=int, default=256)
+    parser.add_argument("--pool-processes", type=int, default=2)
     parser.add_argument("--skip-pool", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--json", action="store_true")
@@ -266,42 +218,11 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=10)
     if not args.skip_pool:
-        servers = [start_server(args.delay) for _ in range(args.replicas)]
-        urls = [url for _, url in servers]
-        ideal = args.pool_concurrency / args.delay
-        try:
-            asyncio.run(raw_pool(urls, args.pool_concurrency, args.pool_concurrency))  # warm up
-            raw = asyncio.run(raw_pool(urls, args.pool_calls, args.pool_concurrency))
-            with tempfile.TemporaryDirectory() as tmp:
-                seconds, extra = asyncio.run(
-                    pool_run(urls, args.pool_calls, args.pool_concurrency, Path(tmp) / DB_NAME)
-                )
-        finally:
-            for proc, _ in servers:
-                proc.terminate()
-                proc.wait(timeout=10)
-        calls = 2 * (args.pool_calls // 2)
-        out["pool"] = {
-            "replicas": args.replicas,
-            "delay_s": args.delay,
-            "concurrency": args.pool_concurrency,
-            "ideal_calls_per_s": ideal,
-            "raw_sockets_calls_per_s": args.pool_calls / raw,
-            "judge_calls_per_s": calls / seconds,
-            "of_ideal": calls / seconds / ideal,
-            "vs_raw": (calls / seconds) / (args.pool_calls / raw),
-            "load_average": load(),
-            **extra,
-        }
+        out["pool"] = pool_throughput(
+            args.pool_calls, args.replicas, args.delay, args.pool_concurrency, args.pool_processes
+        )
         if not args.json:
-            p = out["pool"]
-            spread = [r["calls"] for r in p["replicas"]]
-            print(
-                f"pool of {args.replicas} x {args.delay:g} s servers, concurrency {args.pool_concurrency}: "
-                f"ideal {ideal:.0f} calls/s; raw sockets {p['raw_sockets_calls_per_s']:.0f}/s; judge "
-                f"{p['judge_calls_per_s']:.0f}/s = {p['of_ideal']:.0%} of ideal, {p['vs_raw']:.0%} of raw "
-                f"(goal 85% of ideal); per replica {spread}; load {p['load_average']}"
-            )
+            print_table(out["pool"])
     if args.json:
         print(json.dumps(out, indent=2))
 

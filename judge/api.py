@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from judge.validate import ValidationReport
     from judge.validate.panel import PanelValidation
     from judge.vote import VoteServer
+    from judge.vote.summary import Summary as VoteSummary
 
 
 def report(run_dir: str | Path) -> Path:
@@ -329,12 +330,14 @@ def rate_json(result: RateResult) -> dict[str, object]:
     """The documented --json shape: method, n_battles, bootstrap, cluster (the resampled unit), models (or
     by + groups), input counts. An interval end that is infinite (a separated model's) is null."""
 
+    from judge.ratings import board_order
+
     def board(frame: pd.DataFrame | None, n_battles: int) -> dict[str, object]:
         out: dict[str, object] = {"method": result.method, "n_battles": n_battles}
         out["bootstrap"] = result.bootstrap
         out["cluster"] = result.cluster
         if frame is not None:
-            rows = frame.sort_values("rating", ascending=False, kind="stable").to_dict("records")
+            rows = board_order(frame).to_dict("records")
             keys = [*_MODEL_KEYS, *(k for k in _SCORE_KEYS if k in frame.columns)]
             out["models"] = [{key: _plain(row[key]) for key in keys} for row in rows]
             if "style" in frame.attrs:
@@ -909,18 +912,17 @@ def vote(
     order: str = "close-first",
     seed: int | None = None,
     on_ready: Callable[[VoteServer], None] | None = None,
-) -> int:
-    """Serve the voting page until interrupted (Ctrl-C); returns how many votes this session cast."""
+) -> VoteSummary:
+    """Serve the voting page until interrupted (Ctrl-C); returns the session's summary (votes, agreement)."""
     import contextlib
 
     with vote_server(run_dir, host=host, port=port, voter=voter, order=order, seed=seed) as server:
-        before = server.session.progress()["voted"]
         # Ctrl-C is how a voting session ends, also when it comes right after the page is announced.
         with contextlib.suppress(KeyboardInterrupt):
             if on_ready is not None:
                 on_ready(server)
             server.serve_forever()
-        return server.session.progress()["voted"] - before
+        return server.session.summary()
 
 
 def arena_server(

@@ -141,7 +141,7 @@ class BattleTable(Sequence[Battle]):
         )  # code 0 (None) becomes -1 (missing)
         if name == "turn" or name in STYLE_COUNT_COLUMNS:
             numbers = np.array([0, *column.values[1:]], dtype=np.int64)
-            if len(numbers) and -(2**31) <= numbers.min() and numbers.max() < 2**31:
+            if len(numbers) and numbers.min() >= -(2**31) and numbers.max() < 2**31:
                 numbers = numbers.astype(np.int32)  # Int32: 5 bytes a cell instead of 9
             return pd.Series(pd.arrays.IntegerArray(numbers[codes + 1], codes < 0))
         return pd.Series(
