@@ -67,7 +67,9 @@ def test_by_gives_one_object_per_group() -> None:
     assert out["by"] == "turn"
     assert sorted(out["groups"]) == ["1", "2"]
     assert [out["groups"][g]["n_battles"] for g in ("1", "2")] == [4, 2]
-    assert list(out["groups"]["1"]) == ["method", "n_battles", "bootstrap", "cluster", "models"]
+    keys = ["method", "n_battles", "bootstrap", "cluster", "models", "too_small_to_read", "missing_models"]
+    assert list(out["groups"]["1"]) == keys
+    assert out["groups"]["1"]["too_small_to_read"] == "too small to read: 4 battles, fewer than 30"
 
 
 def test_by_counts_battles_without_the_field(tmp_path: Path) -> None:

@@ -217,6 +217,10 @@ def test_llmfao_judges_against_the_crowd_match_the_golden_file(shared_data: Path
         < report["human_agreement"]["all"]["without_ties"]["rate"]
     )
     assert report["votes"] == golden["votes"]
+    # the human baseline on the judge's items (a judge vote and two crowd workers): 2,124 of its 2,139 items
+    baseline = report["baseline"]
+    for key in ("items", "judge", "human", "standing"):
+        assert baseline[key] == golden["baseline"][key], key
 
 
 # --- CLI ----------------------------------------------------------------------------------------------------
@@ -238,9 +242,9 @@ def _cli(*args: str):
 
 
 TOP_KEYS = {"format_version", "comparison", "by", "agreement", "human_agreement", "rank", "diagnostics"}
-TOP_KEYS |= {"votes", "verdict", "ppi", "intervals"}
+TOP_KEYS |= {"votes", "verdict", "ppi", "intervals", "baseline"}
 RANK_KEYS = {"models", "spearman", "kendall", "separability_human", "separability_judge", "agreement_with_ci"}
-RANK_KEYS |= {"brier", "brier_votes"}
+RANK_KEYS |= {"brier", "brier_votes", "notes"}
 HUMAN_ROWS = [
     ("q1", "x", "y", "model_a", "h1"),
     ("q1", "x", "y", "model_a", "h2"),
@@ -263,7 +267,8 @@ def test_cli_json_has_the_documented_shape(tmp_path: Path) -> None:
     assert report["agreement"]["all"]["with_ties"] == {"agree": 2, "total": 3, "rate": pytest.approx(2 / 3)}
     assert set(report["agreement"]["all"]) == {"with_ties", "without_ties"}
     assert set(report["rank"]) == RANK_KEYS
-    assert report["votes"] == {"human": 5, "judge": 2, "matched_items": 2}
+    assert report["votes"] == {"human": 5, "judge": 2, "matched_items": 2, "baseline_items": 1}
+    assert report["baseline"]["items"] == 1 and report["baseline"]["standing"] is None  # too few to compare
     assert report["diagnostics"]["judge"]["longer_answer"]["value"] is None
     assert set(report["ppi"]) == {
         "human_votes",
@@ -283,7 +288,8 @@ def test_cli_json_has_the_documented_shape(tmp_path: Path) -> None:
 def test_kappa_corrects_agreement_for_chance() -> None:
     from judge.validate.uncertainty import agreement_intervals
 
-    # 4 items: x always says first-model, y agrees on 3 of them: p_o = 3/4; chance p_e = 1 * 3/4, kappa 0.
+    # 4 items: x always says first-model, y agrees on 3 of them: p_o = 3/4 = p_e, so kappa is 0 by
+    # construction, which says nothing about x: it is reported as not defined, with the reason.
     pairs = pd.DataFrame(
         {
             "question_id": ["1", "2", "3", "4"],
@@ -295,7 +301,17 @@ def test_kappa_corrects_agreement_for_chance() -> None:
         }
     )
     out = agreement_intervals(pairs, rounds=200, rng=np.random.default_rng(0))
-    assert out["with_ties"].value == pytest.approx(0.75) and out["kappa"].value == pytest.approx(0.0)
+    assert out["with_ties"].value == pytest.approx(0.75) and out["kappa"].value is None
+    assert out["kappa"].note == (
+        "not defined: every judge vote picks the first model, which makes kappa 0 by construction"
+    )
+    # x: +1 +1 -1 -1 against y: +1 -1 -1 -1: p_o = 3/4, p_e = (2*1 + 2*3) / 16 = 1/2, kappa = 1/2
+    half = agreement_intervals(
+        pairs.assign(outcome_x=[1, 1, -1, -1], outcome_y=[1, -1, -1, -1]),
+        rounds=0,
+        rng=np.random.default_rng(0),
+    )
+    assert half["kappa"].value == pytest.approx(0.5) and half["kappa"].lower is None
     perfect = agreement_intervals(
         pairs.assign(outcome_y=[1, 0, -1, 1], outcome_x=[1, 0, -1, 1]),
         rounds=50,
@@ -310,7 +326,7 @@ def test_cli_table_ends_with_the_verdict(tmp_path: Path) -> None:
     result = _cli("validate", "--human", str(human))
     assert result.exit_code == 0, result.output
     assert "Human vs human agreement" in result.output
-    assert "Humans agree with each other on 50% of vote pairs" in result.output
+    assert "Humans agree with each other on 50% of 2 vote pairs (100% of 1 without ties)" in result.output
 
 
 def test_cli_no_overlapping_items_is_exit_2(tmp_path: Path) -> None:
@@ -394,5 +410,5 @@ def test_thin_overlap_warns_and_gives_no_verdict(tmp_path: Path) -> None:
     )
     result = _cli("validate", "--human", str(human), "--judge", str(judge), "--bootstrap", "20")
     assert result.exit_code == 0, result.output
-    assert f"judge: warning: only 2 item(s) in both logs (minimum {MIN_MATCHED_ITEMS}" in result.stderr
+    assert f"judge: warning: only 2 items in both logs (minimum {MIN_MATCHED_ITEMS}" in result.stderr
     assert "too thin to say" in result.stdout and "So the judge agrees" not in result.stdout
