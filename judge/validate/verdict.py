@@ -114,8 +114,8 @@ def _baseline_sentences(items: int, everyone: Agreement | None, baseline: Baseli
     over_all = f"over all their votes humans agree with each other on {_rates(everyone.overall, short=True)}"
     if baseline is None or baseline.items == 0:
         return [
-            f"None of the judge's items has two human voters, so there is no baseline on the same items "
-            f"({over_all})."
+            f"None of the judge's items has two human voters, so there is no baseline on the same items; "
+            f"{over_all}."
         ]
     if baseline.items < MIN_MATCHED_ITEMS:
         return [thin_baseline(baseline.items), f"For reference, {over_all}."]
