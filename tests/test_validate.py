@@ -752,3 +752,71 @@ def _reads_well(text: str) -> None:
     assert text.count("(") == text.count(")")
     for wrong in ("(s)", " 1 items", " 1 vote pairs", "n/a", "((", "))", "  ", " ,", "..", "nan", "inf "):
         assert wrong not in text, (wrong, text)
+
+
+# --- --answers: files and folders ---------------------------------------------------------------------------
+
+
+def _answer(question: str, model: str | None, *turns: str) -> str:
+    record: dict = {"question_id": question, "choices": [{"index": 0, "turns": list(turns)}]}
+    if model is not None:
+        record["model_id"] = model
+    return json.dumps(record) + "\n"
+
+
+def test_answers_accepts_folders_and_repeats(tmp_path: Path) -> None:
+    from judge.validate.lengths import load_answer_lengths
+
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.mkdir()
+    second.mkdir()
+    (first / "x.jsonl").write_text(_answer("q1", "x", "a" * 10, "b" * 3))
+    (first / "notes.txt").write_text("not an answer file")
+    (second / "y.jsonl").write_text(_answer("q1", None, "c" * 7))  # no model_id: the file names the model
+    single = tmp_path / "z.jsonl"
+    single.write_text(_answer("q2", "z", "d"))
+    table = load_answer_lengths([first, second, single])
+    assert table.values.tolist() == [
+        ["q1", "x", 1, 10],
+        ["q1", "x", 2, 3],
+        ["q1", "y", 1, 7],
+        ["q2", "z", 1, 1],
+    ]
+
+    human = _write_csv(
+        tmp_path / "h.csv", [("q1", "x", "y", "model_a", "h1"), ("q1", "x", "y", "model_a", "h2")]
+    )
+    result = _cli(
+        "validate", "--human", str(human), "--answers", str(first), "--answers", str(second), "--json"
+    )
+    assert result.exit_code == 0, result.output
+    longer = json.loads(result.stdout)["diagnostics"]["human"]["longer_answer"]
+    assert (longer["value"], longer["n"]) == (1.0, 2)  # x (10 characters) beat y (7) twice
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing", "nowhere: answers not found (no such file or folder)"),
+        ("empty", "empty: the answers folder holds no *.jsonl answer files"),
+        ("bad line", "bad/m.jsonl:2: not an MT-Bench model answer: choices must be a non-empty list"),
+        ("not json", "bad/m.jsonl:1: not valid JSON"),
+        ("empty file", "bad/m.jsonl: the answer file holds no answers"),
+    ],
+)
+def test_answers_errors_are_exit_2_with_file_and_line(tmp_path: Path, setup: str, message: str) -> None:
+    human = _write_csv(tmp_path / "h.csv", HUMAN_ROWS)
+    (tmp_path / "empty").mkdir()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    content = {
+        "bad line": _answer("q1", "m", "ok") + '{"question_id": "q2", "choices": []}\n',
+        "not json": "{oops\n",
+        "empty file": "\n",
+    }
+    (bad / "m.jsonl").write_text(content.get(setup, ""))
+    target = {"missing": "nowhere", "empty": "empty"}.get(setup, "bad")
+    result = _cli("validate", "--human", str(human), "--answers", str(tmp_path / target))
+    assert result.exit_code == 2, result.output
+    assert f"judge: error: {tmp_path}/{message}" in result.stderr, result.stderr
+    assert "Traceback" not in result.output
