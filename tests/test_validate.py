@@ -673,22 +673,23 @@ VERDICT_CASES = {
     "above": (
         VERSUS, EVERYONE, _base(40, UP, UP), None,
         ["So, with ties and without, the judge agrees with humans more often than humans agree with each "
-         "other (+10 points, 95% interval +5 to +15 with ties; +10 points, 95% interval +5 to +15 without)."],
+         "other (+10.0 points, 95% interval +5.0 to +15.0 with ties; +10.0 points, 95% interval +5.0 to "
+         "+15.0 without)."],
     ),
     "within": (
         VERSUS, EVERYONE, _base(40, FLAT, FLAT), None,
-        ["about as often as humans agree", "+2 points, inside the 5-point tolerance, 95% interval -3 to +7"],
+        ["about as often as humans", "+2.0 points, inside the 5-point tolerance, 95% interval -3.0 to +7"],
     ),
     "below": (VERSUS, EVERYONE, _base(40, DOWN, DOWN), None, ["less often than humans agree with each"]),
     "unclear": (
         VERSUS, EVERYONE, _base(40, (0.10, -0.02, 0.22), (0.08, -0.01, 0.2)), None,
         ["So, with ties and without, the judge's agreement with humans cannot be told apart from the humans' "
-         "with each other (+10 points, 95% interval -2 to +22"],
+         "with each other (+10.0 points, 95% interval -2.0 to +22.0"],
     ),
     "below with ties, within without": (
         VERSUS, EVERYONE, _base(40, DOWN, FLAT), None,
         ["So, with ties counted, the judge agrees with humans less often than humans agree with each "
-         "other (-10 points, 95% interval -15 to -5); without ties, the judge agrees with humans about as"],
+         "other (-10.0 points, 95% interval -15.0 to -5.0); without ties, the judge agrees with humans"],
     ),
     "no pair without a tie": (
         _agr("judge-human", (60, 100), (0, 0), 40), EVERYONE, _base(40, UP, None), None,
@@ -698,7 +699,7 @@ VERDICT_CASES = {
     ),
     "no bootstrap": (
         VERSUS, EVERYONE, _base(40, (0.1, None, None), (-0.1, None, None)), None,
-        ["more often than humans agree with each other (+10 points, no interval)", "less often than"],
+        ["more often than humans agree with each other (+10.0 points, no interval)", "less often than"],
     ),
     "baseline on every judge item": (
         VERSUS, EVERYONE, _base(40, FLAT, FLAT), None,

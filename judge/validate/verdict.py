@@ -168,8 +168,9 @@ def _diff(interval: Interval, standing: Standing) -> str:
 
 
 def _points(value: float) -> str:
-    n = round(value * 100)
-    return "0" if n == 0 else f"{n:+d}"
+    """Percentage points with one decimal, so a 5.4-point gap never reads as the 5-point tolerance."""
+    n = round(value * 100, 1)
+    return "0" if n == 0 else f"{n:+.1f}"
 
 
 def _reason(interval: Interval) -> str:
