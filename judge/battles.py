@@ -52,6 +52,8 @@ BATTLE_COLUMNS: Final = (
     "verdict_ba",
     *STYLE_COUNT_COLUMNS,
 )
+_NUMBER_COLUMNS: Final = ("turn", "tstamp", *STYLE_COUNT_COLUMNS)
+_TEXT_COLUMNS: Final = tuple(c for c in BATTLE_COLUMNS if c not in _NUMBER_COLUMNS)
 # Position columns (optional): first_shown names the model shown first when a battle is one presentation
 # (a human vote, one game, a single-order judgement); verdict_ab / verdict_ba hold the judge's verdict as
 # shown (A>B, A=B, B>>A, ...) with model_a first and with model_b first.
@@ -102,19 +104,7 @@ def to_frame(battles: list[Battle]) -> pd.DataFrame:
 def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Give a battle frame the canonical columns and dtypes (question_id and names as str, turn as Int64)."""
     out = frame.reindex(columns=list(BATTLE_COLUMNS))
-    for column in (
-        "question_id",
-        "model_a",
-        "model_b",
-        "winner",
-        "judge",
-        "source",
-        "category",
-        "language",
-        "first_shown",
-        "verdict_ab",
-        "verdict_ba",
-    ):
+    for column in _TEXT_COLUMNS:
         out[column] = out[column].astype("string")
     for column in ("turn", *STYLE_COUNT_COLUMNS):
         out[column] = pd.to_numeric(out[column]).astype("Int64")
@@ -141,8 +131,6 @@ _MTBENCH_CATEGORIES: Final = (
     "humanities",
 )
 _MTBENCH_JUDGE: Final = r"^(?:expert|author)_\d+$"
-_NUMBER_COLUMNS: Final = ("turn", "tstamp", *STYLE_COUNT_COLUMNS)
-_TEXT_COLUMNS: Final = tuple(c for c in BATTLE_COLUMNS if c not in _NUMBER_COLUMNS)
 _LLMFAO_WINNERS: Final = {"left": "model_a", "right": "model_b", "tie": "tie"}
 _REQUIRED: Final = {
     "arena": ("question_id", "model_a", "model_b", "winner", "anony"),

@@ -59,6 +59,13 @@ def _handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def style_option(help_text: str) -> Callable[[F], F]:
+    """`--style` alone means every feature; `--style length,bold` names some (rate and validate share it)."""
+    return click.option(
+        "--style", is_flag=False, flag_value="all", default=None, metavar="[FEATURES]", help=help_text
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks for all errors.")
 @click.version_option(package_name="judge")
@@ -103,13 +110,8 @@ def cli(debug: bool) -> None:
 @click.option(
     "--include-non-anony", is_flag=True, help="Keep Arena battles where the voter saw the model names."
 )
-@click.option(
-    "--style",
-    is_flag=False,
-    flag_value="all",
-    default=None,
-    metavar="[FEATURES]",
-    help="Control for answer style (length, headers, lists, bold; alone: all four), as Chatbot Arena does.",
+@style_option(
+    "Control for answer style (length, headers, lists, bold; alone: all four), as Chatbot Arena does."
 )
 @click.option("--baseline", metavar="MODEL", help="Add each model's predicted win rate (%) against MODEL.")
 @click.option("--json", "as_json", is_flag=True, help="Print the leaderboard(s) as JSON.")
@@ -429,14 +431,7 @@ def compare_command(
 @click.option("--judge-model", default=None, help="The judge's own contestant name, for self-preference.")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True, help="Rounds.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "--style",
-    is_flag=False,
-    flag_value="all",
-    default=None,
-    metavar="[FEATURES]",
-    help="Also compare style-controlled boards (length, headers, lists, bold; alone: all four).",
-)
+@style_option("Also compare style-controlled boards (length, headers, lists, bold; alone: all four).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (shape in docs/validate.md).")
 @click.option(
     "--weights-out",
