@@ -821,3 +821,20 @@ def test_answers_errors_are_exit_2_with_file_and_line(tmp_path: Path, setup: str
     assert result.exit_code == 2, result.output
     assert f"judge: error: {tmp_path}/{message}" in result.stderr, result.stderr
     assert "Traceback" not in result.output
+
+
+def test_panel_of_judges_that_only_tie_warns_nothing_and_claims_no_fit(tmp_path: Path) -> None:
+    import warnings
+
+    rows_h, _ = DEGENERATE["all ties"]
+    human = _write_csv(tmp_path / "h.csv", rows_h)
+    judges = _write_csv(tmp_path / "j.csv", _many(40, j1="tie", j2="tie"))
+    args = ["validate", "--human", str(human), "--judge", str(judges), "--bootstrap", "20"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = _cli(*args)
+        as_json = _cli(*args, "--json")
+    assert table.exit_code == 0 and as_json.exit_code == 0, table.output
+    assert table.stderr == "" and as_json.stderr == ""
+    assert "No weights fitted (no decisive human vote)" in " ".join(table.stdout.split())
+    assert all(row["kappa"] is None for row in json.loads(as_json.stdout)["rows"])  # every vote a tie

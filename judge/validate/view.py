@@ -185,12 +185,16 @@ def render_panel(panel: PanelValidation) -> RenderableType:
     if panel.weights is not None:
         w = panel.weights
         weights = ", ".join(f"{k} {v:.3f}" for k, v in w.weights.items())
-        parts.append(
-            Text(
-                f"Fitted weights (all questions, {w.human_votes} decisive human votes): {weights}; "
+        if w.human_votes == 0:
+            text = (
+                f"No weights fitted (no decisive human vote): the weighted panel uses equal ones ({weights})."
+            )
+        else:
+            text = (
+                f"Fitted weights (all questions, {w.human_votes:,} decisive human votes): {weights}; "
                 f"tie margin {w.tie_margin:.3f}."
             )
-        )
+        parts.append(Text(text))
     return Group(*parts)
 
 
