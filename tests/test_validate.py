@@ -838,3 +838,20 @@ def test_panel_of_judges_that_only_tie_warns_nothing_and_claims_no_fit(tmp_path:
     assert table.stderr == "" and as_json.stderr == ""
     assert "No weights fitted (no decisive human vote)" in " ".join(table.stdout.split())
     assert all(row["kappa"] is None for row in json.loads(as_json.stdout)["rows"])  # every vote a tie
+
+
+def test_thin_baseline_warns_and_gives_no_standing(tmp_path: Path) -> None:
+    human = _write_csv(tmp_path / "h.csv", _many(35, h1="model_a") + _many(1, 35, h1="model_a", h2="tie"))
+    judge = _write_csv(tmp_path / "j.csv", _many(36, j="model_a"))
+    args = ["validate", "--human", str(human), "--judge", str(judge), "--bootstrap", "20"]
+    table = _cli(*args)
+    assert table.exit_code == 0, table.output
+    assert table.stderr == (
+        "judge: warning: only 1 item has a judge vote and two human voters "
+        "(minimum 30 to compare the judge with human consistency)\n"
+    )
+    text = " ".join(table.stdout.split())
+    assert "Only 1 item has both a judge vote and two human voters, fewer than the 30" in text
+    assert "So," not in text
+    report = json.loads(_cli(*args, "--json").stdout)
+    assert report["baseline"]["items"] == 1 and report["baseline"]["standing"] is None
