@@ -116,9 +116,9 @@ def validate_battles(
     if human.empty:
         raise InputError("the human battle log has no votes")
     between_humans = human_agreement(human, by=by)
-    baseline = between_humans if between_humans.overall.with_ties.total else None
+    everyone = between_humans if between_humans.overall.with_ties.total else None  # over all human votes
     if judge is None:
-        if baseline is None:
+        if everyone is None:
             raise InputError(
                 "no item has votes from two different human voters, so there is nothing to compare",
                 hint="give the judge's battle log with --judge",
@@ -126,13 +126,13 @@ def validate_battles(
         return ValidationReport(
             comparison="human-human",
             agreement=between_humans,
-            human_agreement=baseline,
+            human_agreement=everyone,
             rank=None,
             human_diagnostics=diagnose(human),
             judge_diagnostics=None,
             human_votes=len(human),
             judge_votes=0,
-            verdict=human_verdict(baseline),
+            verdict=human_verdict(everyone),
             intervals=_intervals(between_humans, None, human, None, bootstrap, seed, level),
             level=level,
         )
@@ -154,13 +154,14 @@ def validate_battles(
     return ValidationReport(
         comparison="judge-human",
         agreement=versus,
-        human_agreement=baseline,
+        human_agreement=everyone,
         rank=rank,
         human_diagnostics=diagnose(human),
         judge_diagnostics=diagnose(judge, human=human, self_name=self_name),
         human_votes=len(human),
         judge_votes=len(judge),
-        verdict=judge_verdict(versus, baseline, same, rank) + _style_sentence(rank, style_rank),
+        verdict=judge_verdict(versus, everyone, same, rank)
+        + ("" if versus.overall.items < MIN_MATCHED_ITEMS else _style_sentence(rank, style_rank)),
         worth=judge_worth(human, judge),
         intervals=_intervals(versus, rank, human, judge, bootstrap, seed, level),
         style_rank=style_rank,
