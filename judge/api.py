@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from judge.validate import ValidationReport
     from judge.validate.panel import PanelValidation
     from judge.vote import VoteServer
+    from judge.vote.summary import Summary as VoteSummary
 
 
 def report(run_dir: str | Path) -> Path:
@@ -895,18 +896,17 @@ def vote(
     order: str = "close-first",
     seed: int | None = None,
     on_ready: Callable[[VoteServer], None] | None = None,
-) -> int:
-    """Serve the voting page until interrupted (Ctrl-C); returns how many votes this session cast."""
+) -> VoteSummary:
+    """Serve the voting page until interrupted (Ctrl-C); returns the session's summary (votes, agreement)."""
     import contextlib
 
     with vote_server(run_dir, host=host, port=port, voter=voter, order=order, seed=seed) as server:
-        before = server.session.progress()["voted"]
         # Ctrl-C is how a voting session ends, also when it comes right after the page is announced.
         with contextlib.suppress(KeyboardInterrupt):
             if on_ready is not None:
                 on_ready(server)
             server.serve_forever()
-        return server.session.progress()["voted"] - before
+        return server.session.summary()
 
 
 def arena_server(

@@ -889,8 +889,8 @@ def vote_command(run_dir: str, host: str, port: int, voter: str, order: str, see
             )
         click.echo(f"voting page: {server.url}  (Ctrl-C to stop)", err=True)
 
-    cast = api.vote(run_dir, host=host, port=port, voter=voter, order=order, seed=seed, on_ready=ready)
-    click.echo(f"{cast} vote(s) cast; battle log: {run_dir}/human_votes.jsonl")
+    summary = api.vote(run_dir, host=host, port=port, voter=voter, order=order, seed=seed, on_ready=ready)
+    click.echo(summary.sentence())
 
 
 @cli.command("arena")

@@ -127,10 +127,17 @@ arena: {{max_tokens: 24, bootstrap: 10}}
     assert rows[1].language == "fr"
 
 
+MARKDOWN = (
+    "## Code\n\n```python\ndef f():\n    return  1\n```\n\n| k | n |\n|---|--:|\n| x | 1 |\n\n"
+    "[docs](https://example.org/) [evil](javascript:document.body.dataset.pwned='link')\n\n"
+    '![pixel](https://tracker.example/p.png) <iframe src="https://evil.example/"></iframe>'
+)
+
+
 def test_hostile_model_output_and_prompts_stay_text(tmp_path: Path, page: tuple[Any, list[str]]) -> None:
     tab, problems = page
     with FaultServer() as fault:
-        fault.script(*[Step.ok(HOSTILE)] * 4)
+        fault.script(*[Step.ok(HOSTILE)] * 2, *[Step.ok(MARKDOWN)] * 2)
         config = tmp_path / "arena.yaml"
         config.write_text(
             f"""\
@@ -147,11 +154,22 @@ contestants:
             wait_state(tab, "idle")
             send(tab, HOSTILE)
             wait_state(tab, "voting", timeout=30_000)
-            assert tab.text_content("#pane-a .reply") == HOSTILE
-            assert tab.text_content("#pane-b .reply") == HOSTILE
+            # a finished reply is rendered markdown; raw HTML in it stays text
+            assert (tab.text_content("#pane-a .reply") or "").strip() == HOSTILE
+            assert (tab.text_content("#pane-b .reply") or "").strip() == HOSTILE
             assert tab.text_content("#pane-a .user") == HOSTILE
             assert tab.evaluate("document.body.dataset.pwned") is None
             assert tab.locator("main img, main b, #pane-a script").count() == 0
+            send(tab, "Now in markdown, please.")
+            wait_state(tab, "voting", timeout=30_000)
+            reply = tab.locator("#pane-a .reply").nth(1)
+            assert reply.locator("pre > code.language-python").text_content() == "def f():\n    return  1\n"
+            assert reply.locator("th.align-right").text_content() == "n"
+            hrefs = reply.locator("a").evaluate_all("as => as.map(a => a.href)")
+            assert hrefs == ["https://example.org/", "https://tracker.example/p.png"]  # the image as a link
+            assert "[evil](javascript:document.body.dataset.pwned='link')" in (reply.text_content() or "")
+            assert "[image: pixel]" in (reply.text_content() or "")
+            assert tab.locator("main img, main iframe, main script").count() == 0
             tab.locator("#prompt").blur()
             tab.keyboard.press("x")
             wait_state(tab, "revealed")

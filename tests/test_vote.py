@@ -33,13 +33,26 @@ from judge.report.rundir import load_run_dir
 from judge.store import DB_NAME, Store
 from judge.vote import VOTES_FILE, VoteServer, VoteSession, is_loopback
 from judge.vote import server as server_module
-from judge.vote.core import candidates, canonical_winner, queue
+from judge.vote.core import Shown, candidates, canonical_winner, queue
+from tests.test_answer_html import assert_allowlisted
 
 MODELS = ("model-kilo", "model-lima", "model-mike")
 HOSTILE = (
     '<script>document.body.dataset.pwned="script"</script></textarea></script>'
     '<img src=x onerror="document.body.dataset.pwned=\'img\'"><b>bold?</b> & "quotes"'
 )
+# q1's answers in the hostile run: markdown to render, with hostile links, an image and raw HTML among it
+MARKDOWN = (
+    "## Plan\n\n1. first *step*\n2. second **step**\n\n- a ~~struck~~ item\n\n"
+    "```python\ndef f(x):\n    return  x   # two spaces, then three\n```\n\n"
+    "| name | score |\n|:-----|------:|\n| alpha | 1 |\n\n"
+    "[docs](https://example.org/docs) [evil](javascript:document.body.dataset.pwned='link') "
+    "[data](data:text/html;base64,PHNjcmlwdD4=) <javascript:alert(1)>\n\n"
+    "![pixel](https://tracker.example/pixel.png)\n\n"
+    '<iframe src="https://evil.example/"></iframe>\n\n'
+    "<img src=x onerror=\"document.body.dataset.pwned='img2'\">"
+)
+REFERENCE = "The answer is **42**.\n\n```\nx = 42\n```\n<script>document.body.dataset.pwned='ref'</script>"
 
 
 def write_vote_dir(root: Path, *, hostile: bool = False) -> Path:
@@ -59,6 +72,8 @@ def write_vote_dir(root: Path, *, hostile: bool = False) -> Path:
                 def texts(model: str, q: int = q, turns: int = turns) -> list[str]:
                     if hostile and q == 0:
                         return [f"{HOSTILE} #{MODELS.index(model)}"]
+                    if hostile and q == 1:
+                        return [f"{MARKDOWN}\n\nAnswer {MODELS.index(model)}."]
                     return [f"Answer {MODELS.index(model)} to q{q}, turn {t}." for t in range(1, turns + 1)]
 
                 details.append(
@@ -76,6 +91,7 @@ def write_vote_dir(root: Path, *, hostile: bool = False) -> Path:
                             {"order": "ba", "raw": "...", "verdict": verdicts[1]},
                         ],
                         "winner": winner,
+                        **({"reference": [REFERENCE]} if q == 1 else {}),
                     }
                 )
                 battles.append(
@@ -288,7 +304,8 @@ def test_cli_serves_until_interrupted_and_warns_off_loopback(run_dir: Path) -> N
         out, _ = proc.communicate(timeout=30)
     assert "warning: listening on 0.0.0.0, not loopback" in warning
     assert ready.startswith("voting page: http://0.0.0.0:")
-    assert proc.returncode == 0 and "0 vote(s) cast" in out
+    assert proc.returncode == 0
+    assert out.strip() == f"0 vote(s) cast, 0 skipped, 0 tie(s); votes saved to {run_dir / VOTES_FILE}"
 
 
 def test_cli_bad_input_exits_2(tmp_path: Path, run_dir: Path) -> None:
@@ -322,6 +339,11 @@ def test_on_a_real_echo_tournament_close_battles_are_the_judges_ties(tmp_path: P
     # conservative combining turns any disagreement between the orders into a tie, so close == not decided
     assert set(keys[:n_close]).isdisjoint(decided) and set(keys[n_close:]) == decided
     assert any(b.turn == 2 for b in session.battles)  # demo-2 is judged on its second turn
+    # The demo set's reference answers reach details.jsonl and the page, for the turn voted on.
+    demo_2 = next(b for b in session.battles if b.question_id == "demo-2" and b.turn == 2)
+    assert demo_2.reference == ("12", "10")
+    page = Shown("t", demo_2, demo_2.model_a).page()
+    assert page["reference"] == "10" and page["reference_html"] == "<p>10</p>\n"
     shown = session.next_battle()
     assert shown is not None
     session.record(shown.token, "bothbad")
@@ -403,3 +425,137 @@ def test_clients_that_hang_up_leave_no_traceback(
     assert request(server, "/api/next")[0] == 200
     time.sleep(0.5)
     assert "Traceback" not in capfd.readouterr().err
+
+
+# --- markdown, the reference answer, skips and the session summary ---
+
+
+def battle_on(session: VoteSession, question_id: str) -> Shown:
+    """Skip through the queue to the first battle on `question_id`."""
+    while (shown := session.next_battle()) is not None:
+        if shown.battle.question_id == question_id:
+            return shown
+        session.skip(shown.token)
+    raise AssertionError(f"no battle on {question_id}")
+
+
+def test_the_page_gets_answers_as_rendered_markdown_with_hostile_parts_as_text(run_dir: Path) -> None:
+    first = VoteSession.open(run_dir, voter="ann", seed=2).next_battle()
+    assert first is not None and first.battle.question_id == "q0"
+    page = first.page()
+    assert page["question_html"] == ["<p>Question 0, turn 1?</p>\n"] and page["reference"] is None
+    for html in page["answer_a_html"] + page["answer_b_html"]:
+        assert_allowlisted(html)
+        assert "&lt;script&gt;document.body.dataset.pwned" in html and "<script" not in html
+        assert "&lt;img src=x onerror=" in html and "&lt;b&gt;bold?&lt;/b&gt;" in html
+
+    page = battle_on(VoteSession.open(run_dir, voter="ann", seed=2), "q1").page()
+    html = page["answer_a_html"][0]
+    assert page["answer_a"][0].startswith(MARKDOWN)  # the raw text travels too (style counts, copying)
+    assert_allowlisted(html)
+    assert (
+        "<h2>Plan</h2>" in html and "<ol>\n<li>first <em>step</em></li>" in html and "<s>struck</s>" in html
+    )
+    assert '<pre><code class="language-python">def f(x):\n    return  x   # two spaces, then three\n' in html
+    assert '<th class="align-right">score</th>' in html and '<td class="align-left">alpha</td>' in html
+    assert '<a href="https://example.org/docs">docs</a>' in html
+    assert html.count("<a ") == 2  # docs and the image's link; javascript:, data: and the autolink stay text
+    assert "[evil](javascript:" in html and "&lt;javascript:alert(1)&gt;" in html
+    assert '<a class="image" href="https://tracker.example/pixel.png">[image: pixel]</a>' in html
+    assert "&lt;iframe" in html and "<iframe" not in html and "<img" not in html
+
+
+def test_the_reference_answer_comes_with_the_battle(run_dir: Path) -> None:
+    page = battle_on(VoteSession.open(run_dir, voter="ann", seed=2), "q1").page()
+    assert page["reference"] == REFERENCE
+    html = page["reference_html"]
+    assert_allowlisted(html)
+    assert "<strong>42</strong>" in html and "<pre><code>x = 42\n</code></pre>" in html
+    assert "&lt;script&gt;" in html and "<script" not in html
+
+
+def pick(shown: Shown, canonical: str) -> str:
+    """The button for `canonical` ("model_a" / "model_b") where the page shows `shown`."""
+    return "a" if (shown.shown_a == shown.battle.model_a) == (canonical == "model_a") else "b"
+
+
+def test_session_summary_counts_a_scripted_session(server: VoteServer, run_dir: Path) -> None:
+    # The judge called q0's three battles ties and gave every other battle to model_a (write_vote_dir).
+    session = server.session
+    script = [
+        "tie",  # q0, judge tie: agree
+        "model_a",  # q0: disagree, and not decisive (the judge tied)
+        "skip",  # q0
+        "model_a",  # agree, decisive
+        "model_a",  # agree, decisive
+        "model_a",  # agree, decisive
+        "model_b",  # disagree, decisive
+        "bothbad",  # a tie for the voter: disagree, not decisive
+    ]
+    for step, action in enumerate(script):
+        status, data = request(server, "/api/next")
+        shown = session.next_battle()
+        assert shown is not None and data["battle"]["token"] == shown.token
+        assert (shown.battle.question_id == "q0") == (step < 3)
+        if action == "skip":
+            status, reply = request(server, "/api/skip", json.dumps({"token": shown.token}).encode())
+            assert status == 200 and reply["skipped"] == 1 and reply["voted"] == 2
+            continue
+        choice = action if action in ("tie", "bothbad") else pick(shown, action)
+        status, reply = cast(server, shown.token, choice)
+        assert status == 200
+        assert reply["summary"]["session"]["votes"] == step + (0 if step < 2 else -1) + 1
+
+    expected = {
+        "session": {"votes": 7, "ties": 2, "judged": 7, "agreed": 4, "decisive": 4, "decisive_agreed": 3,
+                    "skipped": 1},
+        "overall": {"votes": 7, "ties": 2, "judged": 7, "agreed": 4, "decisive": 4, "decisive_agreed": 3},
+        "remaining": 5,
+        "votes_file": str(run_dir / VOTES_FILE),
+    }  # fmt: skip
+    status, data = request(server, "/api/summary")
+    assert status == 200 and data["summary"] == expected and data["voted"] == 7
+    assert session.summary().sentence() == (
+        "7 vote(s) cast, 1 skipped, 2 tie(s); agreed with the judge on 4 of 7 it decided (57%), "
+        f"3 of 4 where both picked a winner (75%); votes saved to {run_dir / VOTES_FILE}"
+    )
+    assert len((run_dir / VOTES_FILE).read_text(encoding="utf-8").splitlines()) == 7
+
+    # The rest, all "a": then the session is done and the summary comes with "done"; the skipped q0 battle
+    # is the one left, and a later session offers it again.
+    while not (data := request(server, "/api/next")[1])["done"]:
+        assert data["battle"]["question_id"] != "q0"
+        assert cast(server, data["battle"]["token"], "a")[0] == 200
+    assert data["summary"]["session"]["votes"] == 11 and data["summary"]["session"]["skipped"] == 1
+    assert data["summary"]["remaining"] == 1 and data["voted"] == 11
+    later = VoteSession.open(run_dir, voter="ann", seed=3)
+    again = later.next_battle()
+    assert again is not None and again.battle.question_id == "q0"
+    summary = later.summary()
+    assert summary.session.votes == 0 and summary.overall.votes == 11 and summary.remaining == 1
+    assert summary.sentence().startswith(
+        "0 vote(s) cast, 0 skipped, 0 tie(s); all 11 of your votes on this run:"
+    )
+
+
+def test_skip_refusals_are_json_errors(server: VoteServer) -> None:
+    _, data = request(server, "/api/next")
+    token = data["battle"]["token"]
+    skip = "/api/skip"
+    assert request(server, skip, json.dumps({"token": "nope"}).encode()) == (
+        404,
+        {"error": "unknown battle token"},
+    )
+    status, error = request(server, skip, json.dumps({"token": token, "choice": "a"}).encode())
+    assert status == 400 and error["error"] == 'expected a JSON object {"token": ...}'
+    assert request(server, skip, json.dumps({"token": 7}).encode())[0] == 400
+    assert request(server, skip, b'{"token": "x"}', **{"Content-Type": "text/plain"})[0] == 415
+    assert cast(server, token, "a")[0] == 200
+    assert request(server, skip, json.dumps({"token": token}).encode()) == (
+        409,
+        {"error": "this battle already has your vote"},
+    )
+    status, data = request(server, "/api/summary")
+    assert status == 200 and data["summary"]["session"] == {
+        "votes": 1, "ties": 0, "judged": 1, "agreed": 0, "decisive": 0, "decisive_agreed": 0, "skipped": 0
+    }  # fmt: skip

@@ -1,6 +1,7 @@
 """The voting page in real headless Chromium (Debian's, driven by Playwright, which downloads no browser):
 votes by click and by keyboard, model names reach the DOM only after a vote, hostile answers stay text,
-and the votes land in the store and in `judge rate`.
+markdown answers render (code, tables, lists, links) with their hostile parts inert, the reference answer
+shows, a session ends with its summary, and the votes land in the store and in `judge rate`.
 
 Skips with the reason when chromium or the playwright package is absent (.ci/run installs both).
 """
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from test_vote import HOSTILE, MODELS, write_vote_dir
+from test_vote import HOSTILE, MODELS, REFERENCE, write_vote_dir
 
 from judge import api
 from judge.cli import cli
@@ -108,4 +109,103 @@ def test_hostile_answers_are_shown_as_text(server: VoteServer, page: tuple[Any, 
     tab.keyboard.press("3")
     wait_state(tab, "revealed")
     assert tab.evaluate("document.body.dataset.pwned") is None
+    assert problems == []
+
+
+def skip_to(tab: Any, question_id: str) -> None:
+    """Press s until the page shows a battle on `question_id`."""
+    for _ in range(12):
+        wait_state(tab, "voting")
+        if (tab.text_content("#where") or "").startswith(question_id):
+            return
+        tab.keyboard.press("s")
+    raise AssertionError(f"no battle on {question_id}")
+
+
+def test_markdown_answers_render_and_their_hostile_parts_stay_inert(
+    server: VoteServer, page: tuple[Any, list[str]]
+) -> None:
+    tab, problems = page
+    requests: list[str] = []
+    tab.on("request", lambda r: requests.append(r.url))
+    tab.goto(server.url)
+    skip_to(tab, "q1")
+    side = "#answer-a"
+    code = tab.locator(f"{side} pre > code.language-python")
+    assert code.text_content() == "def f(x):\n    return  x   # two spaces, then three\n"
+    style = code.evaluate("c => [getComputedStyle(c).fontFamily, getComputedStyle(c.parentNode).whiteSpace]")
+    assert "monospace" in style[0] and style[1] == "pre"
+    assert tab.text_content(f"{side} h2") == "Plan"
+    assert tab.locator(f"{side} ol > li").all_text_contents() == ["first step", "second step"]
+    assert tab.locator(f"{side} ol em").text_content() == "step" and tab.locator(f"{side} s").count() == 1
+    right = tab.locator(f"{side} th.align-right")
+    assert right.text_content() == "score" and right.evaluate("c => getComputedStyle(c).textAlign") == "right"
+    links = tab.locator(f"{side} a").evaluate_all(
+        "as => as.map(a => [a.getAttribute('href'), a.rel, a.target])"
+    )
+    assert links == [
+        ["https://example.org/docs", "noopener noreferrer nofollow", "_blank"],
+        ["https://tracker.example/pixel.png", "noopener noreferrer nofollow", "_blank"],
+    ]
+    text = tab.text_content(side) or ""
+    assert "[evil](javascript:document.body.dataset.pwned='link')" in text and "[image: pixel]" in text
+    assert '<iframe src="https://evil.example/"></iframe>' in text and "<img src=x onerror=" in text
+    assert tab.locator("main img, main iframe, main script, main svg, main [style]").count() == 0
+    assert (
+        tab.locator("main *").evaluate_all(
+            "els => els.flatMap(e => [...e.attributes].map(a => a.name)).filter(n => n.startsWith('on'))"
+        )
+        == []
+    )
+
+    # The reference answer: labelled, collapsed, rendered, its script tag shown as text.
+    reference = tab.locator("#reference")
+    assert reference.is_visible() and reference.evaluate("d => d.open") is False
+    assert tab.text_content("#reference-label") == "Reference answer (from the question set)"
+    tab.click("#reference summary")
+    assert tab.locator("#reference-text strong").text_content() == "42"
+    assert "<script>document.body.dataset.pwned='ref'</script>" in (tab.text_content("#reference-text") or "")
+    assert REFERENCE.startswith("The answer is **42**")
+
+    tab.keyboard.press("1")
+    wait_state(tab, "revealed")
+    assert tab.evaluate("document.body.dataset.pwned") is None
+    assert all(url.startswith(server.url) for url in requests), requests  # no image, font or tracker fetched
+    assert problems == []  # no CSP violation, no script error
+
+
+def test_a_session_ends_with_its_summary(server: VoteServer, page: tuple[Any, list[str]]) -> None:
+    tab, problems = page
+    tab.goto(server.url)
+    # close-first: three battles on q0, which the judge called ties; then battles it gave to model_a
+    wait_state(tab, "voting")
+    assert tab.locator("#reference").is_hidden()  # q0 has no reference answer
+    for key in ("3", "n", "s", "2", "n", "s", "s", "1"):
+        if key != "n":
+            wait_state(tab, "voting")
+        tab.keyboard.press(key)
+        if key in "123":
+            wait_state(tab, "revealed")
+    tab.keyboard.press("e")
+    wait_state(tab, "ended")
+    with Store.open(server.session.run_dir / DB_NAME) as store:
+        votes = store.votes("eve")
+    assert [v.choice for v in votes] == ["tie", "b", "a"]
+    agreed = sum(v.winner == ("tie" if v.question_id == "q0" else "model_a") for v in votes)
+    decisive = [v for v in votes if v.question_id != "q0"]
+    assert tab.text_content("#summary-title") == "Session summary"
+    assert tab.text_content("#sum-votes") == "3" and tab.text_content("#sum-skipped") == "3"
+    assert tab.text_content("#sum-ties") == "1 (tie or both bad)"
+    share = f"{agreed} of 3 ({round(100 * agreed / 3)}%)"
+    assert tab.text_content("#sum-agreed") == f"{share} of your votes on battles the judge decided"
+    decided = sum(v.winner == "model_a" for v in decisive)
+    assert tab.text_content("#sum-decisive") == f"{decided} of 1 ({100 * decided}%)"
+    assert tab.text_content("#sum-remaining") == "9"
+    assert tab.text_content("#sum-file") == str(server.session.run_dir / VOTES_FILE)
+    assert tab.locator("#sum-overall").is_hidden()
+    assert server.session.summary().session.agreed == agreed
+    assert tab.text_content("#agreement") == f"agreed with the judge on {share}"
+    tab.keyboard.press("n")  # keep voting
+    wait_state(tab, "voting")
+    assert tab.locator("#summary").is_hidden()
     assert problems == []

@@ -5,7 +5,9 @@ events), POST /api/vote, GET /api/board (the latest leaderboard snapshot), GET /
 JSON).
 Every POST must be application/json (a cross-site form cannot send that without a preflight, never granted);
 on loopback a Host header naming another site is refused (DNS rebinding); the page runs under a CSP that
-allows only its own nonce'd script and style, and model text reaches it only as JSON set through textContent.
+allows only its own nonce'd script and style. Model text streams in as JSON set through textContent; when a
+reply is complete its "done" event carries it rendered as markdown (judge.answer_html: raw HTML off, safe
+links only), which the page rebuilds from an inert parse with only the renderer's tags and attributes.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import jinja2
 from aiohttp import web
 
 from judge._hosts import is_loopback
+from judge.answer_html import MARKDOWN_CSS, SAFE_HTML_JS, to_html
 from judge.arena.board import BoardKeeper, JudgeSide, pair_stats
 from judge.arena.engine import Arena, Refused
 from judge.arena.record import CLEAN_BATTLE_FILE, clean_battle
@@ -230,6 +233,8 @@ class ArenaServer:
             show_login=voters is not None and self._voter(request) is None,
             max_prompt=self.config.arena.max_prompt_chars,
             max_turns=self.config.arena.max_turns,
+            safe_html_js=SAFE_HTML_JS,
+            markdown_css=MARKDOWN_CSS,
         )
         response = web.Response(text=page, content_type="text/html", charset="utf-8")
         response.headers["Content-Security-Policy"] = (
@@ -276,12 +281,18 @@ class ArenaServer:
             "max_turns": arena.settings.max_turns,
         }
         streamed = False  # once answer() has run, its own cleanup releases the battle
+        texts = {"a": "", "b": ""}
         try:
             async with contextlib.aclosing(arena.answer(battle, body["prompt"])) as events:
                 await response.prepare(request)
                 await response.write(_event("battle", first))
                 streamed = True
                 async for name, data in events:
+                    if name == "delta":
+                        texts[data["side"]] += data["text"]
+                    elif name == "done":  # the finished reply, rendered once, replaces the streamed text
+                        html = await asyncio.to_thread(to_html, texts[data["side"]])  # off the event loop
+                        data = {**data, "html": html}
                     await response.write(_event(name, data))
             await response.write_eof()
         except ConnectionResetError:

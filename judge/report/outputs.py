@@ -173,6 +173,7 @@ def _detail_row(
     question = questions.get(question_id)
     if question is not None:  # None: judged in an earlier run with another question selection
         turns = range(1, turn + 1)
+        reference = {} if question.reference is None else {"reference": list(question.reference[:turn])}
         yield (
             {
                 "question_id": question_id,
@@ -188,6 +189,7 @@ def _detail_row(
                     for (judge, order), j in sorted(orders.items())
                 ],
                 "winner": winners.get((question_id, model_a, model_b, turn)),
+                **reference,
             }
         )
 

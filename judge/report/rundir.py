@@ -91,6 +91,7 @@ class Detail:
     answer_b: tuple[str, ...]
     judgments: tuple[Judgment, ...]
     winner: str | None
+    reference: tuple[str, ...] | None = None  # the question set's reference answer per turn, when it has one
 
 
 @dataclass(frozen=True)
@@ -314,4 +315,9 @@ def _read_details(path: Path) -> Iterator[Detail]:
                 for j in judgments
             ),
             winner=None if record.get("winner") is None else str(record["winner"]),
+            reference=(
+                None
+                if record.get("reference") is None
+                else _texts(record["reference"], path, line_no, "reference")
+            ),
         )

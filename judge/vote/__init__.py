@@ -3,12 +3,15 @@
 from judge._hosts import is_loopback
 from judge.vote.core import CHOICES, ORDERS, VOTES_FILE, Candidate, VoteRejected, VoteSession
 from judge.vote.server import VoteServer
+from judge.vote.summary import Summary, Tally
 
 __all__ = [
     "CHOICES",
     "ORDERS",
     "VOTES_FILE",
     "Candidate",
+    "Summary",
+    "Tally",
     "VoteRejected",
     "VoteServer",
     "VoteSession",

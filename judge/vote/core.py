@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from judge.answer_html import texts_html
 from judge.answer_style import with_shown_style
 from judge.battles import TIES, Battle
 from judge.errors import InputError
 from judge.report.rundir import Detail, load_run_dir
 from judge.store import DB_NAME, Store, StoredVote
 from judge.verdicts import Preference
+from judge.vote.summary import Summary, tally
 
 VOTES_FILE: Final = "human_votes.jsonl"
 ORDERS: Final = ("close-first", "random")
@@ -56,6 +58,7 @@ class Candidate:
     answer_b: tuple[str, ...]
     judge_winner: str | None  # canonical, as the judge decided (None: no decision)
     close: bool
+    reference: tuple[str, ...] | None = None  # the question set's reference answer per turn
 
     @property
     def key(self) -> BattleKey:
@@ -106,6 +109,7 @@ def candidates(details: Iterable[Detail]) -> list[Candidate]:
             answer_b=d.answer_a if flip else d.answer_b,
             judge_winner=winner,
             close=is_close(d),
+            reference=d.reference,
         )
         out[candidate.key] = candidate
     return list(out.values())
@@ -169,16 +173,26 @@ class Shown:
         return self.battle.model_b if self.shown_a == self.battle.model_a else self.battle.model_a
 
     def page(self) -> dict[str, Any]:
-        """What the page sees before the vote: texts only, never a model name."""
-        a_first = self.shown_a == self.battle.model_a
+        """What the page sees before the vote: texts (raw, and as rendered markdown), never a model name."""
+        battle = self.battle
+        a_first = self.shown_a == battle.model_a
+        answer_a = battle.answer_a if a_first else battle.answer_b
+        answer_b = battle.answer_b if a_first else battle.answer_a
+        # the reference for the turn voted on (MT-Bench keeps one per turn)
+        reference = battle.reference[battle.turn - 1] if battle.reference else None
         return {
             "token": self.token,
-            "question_id": self.battle.question_id,
-            "category": self.battle.category,
-            "turn": self.battle.turn,
-            "question": list(self.battle.question),
-            "answer_a": list(self.battle.answer_a if a_first else self.battle.answer_b),
-            "answer_b": list(self.battle.answer_b if a_first else self.battle.answer_a),
+            "question_id": battle.question_id,
+            "category": battle.category,
+            "turn": battle.turn,
+            "question": list(battle.question),
+            "answer_a": list(answer_a),
+            "answer_b": list(answer_b),
+            "question_html": texts_html(battle.question),
+            "answer_a_html": texts_html(answer_a),
+            "answer_b_html": texts_html(answer_b),
+            "reference": reference,
+            "reference_html": None if reference is None else texts_html([reference])[0],
         }
 
 
@@ -192,6 +206,8 @@ class VoteSession:
     rng: random.Random
     _issued: dict[str, Shown] = field(default_factory=dict)
     _by_key: dict[BattleKey, Shown] = field(default_factory=dict)
+    _cast: list[StoredVote] = field(default_factory=list)
+    _skipped: set[BattleKey] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -223,9 +239,9 @@ class VoteSession:
     def next_battle(self) -> Shown | None:
         """The first battle in the queue this voter has not voted on (the same token again until voted)."""
         with self._lock, self._store() as store:
-            done = {(v.question_id, v.model_a, v.model_b, v.turn) for v in store.votes(self.voter)}
+            done = {vote_key(v) for v in store.votes(self.voter)}
             for battle in self.battles:
-                if battle.key in done:
+                if battle.key in done or battle.key in self._skipped:
                     continue
                 shown = self._by_key.get(battle.key)
                 if shown is None:
@@ -263,7 +279,42 @@ class VoteSession:
             with self._store() as store:
                 if not store.save_vote(vote):
                     raise VoteRejected(409, "this battle already has your vote")
+            self._cast.append(vote)
+            self._skipped.discard(battle.key)
             with (self.run_dir / VOTES_FILE).open("a", encoding="utf-8") as handle:
                 row = with_shown_style(vote_battle(vote), battle.answer_a, battle.answer_b)
                 handle.write(json.dumps(row.to_record(), ensure_ascii=False) + "\n")
         return shown, vote
+
+    def skip(self, token: Any) -> Shown:
+        """Pass over a battle for the rest of this session (a later session offers it again)."""
+        if not isinstance(token, str):
+            raise VoteRejected(400, "'token' must be a string")
+        with self._lock:
+            shown = self._issued.get(token)
+            if shown is None:
+                raise VoteRejected(404, "unknown battle token")
+            if any(vote_key(v) == shown.battle.key for v in self._cast):
+                raise VoteRejected(409, "this battle already has your vote")
+            self._skipped.add(shown.battle.key)
+        return shown
+
+    def summary(self) -> Summary:
+        """This session's votes, skips and agreement with the judge; this voter's votes on the run so far."""
+        judged = {battle.key: battle.judge_winner for battle in self.battles}
+        with self._lock, self._store() as store:
+            everything = store.votes(self.voter)
+            cast = list(self._cast)
+            skipped = len(self._skipped)
+        done = {vote_key(v) for v in everything}
+        return Summary(
+            session=tally((v.winner, judged.get(vote_key(v))) for v in cast),
+            skipped=skipped,
+            overall=tally((v.winner, judged.get(vote_key(v))) for v in everything),
+            remaining=sum(battle.key not in done for battle in self.battles),
+            votes_file=str(self.run_dir / VOTES_FILE),
+        )
+
+
+def vote_key(vote: StoredVote) -> BattleKey:
+    return (vote.question_id, vote.model_a, vote.model_b, vote.turn)

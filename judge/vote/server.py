@@ -2,8 +2,10 @@
 
 GET / is the page (jinja2, autoescape on, inline CSS and JS under a per-response CSP nonce, so it needs no
 network and an answer that smuggled markup through could still not run a script). GET /api/next hands out a
-battle without model names; POST /api/vote takes {"token", "choice"} as application/json (a cross-site form
-cannot send that without a preflight the server never grants) and answers with the names. Every refusal is a
+battle without model names (texts raw and as rendered markdown, judge.answer_html); POST /api/vote takes
+{"token", "choice"} as application/json (a cross-site form cannot send that without a preflight the server
+never grants) and answers with the names; POST /api/skip {"token"} passes a battle over for this session;
+GET /api/summary is the session's tally (also sent with every vote and with "done"). Every refusal is a
 JSON {"error": ...} with a 4xx status. On loopback, a Host header naming another site is refused too (DNS
 rebinding would otherwise let any web page read and vote through the server).
 """
@@ -22,6 +24,7 @@ from typing import Any, Final
 import jinja2
 
 from judge._hosts import is_loopback
+from judge.answer_html import MARKDOWN_CSS, SAFE_HTML_JS
 from judge.battles import TIES
 from judge.errors import InputError
 from judge.store import StoredVote
@@ -146,7 +149,11 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/":
             nonce = secrets.token_urlsafe(16)
             page = _ENV.get_template("page.html.j2").render(
-                voter=session.voter, nonce=nonce, **session.progress()
+                voter=session.voter,
+                nonce=nonce,
+                safe_html_js=SAFE_HTML_JS,
+                markdown_css=MARKDOWN_CSS,
+                **session.progress(),
             )
             csp = (
                 f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
@@ -158,51 +165,73 @@ class _Handler(BaseHTTPRequestHandler):
             shown = session.next_battle()
             progress = session.progress()
             if shown is None:
-                self._json(200, {"done": True, **progress})
+                self._json(200, {"done": True, "summary": session.summary().to_json(), **progress})
             else:
                 self._json(200, {"done": False, "battle": shown.page(), **progress})
+        elif path == "/api/summary":
+            self._json(200, {"summary": session.summary().to_json(), **session.progress()})
         else:
             self._error(404, f"no such page: {path}")
 
     def do_POST(self) -> None:
         if self._foreign_host():
             return
-        if self.path != "/api/vote":
+        session = self.server.session
+        if self.path == "/api/vote":
+            body = self._body({"token", "choice"})
+            if body is None:
+                return
+            try:
+                shown, vote = session.record(body["token"], body["choice"])
+            except VoteRejected as exc:
+                self._error(exc.status, exc.message)
+                return
+            summary = session.summary().to_json()
+            self._json(200, {"reveal": reveal(shown, vote), "summary": summary, **session.progress()})
+        elif self.path == "/api/skip":
+            body = self._body({"token"})
+            if body is None:
+                return
+            try:
+                session.skip(body["token"])
+            except VoteRejected as exc:
+                self._error(exc.status, exc.message)
+                return
+            self._json(200, {"skipped": session.summary().skipped, **session.progress()})
+        else:
             self._error(404, f"no such endpoint: {self.path}")
-            return
+
+    def _body(self, keys: set[str]) -> dict[str, Any] | None:
+        """The request's JSON object with exactly `keys`, or None after answering with the refusal."""
         content_type = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         if content_type != "application/json":
             self._error(415, "send the vote as application/json")
-            return
+            return None
         try:
             length = int(self.headers.get("Content-Length", ""))
         except ValueError:
             self._error(411, "a Content-Length header is required")
-            return
+            return None
         if not 0 <= length <= MAX_BODY:
             self._error(413, f"a vote is at most {MAX_BODY} bytes")
-            return
+            return None
         raw = self.rfile.read(length)
         if len(raw) < length:
             self.close_connection = True  # the client went away mid-body
-            return
+            return None
         if _too_deep(raw):
             self._error(400, f"the request body is nested deeper than {MAX_DEPTH} levels")
-            return
+            return None
         try:
             body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             self._error(400, f"the request body is not valid JSON ({exc})")
-            return
-        if not isinstance(body, dict) or set(body) != {"token", "choice"}:
-            self._error(400, 'expected a JSON object {"token": ..., "choice": ...}')
-            return
-        try:
-            shown, vote = self.server.session.record(body["token"], body["choice"])
-        except VoteRejected as exc:
-            self._error(exc.status, exc.message)
-            return
-        self._json(200, {"reveal": reveal(shown, vote), **self.server.session.progress()})
+            return None
+        if not isinstance(body, dict) or set(body) != keys:
+            fields = ", ".join(f'"{key}": ...' for key in sorted(keys, reverse=True))
+            self._error(400, f"expected a JSON object {{{fields}}}")
+            return None
+        return body
 
     def _not_allowed(self) -> None:
         self.close_connection = True  # any body the client sent is not read
