@@ -7,7 +7,7 @@ probability set by the rating gap, the question's effect and the voter's sharpne
 rate. Scenarios:
 
 - "equal": the judge votes exactly like a human, so judge-human and human-human agreement are the same in
-  expectation; any "above" or "below" standing is a false verdict (the target is at most 5%).
+  expectation (true difference 0); any "above" or "below" standing is a false verdict (target at most 5%).
 - "worse": the judge is less sharp and ties more; "below" is a detection.
 - "better": the judge is sharper than the humans; "above" is a detection.
 
@@ -28,8 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from judge.items import ITEM
 from judge.validate.agreement import human_agreement, judge_agreement, matched_items
-from judge.validate.uncertainty import difference_intervals
+from judge.validate.uncertainty import QUESTION, difference_intervals
 from judge.validate.verdict import standing
 
 MODELS = 6
@@ -92,7 +93,11 @@ def simulate(judge: Voter, questions: int, rng: np.random.Generator) -> tuple[pd
 
 
 def difference(
-    human: pd.DataFrame, judge: pd.DataFrame, rounds: int, rng: np.random.Generator
+    human: pd.DataFrame,
+    judge: pd.DataFrame,
+    rounds: int,
+    rng: np.random.Generator,
+    unit: tuple[str, ...] = QUESTION,
 ) -> dict[str, tuple[float | None, float | None, float | None, str]]:
     """The same figures `judge validate` computes: agreement on matched items and the paired difference."""
     versus, between = judge_agreement(human, judge), human_agreement(human)
@@ -100,7 +105,7 @@ def difference(
     on_judge = judge_agreement(human, judge, items=items)
     on_human = human_agreement(human, items=items)
     assert on_judge.pairs is not None and on_human.pairs is not None
-    out = difference_intervals(on_judge.pairs, on_human.pairs, rounds=rounds, rng=rng)
+    out = difference_intervals(on_judge.pairs, on_human.pairs, rounds=rounds, rng=rng, unit=unit)
     return {side: (i.value, i.lower, i.upper, standing(i)) for side, i in out.items()}
 
 
@@ -109,6 +114,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--questions", type=int, default=80)
+    parser.add_argument("--unit", choices=["question", "item"], default="question", help="bootstrap unit")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rng = np.random.default_rng(2026)
@@ -116,10 +122,15 @@ def main() -> None:
     for scenario, judge in JUDGES.items():
         started = time.perf_counter()
         truth = difference(*simulate(judge, 3000, rng), rounds=0, rng=rng)  # ~100k items: the expectation
+        if (
+            judge == HUMAN
+        ):  # exchangeable with a human: the true difference is 0 exactly, not a noisy estimate
+            truth = {side: (0.0, *rest) for side, (_, *rest) in truth.items()}
         tally: dict[str, dict[str, int]] = {side: {} for side in truth}
         covered = dict.fromkeys(truth, 0)
         for _ in range(args.trials):
-            found = difference(*simulate(judge, args.questions, rng), args.rounds, rng)
+            unit = QUESTION if args.unit == "question" else ITEM
+            found = difference(*simulate(judge, args.questions, rng), args.rounds, rng, unit)
             for side, (_, lower, upper, where) in found.items():
                 tally[side][where] = tally[side].get(where, 0) + 1
                 true = truth[side][0]
@@ -145,7 +156,7 @@ def main() -> None:
         return
     print(
         f"{args.trials} trials, {args.questions} questions x 2 turns x {MODELS * (MODELS - 1) // 2} pairs, "
-        f"{args.rounds} bootstrap rounds"
+        f"{args.rounds} bootstrap rounds over {args.unit}s"
     )
     head = ("above", "within", "below", "unclear", "cover")
     print(f"{'scenario':8} {'side':13} {'true d':>7} " + " ".join(f"{h:>7}" for h in head))

@@ -10,6 +10,7 @@ judge compare does), refitting both leaderboards each round.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -22,6 +23,7 @@ from judge.ratings.bootstrap import weighted_refits
 from judge.validate.ranks import rank_correlations
 
 _OUTCOMES: Final = (-1, 0, 1)
+QUESTION: Final = ("question_id",)
 
 
 @dataclass(frozen=True)
@@ -45,15 +47,18 @@ MAX_UNDEFINED_SHARE: Final = 0.05
 NO_BOOTSTRAP: Final = "no interval: no bootstrap rounds (--bootstrap 0)"
 
 
-def _tables(pairs: pd.DataFrame, keys: pd.DataFrame | None = None) -> tuple[npt.NDArray[np.float64], int]:
-    """Per item, the 3 x 3 table of (x, y) outcomes of its vote pairs, flattened: items x 9.
+def _tables(
+    pairs: pd.DataFrame, keys: pd.DataFrame | None = None, unit: Sequence[str] = ITEM
+) -> tuple[npt.NDArray[np.float64], int]:
+    """Per unit (item or question), the 3 x 3 table of (x, y) outcomes of its vote pairs: units x 9.
 
-    keys: the items (ITEM columns) that index the rows, so two pair frames can share one item order; by
-    default the items of `pairs` in order of appearance."""
+    keys: the units (`unit` columns) that index the rows, so two pair frames can share one order; by default
+    the units of `pairs` in order of appearance."""
+    on = list(unit)
     if keys is None:
-        keys = pairs[list(ITEM)].drop_duplicates()
-    keys = keys[list(ITEM)].reset_index(drop=True).assign(_item=lambda f: np.arange(len(f)))
-    item = pairs[list(ITEM)].merge(keys, on=list(ITEM), how="left")["_item"].to_numpy()
+        keys = pairs[on].drop_duplicates()
+    keys = keys[on].drop_duplicates().reset_index(drop=True).assign(_item=lambda f: np.arange(len(f)))
+    item = pairs[on].merge(keys, on=on, how="left")["_item"].to_numpy()
     x = np.searchsorted(_OUTCOMES, pairs["outcome_x"].to_numpy(dtype=np.int64))
     y = np.searchsorted(_OUTCOMES, pairs["outcome_y"].to_numpy(dtype=np.int64))
     n_items = len(keys)
@@ -154,12 +159,14 @@ def difference_intervals(
     rounds: int,
     rng: np.random.Generator,
     level: float = 0.95,
+    unit: Sequence[str] = QUESTION,
 ) -> dict[str, Interval]:
     """Judge-human minus human-human agreement (with and without ties) on the same items, with a paired
-    bootstrap over those items: each round draws the items once and recounts both sides."""
-    keys = pd.concat([judge_pairs[list(ITEM)], human_pairs[list(ITEM)]]).drop_duplicates()
-    judge_tables, n_items = _tables(judge_pairs, keys)
-    human_tables, _ = _tables(human_pairs, keys)
+    bootstrap: each round draws questions (or `unit`) once and recounts both sides on their items. Questions,
+    not items, because a question's items share its difficulty (benchmarks/validate_baseline.py)."""
+    keys = pd.concat([judge_pairs[list(unit)], human_pairs[list(unit)]]).drop_duplicates()
+    judge_tables, n_items = _tables(judge_pairs, keys, unit)
+    human_tables, _ = _tables(human_pairs, keys, unit)
 
     def diff(j: npt.NDArray[np.float64], h: npt.NDArray[np.float64]) -> dict[str, npt.NDArray[np.float64]]:
         fj, fh = _figures(j), _figures(h)
