@@ -10,12 +10,15 @@ Goal: RSS at 1M within 1.5x of RSS at 100k, calls/s within 20%.
 
 Pool: `--replicas 4` servers that each take `--delay 0.2` s per call, one pooled judge (`base_url:` a list) at
 concurrency 256: calls/s against the ideal (concurrency / delay) and against raw sockets spread over the same
-servers in the same run (the most this machine's cores let any client do). Goal: >= 85% of the ideal.
+servers in the same run (the most this machine's cores let any client do), layer by layer with the client's
+and the servers' CPU per call and the per-replica counts (benchmarks/pool_throughput.py, which this runs).
+Goal: >= 85% of the ideal.
 
 Both share two cores with the servers (and any other load): the load average is printed with the figures.
 
 Run:  .venv/bin/python benchmarks/scale.py [--sizes 100000,1000000] [--round 5000] [--concurrency 64]
-      [--pool-calls 10000] [--replicas 4] [--delay 0.2] [--pool-concurrency 256] [--skip-pool] [--json]
+      [--pool-calls 10000] [--replicas 4] [--delay 0.2] [--pool-concurrency 256] [--pool-processes 2]
+      [--skip-pool] [--json]
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from judging import ANSWER, raw_sockets, start_server  # noqa: E402  (the sibling benchmark's server)
+from judging import ANSWER, start_server  # noqa: E402  (the sibling benchmark's server)
+from pool_throughput import pool_throughput, print_table  # noqa: E402
 
 from judge.config import JudgeConfig, RetryConfig  # noqa: E402
 from judge.judging import Judging  # noqa: E402
@@ -115,34 +119,6 @@ async def scale_child(url: str, calls: int, round_pairs: int, concurrency: int, 
     }
 
 
-async def pool_run(urls: list[str], calls: int, concurrency: int, db: Path) -> tuple[float, dict[str, Any]]:
-    questions, items, answers = workload(calls)
-    judge = JudgeConfig(
-        provider="openai", model="bench-judge", base_url=urls[0], replicas=tuple(urls), api_key="bench-key",
-        temperature=0.0, concurrency=concurrency, timeout=60.0,
-    )  # fmt: skip
-    async with ProviderHub(cache_dir=None) as hub:
-        with Store.open(db) as store:
-            run_id = store.start_run("judge", "bench")
-            judging = Judging(judge, store, run_id, Runner(hub.get, RETRIES), questions, answers)
-            hub.get(judge.endpoint())
-            started = time.perf_counter()
-            await judging.judge_batch(items)
-            seconds = time.perf_counter() - started
-        counts = hub.replica_counts(judge.endpoint()) or []
-    if judging.progress.judged != 2 * len(items):
-        raise RuntimeError(f"pool run: {judging.progress}")
-    return seconds, {"replicas": counts}
-
-
-async def raw_pool(urls: list[str], calls: int, concurrency: int) -> float:
-    """Raw sockets spread evenly over the replicas: the ceiling of this machine's client side."""
-    per = concurrency // len(urls)
-    started = time.perf_counter()
-    await asyncio.gather(*(raw_sockets(url, calls // len(urls), per) for url in urls))
-    return time.perf_counter() - started
-
-
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -156,6 +132,7 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=4)
     parser.add_argument("--delay", type=float, default=0.2)
     parser.add_argument("--pool-concurrency", type=int, default=256)
+    parser.add_argument("--pool-processes", type=int, default=2)
     parser.add_argument("--skip-pool", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--json", action="store_true")
@@ -198,42 +175,11 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=10)
     if not args.skip_pool:
-        servers = [start_server(args.delay) for _ in range(args.replicas)]
-        urls = [url for _, url in servers]
-        ideal = args.pool_concurrency / args.delay
-        try:
-            asyncio.run(raw_pool(urls, args.pool_concurrency, args.pool_concurrency))  # warm up
-            raw = asyncio.run(raw_pool(urls, args.pool_calls, args.pool_concurrency))
-            with tempfile.TemporaryDirectory() as tmp:
-                seconds, extra = asyncio.run(
-                    pool_run(urls, args.pool_calls, args.pool_concurrency, Path(tmp) / DB_NAME)
-                )
-        finally:
-            for proc, _ in servers:
-                proc.terminate()
-                proc.wait(timeout=10)
-        calls = 2 * (args.pool_calls // 2)
-        out["pool"] = {
-            "replicas": args.replicas,
-            "delay_s": args.delay,
-            "concurrency": args.pool_concurrency,
-            "ideal_calls_per_s": ideal,
-            "raw_sockets_calls_per_s": args.pool_calls / raw,
-            "judge_calls_per_s": calls / seconds,
-            "of_ideal": calls / seconds / ideal,
-            "vs_raw": (calls / seconds) / (args.pool_calls / raw),
-            "load_average": load(),
-            **extra,
-        }
+        out["pool"] = pool_throughput(
+            args.pool_calls, args.replicas, args.delay, args.pool_concurrency, args.pool_processes
+        )
         if not args.json:
-            p = out["pool"]
-            spread = [r["calls"] for r in p["replicas"]]
-            print(
-                f"pool of {args.replicas} x {args.delay:g} s servers, concurrency {args.pool_concurrency}: "
-                f"ideal {ideal:.0f} calls/s; raw sockets {p['raw_sockets_calls_per_s']:.0f}/s; judge "
-                f"{p['judge_calls_per_s']:.0f}/s = {p['of_ideal']:.0%} of ideal, {p['vs_raw']:.0%} of raw "
-                f"(goal 85% of ideal); per replica {spread}; load {p['load_average']}"
-            )
+            print_table(out["pool"])
     if args.json:
         print(json.dumps(out, indent=2))
 

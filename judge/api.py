@@ -307,12 +307,14 @@ def rate_json(result: RateResult) -> dict[str, object]:
     """The documented --json shape: method, n_battles, bootstrap, cluster (the resampled unit), models (or
     by + groups), input counts. An interval end that is infinite (a separated model's) is null."""
 
+    from judge.ratings import board_order
+
     def board(frame: pd.DataFrame | None, n_battles: int) -> dict[str, object]:
         out: dict[str, object] = {"method": result.method, "n_battles": n_battles}
         out["bootstrap"] = result.bootstrap
         out["cluster"] = result.cluster
         if frame is not None:
-            rows = frame.sort_values("rating", ascending=False, kind="stable").to_dict("records")
+            rows = board_order(frame).to_dict("records")
             keys = [*_MODEL_KEYS, *(k for k in _SCORE_KEYS if k in frame.columns)]
             out["models"] = [{key: _plain(row[key]) for key in keys} for row in rows]
             if "style" in frame.attrs:

@@ -2,17 +2,23 @@
 
 The runner hands each batch job's request here instead of to the provider. Requests queue per endpoint and go
 out as one provider batch once no new one has arrived for a moment (a schedule round, a turn of every
-question) or `max_requests` are waiting. The batch id and every (custom_id, key) are committed as soon as
-the provider has created the batch; results are committed as soon as it ends. So a call first looks in the
+question) or `max_requests` are waiting. Every (custom_id, key) is committed under an intent id before the
+provider is asked to create the batch (the intent id is also the batch's tag, in its metadata), and the
+provider's id replaces it as soon as the batch exists; results are committed as soon as it ends. A run killed
+between the two finds the intent on resume and looks the batch up at the provider: found, it is polled like
+any other; not found, it was never created and its requests go out again. So a call first looks in the
 store: a stored success is returned without paying again, a stored failure is handed back once (the runner
-classifies and retries it, in a new batch), and a request still in an open batch waits for that batch,
-whichever run submitted it. `no_wait` turns waiting on an open batch into BatchesPending: submit and exit.
+classifies and retries it, in a new batch), and a request in an open (or intended) batch waits for that
+batch, whichever run submitted it. `no_wait` turns waiting on an open batch into BatchesPending: submit
+and exit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,6 +28,12 @@ from judge.providers.batches import BatchClient, Outcome, batch_client
 from judge.store import BatchRecord, Store
 
 SETTLE_S = 0.2  # a queue that has not grown for this long goes out as a batch
+INTENT = "judge-intent-"  # the store's id of a batch until the provider has given it one
+
+
+def intent_id(now: float) -> str:
+    """A new intent id: the prefix, when it was made (epoch seconds, to bound the search), a random part."""
+    return f"{INTENT}{int(now)}-{uuid.uuid4().hex[:16]}"
 
 
 def custom_id(key: str) -> str:
@@ -83,6 +95,7 @@ class BatchQueue:
         self._flushers: dict[Endpoint, asyncio.Task[None]] = {}
         self._waiting: dict[str, dict[str, list[asyncio.Future[None]]]] = {}  # batch -> custom_id -> futures
         self._pollers: dict[str, asyncio.Task[None]] = {}
+        self._creating: dict[str, asyncio.Future[str | None]] = {}  # intent -> the provider's id, or None
         self.submitted = 0  # provider batches this queue created
 
     def _client(self, endpoint: Endpoint) -> BatchClient:
@@ -137,30 +150,89 @@ class BatchQueue:
 
     async def _submit(self, endpoint: Endpoint, chunk: dict[str, _Queued]) -> None:
         items = [(cid, q.request) for cid, q in chunk.items()]
-        try:
-            batch_id = await self._client(endpoint).submit(items)
-        except CallFailed as exc:  # nothing was created: each request's attempt failed, the runner decides
-            for q in chunk.values():
-                for future in q.waiters:
-                    if not future.done():
-                        future.set_exception(exc)
-            return
+        intent = intent_id(time.time())
         record = BatchRecord(
-            batch_id, endpoint.provider, endpoint.base_url, endpoint.model, "in_progress", "submitted",
+            intent, endpoint.provider, endpoint.base_url, endpoint.model, "in_progress", "creating",
             len(items), None, "", "",
         )  # fmt: skip
+        # Committed before the provider is asked: a kill -9 before its answer is stored leaves this intent,
+        # which the next run resolves instead of paying for the same requests twice.
         self._store.save_batch(self._run_id, record, [(cid, q.key) for cid, q in chunk.items()])
+        client = self._client(endpoint)
+        created: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._creating[intent] = created
+        try:
+            try:
+                batch_id = await client.submit(items, intent)
+            except CallFailed as exc:
+                # A lost reply (timeout, dropped connection, 5xx) may hide a batch that was created.
+                found = await self._find(client, intent, len(items)) if exc.kind.retryable else None
+                if found is None:  # nothing was created: each request's attempt failed, the runner decides
+                    self._store.drop_batch(intent)
+                    for q in chunk.values():
+                        for future in q.waiters:
+                            if not future.done():
+                                future.set_exception(exc)
+                    return
+                batch_id = found
+            self._store.adopt_batch(intent, batch_id)
+            created.set_result(batch_id)
+        finally:
+            if not created.done():
+                created.set_result(None)
+            del self._creating[intent]
         self.submitted += 1
         waiting = self._waiting.setdefault(batch_id, {})
         for cid, q in chunk.items():
             waiting.setdefault(cid, []).extend(q.waiters)
         self._pollers[batch_id] = asyncio.create_task(self._poll(endpoint, batch_id))
 
+    async def _find(self, client: BatchClient, intent: str, requests: int) -> str | None:
+        """The provider's id of the batch an intent stands for, or None if it was never created."""
+        since = float(intent.removeprefix(INTENT).split("-")[0])
+        known = {b.batch_id for b in self._store.batches()}
+        for attempt in range(3):
+            try:
+                return await client.find(intent, since, requests, known)
+            except CallFailed as exc:
+                if not exc.kind.retryable or attempt == 2:
+                    raise
+                await asyncio.sleep(1.0 + attempt)
+        return None  # pragma: no cover
+
+    async def _resolve(self, endpoint: Endpoint, intent: str) -> str | None:
+        """Settle an intent a killed run left: adopt the batch the provider made, or drop the intent."""
+        record = next((b for b in self._store.batches() if b.batch_id == intent), None)
+        found = None
+        if record is not None:
+            found = await self._find(self._client(endpoint), intent, record.requests)
+        if found is None:
+            self._store.drop_batch(intent)
+            return None
+        self._store.adopt_batch(intent, found)
+        return found
+
+    def _move_waiters(self, intent: str, batch_id: str) -> None:
+        for cid, futures in self._waiting.pop(intent, {}).items():
+            self._waiting.setdefault(batch_id, {}).setdefault(cid, []).extend(futures)
+
     async def _poll(self, endpoint: Endpoint, batch_id: str) -> None:
         """Poll one batch until it ends, commit its results, then wake everyone waiting on it."""
         assert endpoint.batch is not None
         client = self._client(endpoint)
+        polled = batch_id
         try:
+            if batch_id.startswith(INTENT):
+                creating = self._creating.get(batch_id)  # being created by this queue right now
+                adopted = await creating if creating else await self._resolve(endpoint, batch_id)
+                if adopted is None:  # never created: the waiters look again and send their requests
+                    self._wake(batch_id, None)
+                    return
+                self._move_waiters(batch_id, adopted)
+                if creating:  # the batch's own poller (started by _submit) wakes them
+                    return
+                batch_id = adopted
+                self._pollers[batch_id] = self._pollers.pop(polled)
             while True:
                 try:
                     status = await client.status(batch_id)
@@ -186,6 +258,7 @@ class BatchQueue:
         else:
             self._wake(batch_id, None)
         finally:
+            self._pollers.pop(polled, None)
             self._pollers.pop(batch_id, None)
 
     async def _drained(self) -> None:

@@ -27,7 +27,7 @@ from tenacity import (
 )
 
 from judge.config import Prices, RetryConfig
-from judge.errors import JudgeError
+from judge.errors import BatchesPending, JudgeError
 from judge.providers.base import CallFailed, Completion, Endpoint, ErrorKind, Provider, Request
 from judge.redaction import NO_SECRETS, Redactor
 from judge.store import Call
@@ -172,21 +172,22 @@ class Runner:
         request = job.request()
         calls: list[Call] = []
         batched = self._batches is not None and job.endpoint.batch is not None
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._retries.attempts),
-            wait=(lambda state: 0.0) if batched else self._wait,  # a batch is slow enough as it is
-            retry=retry_if_exception(lambda e: isinstance(e, CallFailed) and e.kind.retryable),
-            sleep=self._sleep,
-            reraise=True,
-        )
+
+        async def attempt() -> Completion:
+            if batched:
+                return await self._batch_attempt(job, request, calls)
+            return await self._attempt(job, lane, provider, request, calls)
+
         outcome: Outcome
         try:
-            async for attempt in retrying:
-                with attempt:
-                    if batched:
-                        completion = await self._batch_attempt(job, request, calls)
-                    else:
-                        completion = await self._attempt(job, lane, provider, request, calls)
+            try:
+                completion = await attempt()
+            except CallFailed as first:
+                # Most calls succeed at once: tenacity (whose set-up costs more client CPU than the rest of
+                # the runner) is only started for the retries, with the first failure as its attempt 1.
+                if not first.kind.retryable or self._retries.attempts < 2:
+                    raise
+                completion = await self._retry(first, attempt, batched)
             outcome = Success(job.key, completion, tuple(calls))
         except CallFailed as exc:
             # A server may quote the key it was sent: the message is cleaned before anyone stores or shows it.
@@ -194,6 +195,25 @@ class Runner:
             outcome = Failed(job.key, str(exc.kind), message, tuple(calls))
         job.on_result(outcome)
         return outcome
+
+    async def _retry(
+        self, first: CallFailed, attempt: Callable[[], Awaitable[Completion]], batched: bool
+    ) -> Completion:
+        """Attempts 2.. of a call whose first attempt failed with `first` (retryable), with backoff."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._retries.attempts),
+            wait=(lambda state: 0.0) if batched else self._wait,  # a batch is slow enough as it is
+            retry=retry_if_exception(lambda e: isinstance(e, CallFailed) and e.kind.retryable),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        pending: list[CallFailed] = [first]
+        async for state in retrying:
+            with state:
+                if pending:  # attempt 1 already happened: tenacity sees its failure, then waits
+                    raise pending.pop()
+                return await attempt()
+        raise AssertionError("tenacity stops by raising")  # pragma: no cover
 
     async def _attempt(
         self, job: Job, lane: _Lane, provider: Provider, request: Request, calls: list[Call]
@@ -243,12 +263,17 @@ class Runner:
 
         A failed write (a full disk) halts the runner at once, so not one more call starts (the task group's
         cancellation alone comes a step late: a call already woken would still be sent), and surfaces as its
-        own JudgeError rather than an ExceptionGroup.
+        own JudgeError rather than an ExceptionGroup. BatchesPending (`--no-wait` met an open provider batch)
+        ends only the coroutine that met it: live calls of the others go on and are stored, and it is raised
+        once they are done.
         """
+        pending: list[BatchesPending] = []
 
         async def halting(task: Coroutine[Any, Any, Any]) -> None:
             try:
                 await task
+            except BatchesPending as exc:
+                pending.append(exc)
             except JudgeError as exc:
                 self._halted = exc
                 raise
@@ -262,6 +287,8 @@ class Runner:
             if first is None:
                 raise
             raise first from None
+        if pending:
+            raise pending[0]
 
 
 def _first_judge_error(errors: BaseExceptionGroup[BaseException]) -> JudgeError | None:

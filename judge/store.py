@@ -481,7 +481,8 @@ class Store:
     # provider batches
 
     def save_batch(self, run_id: int, batch: BatchRecord, items: Sequence[tuple[str, str]]) -> None:
-        """Record a batch the provider has just created and its (custom_id, key) items, in one transaction."""
+        """Record a batch and its (custom_id, key) items in one transaction: one the provider is about to
+        create, under an intent id that adopt_batch or drop_batch settles (judge.batches)."""
         with self._tx() as db:
             db.execute(
                 "INSERT INTO batches (batch_id, provider, base_url, model, state, provider_status, requests, "
@@ -528,6 +529,24 @@ class Store:
                 "UPDATE batch_items SET state = 'retried' WHERE batch_id = ? AND custom_id = ?",
                 (batch_id, custom_id),
             )
+
+    def adopt_batch(self, intent_id: str, batch_id: str) -> None:
+        """A batch recorded before it was created (under `intent_id`) takes the id the provider gave it."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO batches (batch_id, provider, base_url, model, state, provider_status, requests, "
+                "counts, run_id, created_at, updated_at) SELECT ?, provider, base_url, model, state, "
+                "'created', requests, counts, run_id, created_at, ? FROM batches WHERE batch_id = ?",
+                (batch_id, _now(), intent_id),
+            )
+            db.execute("UPDATE batch_items SET batch_id = ? WHERE batch_id = ?", (batch_id, intent_id))
+            db.execute("DELETE FROM batches WHERE batch_id = ?", (intent_id,))
+
+    def drop_batch(self, intent_id: str) -> None:
+        """Forget a recorded batch the provider never created: its requests are free to go out again."""
+        with self._tx() as db:
+            db.execute("DELETE FROM batch_items WHERE batch_id = ?", (intent_id,))
+            db.execute("DELETE FROM batches WHERE batch_id = ?", (intent_id,))
 
     def batch_item(self, key: str) -> BatchItem | None:
         """The latest batch request made for a key, or None."""

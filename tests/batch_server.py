@@ -1,15 +1,17 @@
 """A fake model server on loopback that speaks what the official SDKs call, live and in batches.
 
 Live: OpenAI's ``/v1/chat/completions`` and Anthropic's ``/v1/messages``. Batches: OpenAI's files (upload,
-content) and batches (create, retrieve, cancel; validating -> in_progress -> completed / expired / failed)
-and Anthropic's message batches (create, retrieve, cancel, results). Answers are deterministic: a judge
-prompt (one that asks for a ``VERDICT:`` line) gets a verdict line, a JSON-schema request a valid instance,
-anything else a short text derived from a hash of the conversation.
+content) and batches (create, list, retrieve, cancel; validating -> in_progress -> completed / expired /
+failed) and Anthropic's message batches (create, list, retrieve, cancel, results). Answers are
+deterministic: a judge prompt (one that asks for a ``VERDICT:`` line) gets a verdict line, a JSON-schema
+request a valid instance, anything else a short text derived from a hash of the conversation.
 
 Each created batch takes the next entry of ``plan`` (then "ok"): ``ok`` answers every item; ``partial``
 answers every third item with a server error; ``expire`` answers the first half and expires the rest;
 ``fail`` fails the whole batch (OpenAI) / errors every item (Anthropic). A batch stays in progress for
 ``polls_to_end`` retrieves and while ``hold`` is set. ``submitted`` lists every custom_id ever sent.
+``create_faults`` makes the next creations fail: ``refuse`` creates nothing, ``lose`` creates the batch but
+answers 500; ``on_create(batch_id)`` runs once a batch exists, before its reply (a client killed there).
 
     with BatchServer() as server:
         server.openai_url        # base_url for the openai SDK (ends in /v1)
@@ -99,6 +101,10 @@ class BatchServer:
         self.dead = False
         self._stopped = False
         self.hold = threading.Event()  # while set, batches stay in progress
+        # Called with the new batch's id once it exists, before the reply goes out (a client killed there).
+        self.on_create: Any = None
+        # Faults of the next batch creations: "refuse" (500, nothing created), "lose" (created, then a 500).
+        self.create_faults: deque[str] = deque()
         self.plan: deque[str] = deque()
         self.submitted: list[str] = []
         self.live_calls = 0
@@ -158,6 +164,21 @@ class BatchServer:
                      "created": time.time(), "results": None, "cancelled": False, **extra}  # fmt: skip
             self._batches[batch_id] = batch
             return batch
+
+    def _created(self, batch: dict[str, Any]) -> dict[str, Any]:
+        if self.on_create is not None:
+            self.on_create(batch["id"])
+        return batch
+
+    def _listed(self, kind: str) -> list[dict[str, Any]]:
+        """A kind's batches, newest first (both providers list that way), without counting as polls."""
+        with self._lock:
+            return [b for b in reversed(self._batches.values()) if b["kind"] == kind]
+
+    @staticmethod
+    def _page(data: list[dict[str, Any]]) -> dict[str, Any]:
+        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+        return {"object": "list", "data": data, "first_id": first, "last_id": last, "has_more": False}
 
     def _advance(self, batch: dict[str, Any]) -> None:
         """Count a retrieve; end the batch (computing its results) once it has been polled enough."""
@@ -337,7 +358,13 @@ class BatchServer:
                 (row["custom_id"], row["body"]) for row in map(json.loads, data.decode().splitlines()) if row
             ]
             extra = {k: body.get(k) for k in ("endpoint", "input_file_id", "completion_window", "metadata")}
-            return 200, self._openai_batch(self._create("openai", items, extra))
+            fault = self.create_faults.popleft() if self.create_faults else None
+            if fault == "refuse":
+                return 500, {"error": {"message": "the server had an error"}}
+            created = self._openai_batch(self._created(self._create("openai", items, extra)))
+            return (500, {"error": {"message": "lost"}}) if fault == "lose" else (200, created)
+        if method == "GET" and not rest:
+            return 200, self._page([self._openai_batch(b) for b in self._listed("openai")])
         batch = self._batches.get(rest[0]) if rest else None
         if batch is None:
             return 404, {"error": {"message": "no such batch"}}
@@ -351,7 +378,14 @@ class BatchServer:
         if method == "POST" and not rest:
             requests = json.loads(raw)["requests"]
             items = [(r["custom_id"], r["params"]) for r in requests]
-            return 200, self._anthropic_batch(self._create("anthropic", items, {}))
+            fault = self.create_faults.popleft() if self.create_faults else None
+            error = {"type": "error", "error": {"type": "api_error", "message": "the server had an error"}}
+            if fault == "refuse":
+                return 500, error
+            created = self._anthropic_batch(self._created(self._create("anthropic", items, {})))
+            return (500, error) if fault == "lose" else (200, created)
+        if method == "GET" and not rest:
+            return 200, self._page([self._anthropic_batch(b) for b in self._listed("anthropic")])
         batch = self._batches.get(rest[0]) if rest else None
         if batch is None:
             return 404, {"type": "error", "error": {"type": "not_found_error", "message": "no such batch"}}

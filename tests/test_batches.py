@@ -248,3 +248,95 @@ def test_batch_prices_default_to_half_and_can_be_given():
     assert Prices(2.0, 8.0).cost(1000, 100, batch=True) == pytest.approx(Prices(2.0, 8.0).cost(1000, 100) / 2)
     explicit = Prices(2.0, 8.0, batch_input=0.5, batch_output=1.0)
     assert explicit.cost(1_000_000, 1_000_000, batch=True) == pytest.approx(1.5)
+
+
+def _run_killed_at_creation(tmp_path, server, nth):
+    """Start `judge run` in a process that is killed -9 the moment the provider creates its nth batch,
+    before the reply with the batch's id reaches it."""
+    config = write_config(tmp_path, server)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "judge", "run", str(config), "--out", str(out), "--bootstrap", "0"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    created = []
+
+    def kill(batch_id):
+        created.append(batch_id)
+        if len(created) == nth:
+            proc.send_signal(signal.SIGKILL)
+
+    server.on_create = kill
+    try:
+        proc.wait(timeout=240)  # a loaded machine takes long to import the SDKs
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    server.on_create = None
+    # Both contestants' batches are created at once: the kill may land after the second too.
+    assert proc.returncode == -signal.SIGKILL and len(created) >= nth
+    return config, out
+
+
+@pytest.mark.parametrize("nth", [1, 3])  # an OpenAI answers batch (metadata), the Anthropic judge batch
+def test_kill_9_between_batch_creation_and_its_record_pays_nothing_twice(tmp_path, nth):
+    with BatchServer() as server:
+        config, out = _run_killed_at_creation(tmp_path, server, nth)
+        db = out / "judge.sqlite"
+        intents = rows(
+            db, "SELECT batch_id, provider_status FROM batches WHERE batch_id LIKE 'judge-intent-%'"
+        )
+        assert intents and {s for _, s in intents} == {"creating"}  # recorded before the provider was asked
+
+        result = api.run(config, out=out, env={}, bootstrap=0, write_html=False)
+        o = result.outcome
+        assert o.answers.progress.asked + o.answers.progress.reused == 6 and o.judging.judged == 6
+        assert not [c for c, n in Counter(server.submitted).items() if n > 1]  # nothing resubmitted
+        assert len(set(server.submitted)) == 12
+        assert not rows(db, "SELECT * FROM batches WHERE batch_id LIKE 'judge-intent-%'")
+        assert len(rows(db, "SELECT * FROM batches")) == 3  # the orphan was adopted, not sent again
+
+
+@pytest.mark.parametrize("fault", ["refuse", "lose"])
+@pytest.mark.parametrize("which", ["openai", "anthropic"])
+def test_a_batch_creation_whose_reply_is_lost_is_found_not_sent_twice(tmp_path, fault, which):
+    with BatchServer() as server:
+        # Answers go first (two OpenAI batches at once), the judge's Anthropic batch last.
+        server.create_faults.extend([fault] if which == "openai" else ["ok", "ok", fault])
+        config = write_config(tmp_path, server)
+        out = tmp_path / "out"
+        result = api.run(config, out=out, env={}, bootstrap=0, write_html=False)
+        o = result.outcome
+        assert o.answers.progress.asked == 6 and o.judging.judged == 6 and o.battles
+        assert not [c for c, n in Counter(server.submitted).items() if n > 1]  # a found batch is not resent
+        failed = rows(out / "judge.sqlite", "SELECT error_kind FROM calls WHERE ok = 0")
+        # refused: nothing was created, so the attempt failed and the runner retried it in a new batch;
+        # lost: the batch the provider did create was found by its tag (or its size and time) and used.
+        assert failed == ([("transient",)] * (3 if which == "openai" else 6) if fault == "refuse" else [])
+        assert not rows(out / "judge.sqlite", "SELECT * FROM batches WHERE batch_id LIKE 'judge-intent-%'")
+
+
+def test_no_wait_lets_live_calls_of_a_mixed_run_finish(tmp_path):
+    with BatchServer(polls_to_end=3, delay_s=1.0) as server:
+        path = tmp_path / "t.yaml"
+        path.write_text(
+            "name: t\nquestions: {path: mt_bench, limit: 3, turns: 1}\ncontestants:\n"
+            f"  - {{name: a, provider: openai, model: m1, base_url: '{server.openai_url}', "
+            "batch: {poll_seconds: 0.05}}\n"
+            f"  - {{name: b, provider: openai, model: m2, base_url: '{server.openai_url}'}}\n"
+            f"judge: {{provider: anthropic, model: judge-m, base_url: '{server.anthropic_url}'}}\n{RETRIES}"
+        )
+        out = tmp_path / "out"
+        with pytest.raises(BatchesPending):  # the batch is still open after the first poll
+            api.run(path, out=out, env={}, bootstrap=0, write_html=False, no_wait=True)
+        # b's live calls (a second each) were in flight when the open batch was met: they finished
+        live = rows(out / "judge.sqlite", "SELECT contestant, COUNT(*) FROM answers GROUP BY 1")
+        assert live == [("b", 3)] and server.live_calls == 3
+
+        result = api.run(path, out=out, env={}, bootstrap=0, write_html=False)
+        p = result.outcome.answers.progress
+        assert p.asked == 3 and p.reused == 3 and result.outcome.battles
+        assert server.live_calls == 3 + 6  # b's answers were not asked again; the live judge judged 6
+        assert not [c for c, n in Counter(server.submitted).items() if n > 1]

@@ -65,8 +65,9 @@ def test_baseline_scores_with_and_without_style(reference_log: Path) -> None:
         by_name = {m["model"]: m for m in models}
         assert by_name["model-d"]["score"] == pytest.approx(50.0)
         assert all(m["score_lower"] <= m["score"] <= m["score_upper"] for m in models)
-        scores = [m["score"] for m in models]
-        assert scores == sorted(scores, reverse=True)  # same order as the ratings
+        # Rows in the board's order: rank, then rating (so, within a rank, the score falls).
+        keys = [(m["rank"], -m["score"]) for m in models]
+        assert keys == sorted(keys)
     table = run(reference_log, "--baseline", "model-d", "--ci", "sandwich")
     assert table.exit_code == 0, table.stderr
     assert "score %" in table.stdout

@@ -42,7 +42,7 @@ def test_panel_section_in_chromium(report: Path, tmp_path: Path) -> None:
     assert section.count('<tr class="panel-row">') == 4  # one row per contestant
     for judge in ("big", "small-1", "small-2"):
         assert f'<th class="num">{judge}</th>' in section
-    assert 'id="panel-kappa"' in section and "<svg" in section
+    assert 'id="panel-kappa"' in section and 'id="kappa-matrix"' in section
     assert "majority" in section and "Krippendorff" in section
     costs = dom.split('<section id="costs">')[1].split("</section>")[0]
     for judge in ("big", "small-1", "small-2"):

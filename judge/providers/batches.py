@@ -29,6 +29,8 @@ from judge.providers.base import (
 )
 
 T = TypeVar("T")
+_CLOCK_SKEW_S = 120.0  # between this machine's clock and the provider's
+_LOOK_BACK_S = 3600.0  # how far back past the intent a search for its batch reads the provider's list
 Outcome = Completion | CallFailed
 
 # Anthropic's error types and the HTTP status each stands for, so they are classified like live calls.
@@ -53,8 +55,13 @@ class BatchStatus:
 
 
 class BatchClient(Protocol):
-    async def submit(self, items: Sequence[tuple[str, Request]]) -> str:
-        """Create one provider batch of the items; return its id."""
+    async def submit(self, items: Sequence[tuple[str, Request]], tag: str) -> str:
+        """Create one provider batch of the items, labelled with `tag` where the provider keeps labels."""
+        ...
+
+    async def find(self, tag: str, since: float, requests: int, known: set[str]) -> str | None:
+        """The id of a batch submit(items, tag) created (at `since`, epoch seconds, or a little later) whose
+        answer never arrived (a killed run, a lost reply), or None; never one of the `known` ids."""
         ...
 
     async def status(self, batch_id: str) -> BatchStatus: ...
@@ -102,7 +109,7 @@ class OpenAIBatches:
         self._sdk, self._endpoint, self._client = openai, endpoint, client
         self._window = endpoint.batch.window if endpoint.batch is not None else "24h"
 
-    async def submit(self, items: Sequence[tuple[str, Request]]) -> str:
+    async def submit(self, items: Sequence[tuple[str, Request]], tag: str) -> str:
         lines = [
             json.dumps(
                 {
@@ -126,10 +133,23 @@ class OpenAIBatches:
                 input_file_id=upload.id,
                 endpoint="/v1/chat/completions",
                 completion_window=self._window,
-                metadata={"made_by": "judge"},
+                metadata={"made_by": "judge", "judge_batch": tag},
             ),
         )
         return str(batch.id)
+
+    async def find(self, tag: str, since: float, requests: int, known: set[str]) -> str | None:
+        """By the tag in the batch's metadata, newest batches first, back to shortly before `since`."""
+
+        async def look() -> str | None:
+            async for batch in self._client.batches.list(limit=100):
+                if (batch.metadata or {}).get("judge_batch") == tag and batch.id not in known:
+                    return str(batch.id)
+                if batch.created_at < since - _LOOK_BACK_S:
+                    return None
+            return None
+
+        return await _guard(self._sdk, look)
 
     async def status(self, batch_id: str) -> BatchStatus:
         batch = await _guard(self._sdk, lambda: self._client.batches.retrieve(batch_id))
@@ -178,7 +198,7 @@ class AnthropicBatches:
 
         self._sdk, self._endpoint, self._client = anthropic, endpoint, client
 
-    async def submit(self, items: Sequence[tuple[str, Request]]) -> str:
+    async def submit(self, items: Sequence[tuple[str, Request]], tag: str) -> str:
         requests = []
         for custom_id, request in items:
             params = anthropic_provider._params(request, self._endpoint)
@@ -186,6 +206,24 @@ class AnthropicBatches:
             requests.append({"custom_id": custom_id, "params": params})
         batch = await _guard(self._sdk, lambda: self._client.messages.batches.create(requests=requests))
         return str(batch.id)
+
+    async def find(self, tag: str, since: float, requests: int, known: set[str]) -> str | None:
+        """Message batches carry no metadata: the earliest unknown batch of `requests` requests created from
+        `since` on. A wrong pick (another client's batch of that size at that moment) costs a retry, never
+        a wrong answer: its results carry other custom_ids, so this batch's requests end as failed ones."""
+
+        async def look() -> str | None:
+            found: str | None = None
+            async for batch in self._client.messages.batches.list(limit=100):
+                created = batch.created_at.timestamp()
+                if created < since - _LOOK_BACK_S:
+                    break
+                total = sum(v for v in batch.request_counts.model_dump().values() if isinstance(v, int))
+                if created >= since - _CLOCK_SKEW_S and total == requests and batch.id not in known:
+                    found = str(batch.id)  # newest first: the last match is the earliest
+            return found
+
+        return await _guard(self._sdk, look)
 
     async def status(self, batch_id: str) -> BatchStatus:
         batch = await _guard(self._sdk, lambda: self._client.messages.batches.retrieve(batch_id))

@@ -6,6 +6,7 @@ from judge.ratings.bt import DEFAULT_PRIOR, BTFit, EloScale, fit_bt
 from judge.ratings.elo import online_elo
 from judge.ratings.leaderboard import (
     LEADERBOARD_COLUMNS,
+    board_order,
     clustered,
     leaderboard,
     leaderboards_by,
@@ -24,6 +25,7 @@ __all__ = [
     "EloScale",
     "StyleFit",
     "battle_count_matrix",
+    "board_order",
     "bootstrap_ratings",
     "clustered",
     "bootstrap_style",

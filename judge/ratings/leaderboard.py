@@ -88,6 +88,13 @@ def separated_models(battles: pd.DataFrame) -> pd.Series:
     return (record["losses"] + record["ties"] == 0) | (record["wins"] + record["ties"] == 0)
 
 
+def board_order(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows in the one order every board is shown in (CLI, JSON, report): rank, then rating (highest
+    first), then name. Rank alone ties often (overlapping intervals share one); rating alone can put a
+    model above one whose interval lies wholly above its own, when interval widths differ."""
+    return table.sort_values(["rank", "rating", "model"], ascending=[True, False, True], kind="stable")
+
+
 def _rank(lower: FloatArray, upper: FloatArray) -> IntArray:
     """1 + the number of models whose whole interval lies above this model's interval (Arena's rule)."""
     above = lower[None, :] > upper[:, None]
@@ -273,7 +280,7 @@ def leaderboard(
             low = high = table["score"].to_numpy()
         table["score_lower"], table["score_upper"] = low, high
         columns += ["score", "score_lower", "score_upper"]
-    table = table.sort_values(["rating", "model"], ascending=[False, True], kind="stable")
+    table = board_order(table)
     out = table.reset_index(drop=True)[columns]
     if style_info is not None:
         out.attrs["style"] = style_info
@@ -343,7 +350,7 @@ def _peeled(battles: pd.DataFrame, separated: pd.Series, options: dict[str, obje
     table = pd.concat([core, pd.DataFrame(rows)], ignore_index=True)
     table["rank"] = _rank(table["ci_lower"].to_numpy(dtype=float), table["ci_upper"].to_numpy(dtype=float))
     table = table.astype({"separated": bool})
-    table = table.sort_values(["rating", "model"], ascending=[False, True], kind="stable")
+    table = board_order(table)
     return table.reset_index(drop=True)[list(LEADERBOARD_COLUMNS)]
 
 

@@ -45,7 +45,7 @@ from judge.items import ITEM, canonical_votes
 from judge.ratings._counts import FloatArray, IntArray
 from judge.ratings._newton import Design, bread, design, maximise, maximise_near, single_threaded_blas
 from judge.ratings.bt import DEFAULT_PRIOR, EloScale, check_anchor, check_prior
-from judge.ratings.leaderboard import LEADERBOARD_COLUMNS, _rank
+from judge.ratings.leaderboard import LEADERBOARD_COLUMNS, _rank, board_order
 
 PpiCluster = Literal["item", "question"]
 PpiCi = Literal["sandwich", "bootstrap"]
@@ -454,7 +454,7 @@ def ppi_leaderboard(
             "rank_upper": rank_upper,
         }
     )
-    table = table.sort_values(["rating", "model"], ascending=[False, True], kind="stable")
+    table = board_order(table)
     return PPIResult(table.reset_index(drop=True)[list(PPI_COLUMNS)], fit, ci, level)
 
 

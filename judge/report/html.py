@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import pandas as pd
 from markupsafe import Markup
 
-from judge.ratings import battle_count_matrix, predicted_win_matrix, win_fraction_matrix
-from judge.report import charts
+from judge.report import charts, quality
+from judge.report.costs import cost_section
+from judge.report.heatmaps import TOP_N, category_matrix, model_matrices
+from judge.report.humans import human_section
 from judge.report.outputs import atomic_write
 from judge.report.panel import panel_context
-from judge.report.rundir import Judgment, Leaderboard, ReportData, load_run_dir
+from judge.report.rundir import Judgment, Leaderboard, LeaderboardRow, ReportData, board_key, load_run_dir
 
 REPORT_FILE = "report.html"
 
@@ -35,6 +35,7 @@ _ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_ENV.filters["interval"] = lambda row: charts.interval_text(row.ci_lower, row.ci_upper)
 
 
 def write_report(run_dir: str | Path) -> Path:
@@ -48,8 +49,8 @@ def write_report(run_dir: str | Path) -> Path:
 
 def render_report(data: ReportData) -> str:
     """The report page as a string (pure: no file is read or written)."""
-    order = list(data.leaderboard.models)
     script = _ENV.get_template("browser.js.j2").render()
+    checks = _quality(data)
     return _ENV.get_template("report.html.j2").render(
         script=Markup(script),
         script_hash="sha256-"
@@ -60,18 +61,36 @@ def render_report(data: ReportData) -> str:
         categories=[(name, _board_rows(board)) for name, board in sorted(data.by_category.items())],
         style=_style_section(data),
         scores=_score_rows(data),
-        heatmaps=_heatmaps(data, order),
-        judge=_judge_rows(data.judge),
-        costs=_cost_rows(data),
+        heatmaps=model_matrices(data),
+        top_n=TOP_N,
+        category_matrix=category_matrix(data),
+        quality=checks,
+        thresholds={
+            "consistency": f"{quality.LOW_CONSISTENCY:.0%}",
+            "ties": f"{quality.HIGH_TIE_RATE:.0%}",
+            "min": quality.MIN_SAMPLE,
+        },
+        judge=_judge_rows(data.judge, checks["board"]),
+        costs=cost_section(data),
+        humans=human_section(data),
         browser=_browser_payload(data),
-        panel=panel_context(data),
+        panel=panel_context(data, {q.name: q for q in checks["members"]}),
         n_details=len(data.details),
         ppi=_ppi_rows(data),
     )
 
 
+def _quality(data: ReportData) -> dict[str, Any]:
+    """The board's tie rate and position consistency (and each panel judge's), and the weak-board sentence."""
+    name = str((data.judge or {}).get("name") or "judge")
+    board = quality.judge_quality(data.battles, name)
+    members = quality.per_judge(data.judge_battles) if data.judge_battles is not None else []
+    reason = quality.panel_reason(board, members) if data.panel is not None else board.reason
+    return {"board": board, "members": members, "reason": reason}
+
+
 def _ppi_rows(data: ReportData) -> dict[str, Any] | None:
-    """The prediction-powered board beside the judge's and the humans' (rows in the PPI order)."""
+    """The prediction-powered board beside the judge's and the humans' (rows in the leaderboard's order)."""
     if data.ppi is None:
         return None
     judge = {row.model: row for row in data.leaderboard.rows}
@@ -84,28 +103,25 @@ def _ppi_rows(data: ReportData) -> dict[str, Any] | None:
             "judge": judge.get(row.model),
             "human": human.get(row.model),
         }
-        for row in data.ppi.ppi.rows
+        for row in sorted(data.ppi.ppi.rows, key=lambda r: _place(data.leaderboard, r))
     ]
     return {"rows": rows, "summary": data.ppi.summary, "bootstrap": data.ppi.ppi.bootstrap}
 
 
-def _board_rows(board: Leaderboard) -> list[dict[str, Any]]:
-    if not board.rows:
-        return []
-    ends = [v for row in board.rows for v in (row.ci_lower, row.rating, row.ci_upper) if math.isfinite(v)]
-    low, high = min(ends), max(ends)
-    pad = (high - low) * 0.05 or 10.0
-    low, high = low - pad, high + pad
-    return [
-        {
-            "row": row,
-            # An open end (a separated model's) is drawn to the edge of the scale.
-            "bar": charts.interval_bar(
-                row.rating, max(row.ci_lower, low), min(row.ci_upper, high), low=low, high=high
-            ),
-        }
+def _place(board: Leaderboard, row: LeaderboardRow) -> tuple[int, tuple[int, float, str]]:
+    """Sort key putting another board's rows in `board`'s order (its own order for models `board` lacks)."""
+    place = {model: i for i, model in enumerate(board.models)}
+    return (place.get(row.model, len(place)), board_key(row))
+
+
+def _board_rows(board: Leaderboard) -> dict[str, Any]:
+    """A board's rows with their interval bars, and the rating axis the bars share."""
+    scale = charts.rating_scale([v for r in board.rows for v in (r.ci_lower, r.rating, r.ci_upper)])
+    rows = [
+        {"row": row, "bar": charts.interval_bar(row.rating, row.ci_lower, row.ci_upper, scale)}
         for row in board.rows
     ]
+    return {"rows": rows, "axis": charts.axis(scale)}
 
 
 _FEATURE_WORDS = {
@@ -124,7 +140,7 @@ def _style_section(data: ReportData) -> dict[str, Any] | None:
     plain = {row.model: row for row in data.leaderboard.rows}
     pairs = sorted(
         ((plain[row.model], row) for row in styled.rows if row.model in plain),
-        key=lambda pair: (pair[0].rank, -pair[0].rating),
+        key=lambda pair: board_key(pair[0]),
     )
     rows = [{"plain": p, "style": s, "shift": s.rank - p.rank} for p, s in pairs]
     words = []
@@ -148,56 +164,7 @@ def _score_rows(data: ReportData) -> list[dict[str, Any]]:
     if not data.leaderboard.rows or data.leaderboard.rows[0].score is None:
         return []
     styled = {} if data.style_leaderboard is None else {r.model: r for r in data.style_leaderboard.rows}
-    rows = [{"plain": row, "style": styled.get(row.model)} for row in data.leaderboard.rows]
-    return sorted(rows, key=lambda r: -(r["plain"].score or 0.0))
-
-
-def _square(frame: pd.DataFrame, order: list[str]) -> list[list[float | None]]:
-    """A model x model frame as nested lists in leaderboard order; None where empty and on the diagonal."""
-    values = frame.reindex(index=order, columns=order).to_numpy(dtype=float, na_value=math.nan)
-    return [
-        [None if math.isnan(v) or i == j else float(v) for j, v in enumerate(row)]
-        for i, row in enumerate(values)
-    ]
-
-
-def _heatmaps(data: ReportData, order: list[str]) -> list[dict[str, Any]]:
-    ratings = pd.Series({row.model: row.rating for row in data.leaderboard.rows}, dtype=float)
-    counts = _square(battle_count_matrix(data.battles), order)
-    top = max((v for row in counts for v in row if v is not None), default=0.0)
-    panels: list[
-        tuple[str, str, list[list[float | None]], Callable[[float], str], Callable[[float], str]]
-    ] = [
-        (
-            "Observed win fraction",
-            "Share of the decisive battles the row model won against the column model (ties left out).",
-            _square(win_fraction_matrix(data.battles), order),
-            charts.diverging_colour,
-            lambda v: f"{v:.2f}",
-        ),
-        (
-            "Predicted win rate",
-            "Probability that the row model beats the column model, from the fitted ratings.",
-            _square(predicted_win_matrix(ratings), order),
-            charts.diverging_colour,
-            lambda v: f"{v:.2f}",
-        ),
-        (
-            "Battle count",
-            "Number of battles between each pair (both sides).",
-            counts,
-            lambda v: charts.sequential_colour(v, top),
-            lambda v: f"{v:.0f}",
-        ),
-    ]
-    return [
-        {
-            "title": title,
-            "note": note,
-            "svg": charts.heatmap(order, values, colour=colour, fmt=fmt, caption=title),
-        }
-        for title, note, values, colour, fmt in panels
-    ]
+    return [{"plain": row, "style": styled.get(row.model)} for row in data.leaderboard.rows]
 
 
 def _number(value: Any, digits: int = 0, percent: bool = False) -> str:
@@ -210,56 +177,44 @@ def _number(value: Any, digits: int = 0, percent: bool = False) -> str:
     return f"{value:,.{digits}f}"
 
 
-def _judge_rows(judge: Mapping[str, Any] | None) -> list[tuple[str, str, str]]:
+def _judge_rows(judge: Mapping[str, Any] | None, board: quality.JudgeQuality) -> list[tuple[str, str, str]]:
+    """The judge's figures: from the battle log (tie rate, position consistency) and diagnostics.json."""
+    consistency = board.consistency
+    from_log = [
+        (
+            "Battle tie rate",
+            _number(board.tie_rate, percent=True) + f" of {board.battles:,}",
+            f"Share of the board's battles that are ties; above {quality.HIGH_TIE_RATE:.0%} it is weak.",
+        ),
+        (
+            "Position consistency",
+            "–"
+            if consistency.value is None
+            else _number(consistency.value, percent=True) + f" of {consistency.n:,}",
+            "Share of pairs judged in both orders where the judge picked the same answer (or tie) twice; "
+            f"below {quality.LOW_CONSISTENCY:.0%} the board is weak."
+            if consistency.value is not None
+            else f"From the battle log: {consistency.note}.",
+        ),
+    ]
     if judge is None:
-        return []
+        return []  # a log without a judge (human votes): the tie rate is in the page's header
     get = judge.get
     return [
         ("Judge", str(get("name", "–")), ""),
-        (
-            "Position consistency",
-            _number(get("position_consistency"), percent=True),
-            "Share of pairs where both presentation orders gave the same verdict.",
-        ),
+        *from_log,
         (
             "First-position preference",
             _number(get("first_position_preference"), percent=True),
             "Share of decisive votes that went to whichever answer was shown first (50% is unbiased).",
         ),
-        ("Tie rate", _number(get("tie_rate"), percent=True), "Share of verdicts that were ties."),
+        (
+            "Verdict tie rate",
+            _number(get("tie_rate"), percent=True),
+            "Share of single-order verdicts that were ties.",
+        ),
         ("Parse failures", _number(get("parse_failures")), "Judge outputs with no readable verdict."),
         ("Calls", _number(get("calls")), ""),
-    ]
-
-
-def _cost_rows(data: ReportData) -> list[list[str]]:
-    rows = [
-        _spend_row(name, "contestant", stats, count="answers", failures="failures")
-        for name, stats in sorted(data.contestants.items())
-    ]
-    for name, stats in data.judges.items():  # a panel: a row per judge
-        rows.append(_spend_row(name, "judge", stats, count="calls", failures="parse_failures"))
-    if data.judge is not None:
-        name = str(data.judge.get("name", "judge"))
-        role = "panel (all judges)" if data.judges else "judge"
-        rows.append(_spend_row(name, role, data.judge, count="calls", failures="parse_failures"))
-    return rows
-
-
-def _spend_row(name: str, role: str, stats: Mapping[str, Any], *, count: str, failures: str) -> list[str]:
-    cost = "$" + _number(stats.get("cost_usd"), 4)
-    if stats.get("batch_calls"):  # provider batches are billed at their own (lower) price: shown apart
-        batch = "$" + _number(stats.get("batch_cost_usd"), 4)
-        cost += f" (batch: {_number(stats.get('batch_calls'))} calls, {batch})"
-    return [
-        name,
-        role,
-        _number(stats.get(count)),
-        _number(stats.get(failures)),
-        _number(stats.get("input_tokens")),
-        _number(stats.get("output_tokens")),
-        cost,
-        _number(stats.get("seconds"), 1),
     ]
 
 
@@ -282,6 +237,7 @@ def _browser_payload(data: ReportData) -> dict[str, Any]:
             texts.append(text)
         return index[text]
 
+    place = {model: i for i, model in enumerate(data.leaderboard.models)}
     items = []
     pairs: set[tuple[str, str]] = set()
     categories: set[str] = set()
@@ -306,6 +262,9 @@ def _browser_payload(data: ReportData) -> dict[str, Any]:
     return {
         "texts": texts,
         "items": items,
-        "pairs": [list(p) for p in sorted(pairs)],
+        # Each pair by name (the URL filter's key), the list in board order of the better-ranked model.
+        "pairs": [
+            list(p) for p in sorted(pairs, key=lambda p: (*sorted(place.get(m, len(place)) for m in p), p))
+        ],
         "categories": sorted(categories),
     }

@@ -9,11 +9,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from judge.report import charts
+from judge.report.quality import JudgeQuality
 from judge.report.rundir import ReportData
 
 
-def panel_context(data: ReportData) -> dict[str, Any] | None:
-    """Everything panel.html.j2 shows, or None when the run had one judge."""
+def panel_context(data: ReportData, quality: Mapping[str, JudgeQuality]) -> dict[str, Any] | None:
+    """Everything panel.html.j2 shows, or None when the run had one judge; `quality` holds each judge's tie
+    rate and position consistency measured on its own battles (judge.report.quality)."""
     panel = data.panel
     if panel is None:
         return None
@@ -31,27 +33,38 @@ def panel_context(data: ReportData) -> dict[str, Any] | None:
     values = [[_kappa(kappa, a, b) for b in judges] for a in judges]
     heatmap = charts.heatmap(
         judges,
-        values,
+        judges,
+        charts.square(judges, values, lambda v: f"{v:.2f}"),
         colour=lambda v: charts.diverging_colour((v + 1) / 2),
         fmt=lambda v: f"{v:.2f}",
         caption="Cohen's kappa between judges",
+        css_id="kappa-matrix",
     )
     share = panel.get("majority_share") or {}
     stats = []
     for judge in judges:
         d = data.judges.get(judge, {})
+        q = quality.get(judge)
+        # From the judge's own battle log; diagnostics.json's figure where the log lacks both orders.
+        consistency = (
+            d.get("position_consistency") if q is None or q.consistency.value is None else q.consistency.value
+        )
         stats.append(
-            [
-                judge,
-                str(d.get("model", "–")),
-                _pct(share.get(judge)),
-                _pct(d.get("position_consistency")),
-                _pct(d.get("first_position_preference")),
-                _pct(d.get("tie_rate")),
-                _int(d.get("parse_failures")),
-                _int(d.get("calls")),
-                _usd(d.get("cost_usd")),
-            ]
+            {
+                "weak": None if q is None else q.reason,
+                "cells": [
+                    judge,
+                    str(d.get("model", "–")),
+                    _pct(share.get(judge)),
+                    _pct(consistency),
+                    _pct(d.get("first_position_preference")),
+                    _pct(None if q is None else q.tie_rate),
+                    _pct(d.get("tie_rate")),
+                    _int(d.get("parse_failures")),
+                    _int(d.get("calls")),
+                    _usd(d.get("cost_usd")),
+                ],
+            }
         )
     alpha = panel.get("krippendorff_alpha")
     weights = panel.get("weights")

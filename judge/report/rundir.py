@@ -30,6 +30,7 @@ BY_JUDGE_FILE = "leaderboard_by_judge.json"  # a panel's per-judge boards (judge
 JUDGE_BATTLES_FILE = "battles_by_judge.jsonl"  # a panel's members' own battles
 HUMAN_BOARD_FILE = "leaderboard_human.json"
 PPI_BOARD_FILE = "leaderboard_ppi.json"
+HUMAN_VOTES_FILE = "human_votes.jsonl"  # what `judge vote` appends to (judge.vote.VOTES_FILE)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,8 @@ class ReportData:
     judges: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # a panel: each judge's diagnostics
     panel: Mapping[str, Any] | None = None  # a panel: rule and agreement (judge.panel_run.panel_agreement)
     ppi: PpiBoards | None = None
+    judge_battles: pd.DataFrame | None = None  # a panel: battles_by_judge.jsonl, each judge's own battles
+    human_votes: pd.DataFrame | None = None  # human_votes.jsonl from `judge vote`, when present
 
 
 def load_run_dir(path: str | Path, *, details: bool = True) -> ReportData:
@@ -173,6 +176,8 @@ def load_run_dir(path: str | Path, *, details: bool = True) -> ReportData:
         if diagnostics.get("panel") is not None:
             panel = _object(diagnostics["panel"], diagnostics_path, "panel")
     details_path = root / DETAILS_FILE
+    judge_battles_path = root / JUDGE_BATTLES_FILE
+    votes_path = root / HUMAN_VOTES_FILE
     loaded = tuple(_read_details(details_path)) if details and details_path.is_file() else ()
     return ReportData(
         ppi=_ppi_boards(root),
@@ -187,7 +192,27 @@ def load_run_dir(path: str | Path, *, details: bool = True) -> ReportData:
         by_judge=by_judge,
         judges=judges,
         panel=panel,
+        judge_battles=_battles(judge_battles_path),
+        human_votes=_battles(votes_path),
     )
+
+
+def _battles(path: Path) -> pd.DataFrame | None:
+    """An optional battle log; an empty file is no log."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    return load_battles(path, format="generic").frame
+
+
+def board_from_frame(frame: pd.DataFrame, *, method: str, bootstrap: int, cluster: str | None) -> Leaderboard:
+    """A Leaderboard from the rating engine's table (judge.ratings.leaderboard), as if read from its JSON."""
+    data = {
+        "method": method,
+        "bootstrap": bootstrap,
+        "cluster": cluster,
+        "models": frame.to_dict(orient="records"),
+    }
+    return _leaderboard(data, Path("(fitted in the report)"), "")
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -262,7 +287,7 @@ def _leaderboard(data: Any, path: Path, prefix: str) -> Leaderboard:
             raise InputError(f"{where} lacks {exc.args[0]!r}", path=path) from exc
         except (TypeError, ValueError) as exc:
             raise InputError(f"{where} has a non-numeric field: {exc}", path=path) from exc
-    rows.sort(key=lambda r: (r.rank, -r.rating))
+    rows.sort(key=board_key)
     return Leaderboard(
         method=str(board.get("method", "")),
         n_battles=int(board.get("n_battles", sum(r.battles for r in rows) // 2)),
@@ -271,6 +296,12 @@ def _leaderboard(data: Any, path: Path, prefix: str) -> Leaderboard:
         cluster=str(board["cluster"]) if board.get("cluster") else None,
         style=_object(board["style"], path, f"{prefix}style") if "style" in board else None,
     )
+
+
+def board_key(row: LeaderboardRow) -> tuple[int, float, str]:
+    """The one order of a board's rows, as judge.ratings.board_order: rank, then rating (highest first), then
+    name."""
+    return (row.rank, -row.rating, row.model)
 
 
 def _optional(value: Any) -> float | None:
