@@ -212,7 +212,20 @@ def rate_command(
         title = f"{result.by} = {name}: " if name else ""
         unit = f", resampling {result.cluster}s" if result.bootstrap else ""
         kind = f"{result.method}, style-controlled" if "style" in board.attrs else result.method
-        console.print(_leaderboard_table(board, f"{title}{n} battles, {kind}{unit}"))
+        small = result.too_small.get(name, "")
+        caption = f"{title}{n} battles, {kind}{unit}" + (" (TOO SMALL TO READ)" if small else "")
+        console.print(_leaderboard_table(board, caption))
+        if small:
+            console.print(
+                f"{result.by} = {name}: {small}; do not read its order as a ranking",
+                style="yellow",
+                markup=False,
+            )
+        if result.missing.get(name):
+            gone = ", ".join(result.missing[name])
+            console.print(
+                f"{result.by} = {name}: no battles for {gone} (rated in other groups)", markup=False
+            )
         if "style" in board.attrs:
             console.print(_style_table(board.attrs["style"]))
 
@@ -409,7 +422,12 @@ def compare_command(
 @click.option("--by", type=click.Choice(["turn", "category"]), default="turn", show_default=True)
 @click.option("--format", "file_format", default=None, help="Battle log format (default: detected per file).")
 @click.option("--exclude-voter", multiple=True, metavar="GLOB", help="Drop human voters like 'author_*'.")
-@click.option("--answers", multiple=True, metavar="FILE", help="MT-Bench answers JSONL (lengths).")
+@click.option(
+    "--answers",
+    multiple=True,
+    metavar="PATH",
+    help="Recorded answers (MT-Bench JSONL file, or a folder of them) for answer lengths (repeatable).",
+)
 @click.option("--judge-model", default=None, help="The judge's own contestant name, for self-preference.")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True, help="Rounds.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -485,10 +503,20 @@ def validate_command(
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
         _console().print(render_validation(report))
-        matched = report.to_json()["votes"]["matched_items"]
+        matched = report.agreement.overall.items
+        same = report.baseline
         if report.comparison == "judge-human" and matched < MIN_MATCHED_ITEMS:
             least = f"minimum {MIN_MATCHED_ITEMS} for a verdict; the JSON verdict says so too"
-            click.echo(f"judge: warning: only {matched} item(s) in both logs ({least})", err=True)
+            click.echo(f"judge: warning: only {_items(matched)} in both logs ({least})", err=True)
+        elif same is not None and same.items < MIN_MATCHED_ITEMS:
+            least = f"minimum {MIN_MATCHED_ITEMS} to compare the judge with human consistency"
+            have = "has" if same.items == 1 else "have"
+            what = f"{_items(same.items)} {have} a judge vote and two human voters"
+            click.echo(f"judge: warning: only {what} ({least})", err=True)
+
+
+def _items(n: int) -> str:
+    return f"{n:,} item" + ("" if n == 1 else "s")
 
 
 @cli.command("answers")

@@ -167,16 +167,21 @@ def test_a_multi_round_schedule_sends_one_judge_batch_per_round(tmp_path, schedu
         assert len(judge) == rounds and sum(n for (n,) in judge) == result.outcome.judging.judged
 
 
+def _start_run(config, out):
+    """`judge run` in its own process, so a test can kill it -9."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "judge", "run", str(config), "--out", str(out), "--bootstrap", "0"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 def test_kill_9_after_submission_then_resume_pays_nothing_twice(tmp_path):
     with BatchServer() as server:
         server.hold.set()  # batches stay in progress until released
         config = write_config(tmp_path, server)
         out = tmp_path / "out"
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "judge", "run", str(config), "--out", str(out), "--bootstrap", "0"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        proc = _start_run(config, out)
         db = out / "judge.sqlite"
         deadline = time.monotonic() + 240  # a loaded machine takes long to import the SDKs
         while time.monotonic() < deadline:
@@ -255,11 +260,7 @@ def _run_killed_at_creation(tmp_path, server, nth):
     before the reply with the batch's id reaches it."""
     config = write_config(tmp_path, server)
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "judge", "run", str(config), "--out", str(out), "--bootstrap", "0"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    proc = _start_run(config, out)
     created = []
 
     def kill(batch_id):

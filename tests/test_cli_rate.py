@@ -67,7 +67,9 @@ def test_by_gives_one_object_per_group() -> None:
     assert out["by"] == "turn"
     assert sorted(out["groups"]) == ["1", "2"]
     assert [out["groups"][g]["n_battles"] for g in ("1", "2")] == [4, 2]
-    assert list(out["groups"]["1"]) == ["method", "n_battles", "bootstrap", "cluster", "models"]
+    keys = ["method", "n_battles", "bootstrap", "cluster", "models", "too_small_to_read", "missing_models"]
+    assert list(out["groups"]["1"]) == keys
+    assert out["groups"]["1"]["too_small_to_read"] == "too small to read: 4 battles, fewer than 30"
 
 
 def test_by_counts_battles_without_the_field(tmp_path: Path) -> None:
@@ -275,3 +277,26 @@ def test_cluster_auto_names_the_unit_it_resampled(tmp_path: Path) -> None:
         result = run(path, "--bootstrap", "20", "--json")
         assert result.exit_code == 0, result.stderr
         assert json.loads(result.stdout)["cluster"] == unit
+
+
+def test_by_marks_boards_too_small_to_read(tmp_path: Path) -> None:
+    log = tmp_path / "b.jsonl"
+    rows = [
+        {"model_a": a, "model_b": b, "winner": ("model_a", "model_b", "tie")[i % 3], "judge": "judge-big"}
+        for i in range(12)
+        for a, b in (("x", "y"), ("x", "z"), ("y", "z"))
+    ]
+    rows += [{"model_a": "x", "model_b": "y", "winner": "model_a", "judge": "judge-small"}] * 4
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = json.loads(run(log, "--by", "judge", "--ci", "none", "--json").stdout)["groups"]
+    assert out["judge-big"]["too_small_to_read"] is None and out["judge-big"]["missing_models"] == []
+    assert out["judge-small"]["too_small_to_read"] == "too small to read: 4 battles, fewer than 30"
+    assert out["judge-small"]["missing_models"] == ["z"]
+    table = run(log, "--by", "judge", "--ci", "none")
+    assert table.exit_code == 0, table.stderr
+    text = " ".join(table.stdout.split())  # a narrow terminal may wrap the lines
+    assert "judge = judge-small: 4 battles, bt (TOO SMALL TO READ)" in text
+    assert "judge = judge-small: too small to read: 4 battles, fewer than 30; do not read its order" in text
+    assert "judge = judge-small: no battles for z (rated in other groups)" in text
+    big = next(line for line in table.stdout.splitlines() if "judge = judge-big" in line)
+    assert big.strip() == "judge = judge-big: 36 battles, bt"

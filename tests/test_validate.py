@@ -217,6 +217,10 @@ def test_llmfao_judges_against_the_crowd_match_the_golden_file(shared_data: Path
         < report["human_agreement"]["all"]["without_ties"]["rate"]
     )
     assert report["votes"] == golden["votes"]
+    # the human baseline on the judge's items (a judge vote and two crowd workers): 2,124 of its 2,139 items
+    baseline = report["baseline"]
+    for key in ("items", "judge", "human", "standing"):
+        assert baseline[key] == golden["baseline"][key], key
 
 
 # --- CLI ----------------------------------------------------------------------------------------------------
@@ -238,9 +242,9 @@ def _cli(*args: str):
 
 
 TOP_KEYS = {"format_version", "comparison", "by", "agreement", "human_agreement", "rank", "diagnostics"}
-TOP_KEYS |= {"votes", "verdict", "ppi", "intervals"}
+TOP_KEYS |= {"votes", "verdict", "ppi", "intervals", "baseline"}
 RANK_KEYS = {"models", "spearman", "kendall", "separability_human", "separability_judge", "agreement_with_ci"}
-RANK_KEYS |= {"brier", "brier_votes"}
+RANK_KEYS |= {"brier", "brier_votes", "notes"}
 HUMAN_ROWS = [
     ("q1", "x", "y", "model_a", "h1"),
     ("q1", "x", "y", "model_a", "h2"),
@@ -263,7 +267,8 @@ def test_cli_json_has_the_documented_shape(tmp_path: Path) -> None:
     assert report["agreement"]["all"]["with_ties"] == {"agree": 2, "total": 3, "rate": pytest.approx(2 / 3)}
     assert set(report["agreement"]["all"]) == {"with_ties", "without_ties"}
     assert set(report["rank"]) == RANK_KEYS
-    assert report["votes"] == {"human": 5, "judge": 2, "matched_items": 2}
+    assert report["votes"] == {"human": 5, "judge": 2, "matched_items": 2, "baseline_items": 1}
+    assert report["baseline"]["items"] == 1 and report["baseline"]["standing"] is None  # too few to compare
     assert report["diagnostics"]["judge"]["longer_answer"]["value"] is None
     assert set(report["ppi"]) == {
         "human_votes",
@@ -283,7 +288,8 @@ def test_cli_json_has_the_documented_shape(tmp_path: Path) -> None:
 def test_kappa_corrects_agreement_for_chance() -> None:
     from judge.validate.uncertainty import agreement_intervals
 
-    # 4 items: x always says first-model, y agrees on 3 of them: p_o = 3/4; chance p_e = 1 * 3/4, kappa 0.
+    # 4 items: x always says first-model, y agrees on 3 of them: p_o = 3/4 = p_e, so kappa is 0 by
+    # construction, which says nothing about x: it is reported as not defined, with the reason.
     pairs = pd.DataFrame(
         {
             "question_id": ["1", "2", "3", "4"],
@@ -295,7 +301,17 @@ def test_kappa_corrects_agreement_for_chance() -> None:
         }
     )
     out = agreement_intervals(pairs, rounds=200, rng=np.random.default_rng(0))
-    assert out["with_ties"].value == pytest.approx(0.75) and out["kappa"].value == pytest.approx(0.0)
+    assert out["with_ties"].value == pytest.approx(0.75) and out["kappa"].value is None
+    assert out["kappa"].note == (
+        "not defined: every judge vote picks the first model, which makes kappa 0 by construction"
+    )
+    # x: +1 +1 -1 -1 against y: +1 -1 -1 -1: p_o = 3/4, p_e = (2*1 + 2*3) / 16 = 1/2, kappa = 1/2
+    half = agreement_intervals(
+        pairs.assign(outcome_x=[1, 1, -1, -1], outcome_y=[1, -1, -1, -1]),
+        rounds=0,
+        rng=np.random.default_rng(0),
+    )
+    assert half["kappa"].value == pytest.approx(0.5) and half["kappa"].lower is None
     perfect = agreement_intervals(
         pairs.assign(outcome_y=[1, 0, -1, 1], outcome_x=[1, 0, -1, 1]),
         rounds=50,
@@ -310,7 +326,7 @@ def test_cli_table_ends_with_the_verdict(tmp_path: Path) -> None:
     result = _cli("validate", "--human", str(human))
     assert result.exit_code == 0, result.output
     assert "Human vs human agreement" in result.output
-    assert "Humans agree with each other on 50% of vote pairs" in result.output
+    assert "Humans agree with each other on 50% of 2 vote pairs (100% of 1 without ties)" in result.output
 
 
 def test_cli_no_overlapping_items_is_exit_2(tmp_path: Path) -> None:
@@ -394,5 +410,448 @@ def test_thin_overlap_warns_and_gives_no_verdict(tmp_path: Path) -> None:
     )
     result = _cli("validate", "--human", str(human), "--judge", str(judge), "--bootstrap", "20")
     assert result.exit_code == 0, result.output
-    assert f"judge: warning: only 2 item(s) in both logs (minimum {MIN_MATCHED_ITEMS}" in result.stderr
+    assert f"judge: warning: only 2 items in both logs (minimum {MIN_MATCHED_ITEMS}" in result.stderr
     assert "too thin to say" in result.stdout and "So the judge agrees" not in result.stdout
+
+
+# --- the human baseline on the judge's own items ------------------------------------------------------------
+
+
+def _many(n: int, start: int = 0, **kw: str) -> list[tuple]:
+    """n items (questions) between x and y; kw: voter -> winner, the same on every item."""
+    return [(f"q{start + i}", "x", "y", winner, voter) for i in range(n) for voter, winner in kw.items()]
+
+
+def test_baseline_uses_the_judges_items_and_shows_all_votes_beside() -> None:
+    from judge.validate import validate_battles
+
+    # 40 items the judge shares with two agreeing humans, 10 judge items with one human, and 40 items
+    # without the judge on which the two humans always disagree: the all-votes baseline is 0.5, the
+    # baseline on the judge's items 1.0.
+    human = _frame(
+        _many(40, h1="model_a", h2="model_a")
+        + _many(10, start=40, h1="model_b")
+        + _many(40, start=100, h1="model_a", h2="model_b")
+    )
+    judge = _frame(_many(50, j="model_a"))
+    report = validate_battles(human, judge, bootstrap=50)
+    out = report.to_json()
+    assert out["votes"]["matched_items"] == 50 and out["votes"]["baseline_items"] == 40
+    assert out["human_agreement"]["all"]["with_ties"] == {"agree": 40, "total": 80, "rate": 0.5}
+    baseline = out["baseline"]
+    assert baseline["human"]["all"]["with_ties"] == {"agree": 40, "total": 40, "rate": 1.0}
+    assert baseline["judge"]["all"]["with_ties"] == {"agree": 80, "total": 80, "rate": 1.0}
+    assert out["agreement"]["all"]["with_ties"]["total"] == 90  # 80 + the 10 single-voter items
+    assert baseline["standing"] == {"with_ties": "within", "without_ties": "within"}
+    assert "On the 40 of these items that also have two human voters" in report.verdict
+    assert "over all their votes humans agree with each other on 50%" in report.verdict
+    assert "about as often as humans agree with each other" in report.verdict
+
+
+def test_the_table_labels_both_human_baselines(tmp_path: Path) -> None:
+    human = _write_csv(tmp_path / "h.csv", _many(40, h1="model_a", h2="model_a") + _many(5, 40, h1="tie"))
+    judge = _write_csv(tmp_path / "j.csv", _many(45, j="model_a"))
+    result = _cli("validate", "--human", str(human), "--judge", str(judge), "--bootstrap", "20")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "humans" in out and "same items" in out and "all votes" in out
+    assert "the 40 items where the judge and two or more humans voted" in " ".join(out.split())
+    assert "On the 40 items with two or more human voters the judge agrees" in out
+    assert result.stderr == ""
+
+
+# --- degenerate inputs: no warnings, no contradictions ------------------------------------------------------
+
+DEGENERATE = {
+    "all ties": (_many(40, h1="tie", h2="tie"), _many(40, j="tie")),
+    "one pair decided alike": (_many(40, h1="model_a", h2="model_a"), _many(40, j="model_a")),
+    "judge always first": (
+        [
+            (f"q{i}", a, b, w, h)
+            for i in range(15)
+            for a, b in (("a", "b"), ("a", "c"), ("b", "c"))
+            for h, w in (("h1", "tie"), ("h2", "tie"))
+        ],
+        [(f"q{i}", a, b, "model_a", "j") for i in range(15) for a, b in (("a", "b"), ("a", "c"), ("b", "c"))],
+    ),
+    "one item": (
+        [("q0", "x", "y", "model_a", "h1"), ("q0", "x", "y", "model_b", "h2")],
+        _many(1, j="model_a"),
+    ),
+    "no second human": (_many(40, h1="model_b"), _many(40, j="model_a")),
+    "no ties anywhere": (
+        [(f"q{i}", "x", "y", ("model_a", "model_b")[i % 2], h) for i in range(40) for h in ("h1", "h2")],
+        [(f"q{i}", "x", "y", ("model_a", "model_b")[i % 3 == 0], "j") for i in range(40)],
+    ),
+}
+
+
+def _consistent(report: dict) -> None:
+    """Every cell agrees with the others: see docs/validate.md, "Consistency"."""
+
+    def intervals(node: object) -> list[dict]:
+        if isinstance(node, dict):
+            found = [node] if {"value", "lower", "upper"} <= set(node) else []
+            return found + [i for v in node.values() for i in intervals(v)]
+        return []
+
+    for figure in intervals(report):
+        if figure["lower"] is not None:
+            assert figure["value"] is not None and figure["lower"] <= figure["value"] <= figure["upper"]
+        if figure["value"] is None:
+            assert figure["note"].startswith("not defined"), figure
+
+    def counts(node: object) -> list[dict]:
+        if isinstance(node, dict):
+            found = [node] if {"agree", "total", "rate"} <= set(node) else []
+            return found + [c for v in node.values() for c in counts(v)]
+        return []
+
+    for count in counts(report):
+        assert (count["rate"] is None) == (count["total"] == 0), count
+        assert 0 <= count["agree"] <= count["total"]
+    rank = report["rank"]
+    for name, value in rank.items():
+        if name not in ("models", "brier_votes", "notes") and value is None:
+            assert rank["notes"][name].startswith("not defined"), name
+    if rank["spearman"] is not None:
+        assert rank["models"] >= 3
+    ppi = report["ppi"]
+    assert ppi["judge_votes_worth"] is None or 0 <= ppi["judge_votes_worth"] < float("inf")
+    baseline = report["baseline"]
+    if baseline["standing"] is not None:
+        for side, where in baseline["standing"].items():
+            diff = baseline["difference"][side]
+            if where == "above":
+                assert diff["value"] > 0 and (diff["lower"] is None or diff["lower"] > 0)
+            if where == "below":
+                assert diff["value"] < 0 and (diff["upper"] is None or diff["upper"] < 0)
+    verdict = report["verdict"]
+    for wrong in ("(s)", " 1 items", " 1 vote pairs", " 1 models", "n/a", "nan", "inf ", "((", "  "):
+        assert wrong not in verdict, wrong
+
+
+@pytest.mark.parametrize("case", list(DEGENERATE))
+@pytest.mark.parametrize("bootstrap", ["0", "30"])
+def test_degenerate_inputs_warn_nothing_and_stay_consistent(
+    tmp_path: Path, case: str, bootstrap: str
+) -> None:
+    import warnings
+
+    rows_h, rows_j = DEGENERATE[case]
+    human = _write_csv(tmp_path / "h.csv", rows_h)
+    judge = _write_csv(tmp_path / "j.csv", rows_j)
+    args = ["validate", "--human", str(human), "--judge", str(judge), "--bootstrap", bootstrap]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any scipy / numpy / pandas warning fails the run
+        table = _cli(*args)
+        as_json = _cli(*args, "--json")
+    assert table.exit_code == 0 and as_json.exit_code == 0, (table.output, as_json.output)
+    assert as_json.stderr == ""
+    assert all(line.startswith("judge: warning: only ") for line in table.stderr.splitlines()), table.stderr
+    report = json.loads(as_json.stdout)
+    _consistent(report)
+    if bootstrap == "0":
+        assert report["rank"]["separability_human"] is None
+        assert all(v["lower"] is None for v in report["intervals"].values())
+        assert "bootstrap intervals (" not in table.stdout  # no "95% intervals" heading over bare figures
+
+
+def test_degenerate_run_leaves_stderr_clean_under_python_w_error(tmp_path: Path) -> None:
+    """The whole command in a fresh interpreter with every warning an error: nothing on stderr."""
+    import subprocess
+    import sys
+
+    rows_h, rows_j = DEGENERATE["all ties"]
+    human = _write_csv(tmp_path / "h.csv", rows_h)
+    judge = _write_csv(tmp_path / "j.csv", rows_j)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "error",
+            "-m",
+            "judge",
+            "validate",
+            "--human",
+            str(human),
+            "--judge",
+            str(judge),
+        ]
+        + ["--bootstrap", "30"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    assert "Cohen's kappa not defined (every judge vote is a tie" in " ".join(run.stdout.split())
+
+
+def test_a_judge_that_only_ties_gets_no_kappa_no_worth_and_no_rank_correlation() -> None:
+    from judge.validate import validate_battles
+
+    rows_h, rows_j = DEGENERATE["all ties"]
+    report = validate_battles(_frame(rows_h), _frame(rows_j), bootstrap=30)
+    assert report.intervals["kappa"].value is None
+    assert report.rank is not None and report.rank.spearman is None
+    assert report.rank.notes["spearman"] == "not defined: 2 shared models, fewer than 3"
+    assert report.worth is not None and report.worth.worth is None
+    assert "inf" not in report.worth.sentence()
+    assert "without ties, there is nothing to compare (no vote pair without a tie" in report.verdict
+
+
+def test_an_interval_never_excludes_its_point() -> None:
+    from judge.validate.uncertainty import _interval
+
+    widened = _interval(0.5, np.array([0.6, 0.7, 0.8, 0.9] * 10), 0.95)
+    assert widened.lower == 0.5 and widened.upper is not None and widened.upper > 0.8
+    sparse = _interval(0.5, np.array([0.5] * 9 + [np.nan]), 0.95)  # undefined in 10% of rounds
+    assert sparse.lower is None and "not defined in 10% of the rounds" in sparse.note
+
+
+# --- the verdict, case by case ------------------------------------------------------------------------------
+
+
+def _agr(kind: str, ties: tuple[int, int], no_ties: tuple[int, int], items: int):
+    from judge.validate.agreement import Agreement, AgreementRow, Count
+
+    row = AgreementRow("all", Count(*ties), Count(*no_ties), items)
+    return Agreement(kind=kind, by="turn", rows=(row,))  # type: ignore[arg-type]
+
+
+def _base(items: int, with_ties: tuple | None, without: tuple | None = None, judge_items: int | None = None):
+    from judge.validate.uncertainty import Interval
+    from judge.validate.verdict import Baseline
+
+    def interval(d: tuple | None) -> Interval:
+        return (
+            Interval(None, None, None, "not defined: no vote pair without a tie on one side")
+            if d is None
+            else Interval(*d)
+        )
+
+    judge = _agr("judge-human", (60, 100), (50, 70), items if judge_items is None else judge_items)
+    human = _agr("human-human", (55, 100), (45, 70), items)
+    return Baseline(
+        items, judge, human, {"with_ties": interval(with_ties), "without_ties": interval(without)}
+    )
+
+
+def _rank(spearman: float | None, models: int = 6):
+    from judge.validate.ranks import RankAgreement
+
+    notes = {} if spearman is not None else {"spearman": f"not defined: {models} shared models, fewer than 3"}
+    kendall = None if spearman is None else 0.87
+    return RankAgreement(models, spearman, kendall, 0.5, 0.5, 0.8, 0.2, 100, notes)
+
+
+VERSUS = _agr("judge-human", (60, 100), (50, 70), 40)
+EVERYONE = _agr("human-human", (53, 100), (44, 70), 80)
+UP, FLAT, DOWN = (0.10, 0.05, 0.15), (0.02, -0.03, 0.07), (-0.10, -0.15, -0.05)
+VERDICT_CASES = {
+    "thin overlap, 1 item": (
+        _agr("judge-human", (1, 2), (1, 2), 1), EVERYONE, None, None,
+        ["Only 1 item appears in both the human and the judge logs, fewer than the 30 a verdict needs"],
+    ),
+    "thin overlap, 29 items": (
+        _agr("judge-human", (1, 2), (1, 2), 29), EVERYONE, None, None, ["Only 29 items appear in both"],
+    ),
+    "no item with two human voters": (
+        VERSUS, None, None, _rank(0.8),
+        ["No item has two human voters, so there is no human-human baseline to compare the judge with."],
+    ),
+    "no judge item with two human voters": (
+        VERSUS, EVERYONE, _base(0, None, None), _rank(0.8),
+        ["None of the judge's items has two human voters", "each other on 53% (63% without ties)."],
+    ),
+    "baseline on 1 item": (
+        VERSUS, EVERYONE, _base(1, UP, UP), None,
+        ["Only 1 item has both a judge vote and two human voters, fewer than the 30", "For reference, over"],
+    ),
+    "baseline on 12 items": (VERSUS, EVERYONE, _base(12, UP, UP), None, ["Only 12 items have both"]),
+    "above": (
+        VERSUS, EVERYONE, _base(40, UP, UP), None,
+        ["So, with ties and without, the judge agrees with humans more often than humans agree with each "
+         "other (+10.0 points, 95% interval +5.0 to +15.0 with ties; +10.0 points, 95% interval +5.0 to "
+         "+15.0 without)."],
+    ),
+    "within": (
+        VERSUS, EVERYONE, _base(40, FLAT, FLAT), None,
+        ["about as often as humans", "+2.0 points, inside the 5-point tolerance, 95% interval -3.0 to +7"],
+    ),
+    "below": (VERSUS, EVERYONE, _base(40, DOWN, DOWN), None, ["less often than humans agree with each"]),
+    "unclear": (
+        VERSUS, EVERYONE, _base(40, (0.10, -0.02, 0.22), (0.08, -0.01, 0.2)), None,
+        ["So, with ties and without, the judge's agreement with humans cannot be told apart from the humans' "
+         "with each other (+10.0 points, 95% interval -2.0 to +22.0"],
+    ),
+    "below with ties, within without": (
+        VERSUS, EVERYONE, _base(40, DOWN, FLAT), None,
+        ["So, with ties counted, the judge agrees with humans less often than humans agree with each "
+         "other (-10.0 points, 95% interval -15.0 to -5.0); without ties, the judge agrees with humans"],
+    ),
+    "no pair without a tie": (
+        _agr("judge-human", (60, 100), (0, 0), 40), EVERYONE, _base(40, UP, None), None,
+        ["The judge agrees with humans on 60% of 100 vote pairs (no vote pair without a tie).",
+         "with ties counted, the judge agrees with humans more often",
+         "without ties, there is nothing to compare (no vote pair without a tie on one side)."],
+    ),
+    "no bootstrap": (
+        VERSUS, EVERYONE, _base(40, (0.1, None, None), (-0.1, None, None)), None,
+        ["more often than humans agree with each other (+10.0 points, no interval)", "less often than"],
+    ),
+    "baseline on every judge item": (
+        VERSUS, EVERYONE, _base(40, FLAT, FLAT), None,
+        ["On the same 40 items humans agree with each other on 55% (64% without ties); over all their votes"],
+    ),
+    "baseline on some judge items": (
+        VERSUS, EVERYONE, _base(30, FLAT, FLAT), None,
+        ["On the 30 of these items that also have two human voters, the judge agrees with humans on 60%"],
+    ),
+    "two models, no rank correlation": (
+        VERSUS, EVERYONE, _base(40, FLAT, FLAT), _rank(None, models=2),
+        ["The two leaderboards have no rank correlation (2 shared models, fewer than 3)."],
+    ),
+    "boards agree closely": (
+        VERSUS, EVERYONE, _base(40, FLAT, FLAT), _rank(0.95),
+        ["Its leaderboard follows the human one closely over 6 shared models (Spearman 0.95, Kendall 0.87)."],
+    ),
+    "one vote pair": (
+        _agr("judge-human", (1, 1), (1, 1), 30), EVERYONE, _base(30, FLAT, FLAT), None,
+        ["The judge agrees with humans on 100% of 1 vote pair (100% of 1 without ties)."],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(VERDICT_CASES))
+def test_verdict_reads_right_in_every_case(case: str) -> None:
+    from judge.validate.verdict import judge_verdict
+
+    versus, everyone, baseline, rank, expected = VERDICT_CASES[case]
+    text = judge_verdict(versus, everyone, baseline, rank)
+    for part in expected:
+        assert part in text, (part, text)
+    _reads_well(text)
+    if versus.overall.items < 30 or baseline is None or baseline.items < 30:
+        assert "So," not in text  # no comparison without enough items
+
+
+def test_human_only_verdict_reads_right() -> None:
+    from judge.validate.verdict import human_verdict
+
+    text = human_verdict(_agr("human-human", (1, 1), (0, 0), 1))
+    assert text == (
+        "Humans agree with each other on 100% of 1 vote pair (no vote pair without a tie); "
+        "chance would give 33% (50% without ties)."
+    )
+    _reads_well(text)
+
+
+def _reads_well(text: str) -> None:
+    assert text.endswith(".") and text[0].isupper()
+    assert text.count("(") == text.count(")")
+    for wrong in ("(s)", " 1 items", " 1 vote pairs", "n/a", "((", "))", "  ", " ,", "..", "nan", "inf "):
+        assert wrong not in text, (wrong, text)
+
+
+# --- --answers: files and folders ---------------------------------------------------------------------------
+
+
+def _answer(question: str, model: str | None, *turns: str) -> str:
+    record: dict = {"question_id": question, "choices": [{"index": 0, "turns": list(turns)}]}
+    if model is not None:
+        record["model_id"] = model
+    return json.dumps(record) + "\n"
+
+
+def test_answers_accepts_folders_and_repeats(tmp_path: Path) -> None:
+    from judge.validate.lengths import load_answer_lengths
+
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.mkdir()
+    second.mkdir()
+    (first / "x.jsonl").write_text(_answer("q1", "x", "a" * 10, "b" * 3))
+    (first / "notes.txt").write_text("not an answer file")
+    (second / "y.jsonl").write_text(_answer("q1", None, "c" * 7))  # no model_id: the file names the model
+    single = tmp_path / "z.jsonl"
+    single.write_text(_answer("q2", "z", "d"))
+    table = load_answer_lengths([first, second, single])
+    assert table.values.tolist() == [
+        ["q1", "x", 1, 10],
+        ["q1", "x", 2, 3],
+        ["q1", "y", 1, 7],
+        ["q2", "z", 1, 1],
+    ]
+
+    human = _write_csv(
+        tmp_path / "h.csv", [("q1", "x", "y", "model_a", "h1"), ("q1", "x", "y", "model_a", "h2")]
+    )
+    result = _cli(
+        "validate", "--human", str(human), "--answers", str(first), "--answers", str(second), "--json"
+    )
+    assert result.exit_code == 0, result.output
+    longer = json.loads(result.stdout)["diagnostics"]["human"]["longer_answer"]
+    assert (longer["value"], longer["n"]) == (1.0, 2)  # x (10 characters) beat y (7) twice
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing", "nowhere: answers not found (no such file or folder)"),
+        ("empty", "empty: the answers folder holds no *.jsonl answer files"),
+        ("bad line", "bad/m.jsonl:2: not an MT-Bench model answer: choices must be a non-empty list"),
+        ("not json", "bad/m.jsonl:1: not valid JSON"),
+        ("empty file", "bad/m.jsonl: the answer file holds no answers"),
+    ],
+)
+def test_answers_errors_are_exit_2_with_file_and_line(tmp_path: Path, setup: str, message: str) -> None:
+    human = _write_csv(tmp_path / "h.csv", HUMAN_ROWS)
+    (tmp_path / "empty").mkdir()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    content = {
+        "bad line": _answer("q1", "m", "ok") + '{"question_id": "q2", "choices": []}\n',
+        "not json": "{oops\n",
+        "empty file": "\n",
+    }
+    (bad / "m.jsonl").write_text(content.get(setup, ""))
+    target = {"missing": "nowhere", "empty": "empty"}.get(setup, "bad")
+    result = _cli("validate", "--human", str(human), "--answers", str(tmp_path / target))
+    assert result.exit_code == 2, result.output
+    assert f"judge: error: {tmp_path}/{message}" in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_panel_of_judges_that_only_tie_warns_nothing_and_claims_no_fit(tmp_path: Path) -> None:
+    import warnings
+
+    rows_h, _ = DEGENERATE["all ties"]
+    human = _write_csv(tmp_path / "h.csv", rows_h)
+    judges = _write_csv(tmp_path / "j.csv", _many(40, j1="tie", j2="tie"))
+    args = ["validate", "--human", str(human), "--judge", str(judges), "--bootstrap", "20"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = _cli(*args)
+        as_json = _cli(*args, "--json")
+    assert table.exit_code == 0 and as_json.exit_code == 0, table.output
+    assert table.stderr == "" and as_json.stderr == ""
+    assert "No weights fitted (no decisive human vote)" in " ".join(table.stdout.split())
+    assert all(row["kappa"] is None for row in json.loads(as_json.stdout)["rows"])  # every vote a tie
+
+
+def test_thin_baseline_warns_and_gives_no_standing(tmp_path: Path) -> None:
+    human = _write_csv(tmp_path / "h.csv", _many(35, h1="model_a") + _many(1, 35, h1="model_a", h2="tie"))
+    judge = _write_csv(tmp_path / "j.csv", _many(36, j="model_a"))
+    args = ["validate", "--human", str(human), "--judge", str(judge), "--bootstrap", "20"]
+    table = _cli(*args)
+    assert table.exit_code == 0, table.output
+    assert table.stderr == (
+        "judge: warning: only 1 item has a judge vote and two human voters "
+        "(minimum 30 to compare the judge with human consistency)\n"
+    )
+    text = " ".join(table.stdout.split())
+    assert "Only 1 item has both a judge vote and two human voters, fewer than the 30" in text
+    assert "So," not in text
+    report = json.loads(_cli(*args, "--json").stdout)
+    assert report["baseline"]["items"] == 1 and report["baseline"]["standing"] is None

@@ -15,17 +15,31 @@ import pandas as pd
 
 from judge.errors import InputError
 from judge.ratings import leaderboard
-from judge.validate.agreement import Agreement, GroupBy, human_agreement, judge_agreement
+from judge.validate.agreement import Agreement, GroupBy, human_agreement, judge_agreement, matched_items
 from judge.validate.biases import Diagnostics, diagnose
 from judge.validate.ranks import RankAgreement, brier_score, rank_agreement
-from judge.validate.uncertainty import Interval, agreement_intervals, rank_intervals
+from judge.validate.uncertainty import Interval, agreement_intervals, difference_intervals, rank_intervals
+from judge.validate.verdict import (
+    MIN_MATCHED_ITEMS,
+    TOLERANCE,
+    Baseline,
+    human_verdict,
+    judge_verdict,
+    thin_overlap,
+)
 from judge.validate.worth import JudgeWorth, judge_worth
 
+__all__ = [
+    "MIN_MATCHED_ITEMS",
+    "TOLERANCE",
+    "Baseline",
+    "ValidationReport",
+    "borrow_style",
+    "thin_overlap",
+    "validate_battles",
+]
+
 FORMAT_VERSION: Final = 1
-TOLERANCE: Final = 0.05  # agreement rates closer than this count as "about as often"
-# Fewer items in both logs than this and no verdict is given: with 30 items a 95% interval on an agreement
-# rate near 60% is about +-18 points, as wide as the gap between a good judge and a coin.
-MIN_MATCHED_ITEMS: Final = 30
 _SCALE: Final = 400.0
 _BASE: Final = 10.0
 
@@ -36,7 +50,7 @@ class ValidationReport:
 
     comparison: Literal["judge-human", "human-human"]
     agreement: Agreement  # the comparison above
-    human_agreement: Agreement | None  # human vs human baseline; None when no item has two voters
+    human_agreement: Agreement | None  # human vs human over all human votes; None when no item has two voters
     rank: RankAgreement | None  # None without a judge side
     human_diagnostics: Diagnostics
     judge_diagnostics: Diagnostics | None
@@ -48,6 +62,9 @@ class ValidationReport:
     intervals: dict[str, Interval] = field(default_factory=dict)
     style_rank: RankAgreement | None = None  # the same comparison of style-controlled boards (--style)
     style_features: tuple[str, ...] = ()
+    # Judge and humans on the same items (a judge vote and >= 2 human voters); None without a judge side.
+    baseline: Baseline | None = None
+    level: float = 0.95  # of every interval
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,6 +73,7 @@ class ValidationReport:
             "by": self.agreement.by,
             "agreement": self.agreement.to_json(),
             "human_agreement": None if self.human_agreement is None else self.human_agreement.to_json(),
+            "baseline": None if self.baseline is None else self.baseline.to_json(),
             "rank": None if self.rank is None else self.rank.to_json(),
             **(
                 {"rank_style": self.style_rank.to_json(), "style_features": list(self.style_features)}
@@ -70,6 +88,7 @@ class ValidationReport:
                 "human": self.human_votes,
                 "judge": self.judge_votes,
                 "matched_items": self.agreement.overall.items,
+                "baseline_items": None if self.baseline is None else self.baseline.items,
             },
             "verdict": self.verdict,
             "ppi": None if self.worth is None else self.worth.to_json(),
@@ -97,9 +116,9 @@ def validate_battles(
     if human.empty:
         raise InputError("the human battle log has no votes")
     between_humans = human_agreement(human, by=by)
-    baseline = between_humans if between_humans.overall.with_ties.total else None
+    everyone = between_humans if between_humans.overall.with_ties.total else None  # over all human votes
     if judge is None:
-        if baseline is None:
+        if everyone is None:
             raise InputError(
                 "no item has votes from two different human voters, so there is nothing to compare",
                 hint="give the judge's battle log with --judge",
@@ -107,14 +126,15 @@ def validate_battles(
         return ValidationReport(
             comparison="human-human",
             agreement=between_humans,
-            human_agreement=baseline,
+            human_agreement=everyone,
             rank=None,
             human_diagnostics=diagnose(human),
             judge_diagnostics=None,
             human_votes=len(human),
             judge_votes=0,
-            verdict=verdict(None, baseline, None),
+            verdict=human_verdict(everyone),
             intervals=_intervals(between_humans, None, human, None, bootstrap, seed, level),
+            level=level,
         )
     if judge.empty:
         raise InputError("the judge battle log has no votes")
@@ -126,6 +146,7 @@ def validate_battles(
             "model names and turns are spelled the same on both sides",
         )
     rank = _rank(human, judge, bootstrap=bootstrap, seed=seed, level=level)
+    same = _baseline(human, judge, versus, between_humans, by=by, bootstrap=bootstrap, seed=seed, level=level)
     style_rank = None
     if style is not None:
         styled = [borrow_style(human, judge), borrow_style(judge, human)]
@@ -133,29 +154,53 @@ def validate_battles(
     return ValidationReport(
         comparison="judge-human",
         agreement=versus,
-        human_agreement=baseline,
+        human_agreement=everyone,
         rank=rank,
         human_diagnostics=diagnose(human),
         judge_diagnostics=diagnose(judge, human=human, self_name=self_name),
         human_votes=len(human),
         judge_votes=len(judge),
-        verdict=(
-            verdict(versus, baseline, rank)
-            if versus.overall.items >= MIN_MATCHED_ITEMS
-            else thin_overlap(versus.overall.items)
-        )
-        + _style_sentence(rank, style_rank),
+        verdict=judge_verdict(versus, everyone, same, rank)
+        + ("" if versus.overall.items < MIN_MATCHED_ITEMS else _style_sentence(rank, style_rank)),
         worth=judge_worth(human, judge),
         intervals=_intervals(versus, rank, human, judge, bootstrap, seed, level),
         style_rank=style_rank,
         style_features=() if style is None else tuple(style),
+        baseline=same,
+        level=level,
     )
 
 
+def _baseline(
+    human: pd.DataFrame,
+    judge: pd.DataFrame,
+    versus: Agreement,
+    between_humans: Agreement,
+    *,
+    by: GroupBy,
+    bootstrap: int,
+    seed: int,
+    level: float,
+) -> Baseline:
+    """Both agreements restricted to the items where the judge and two or more humans voted, and their
+    difference with a paired bootstrap over those items (its own seeded stream: other figures keep theirs)."""
+    items = matched_items(versus, between_humans)
+    on_judge = judge_agreement(human, judge, by=by, items=items)
+    on_human = human_agreement(human, by=by, items=items)
+    assert on_judge.pairs is not None and on_human.pairs is not None
+    difference = difference_intervals(
+        on_judge.pairs, on_human.pairs, rounds=bootstrap, rng=np.random.default_rng([seed, 1]), level=level
+    )
+    return Baseline(len(items), on_judge, on_human, difference)
+
+
 def _style_sentence(rank: RankAgreement, style_rank: RankAgreement | None) -> str:
-    if style_rank is None or style_rank.spearman is None:
+    if style_rank is None:
         return ""
-    before = "n/a" if rank.spearman is None else f"{rank.spearman:.2f}"
+    if style_rank.spearman is None:
+        why = style_rank.notes.get("spearman", "not defined").removeprefix("not defined: ")
+        return f" After style control of both boards there is no rank correlation ({why})."
+    before = "not defined" if rank.spearman is None else f"{rank.spearman:.2f}"
     return (
         f" After style control of both boards the Spearman correlation is {style_rank.spearman:.2f} "
         f"(before: {before})."
@@ -220,7 +265,8 @@ def _intervals(
     rng = np.random.default_rng(seed)
     out: dict[str, Interval] = {}
     if agreement.pairs is not None and len(agreement.pairs):
-        out.update(agreement_intervals(agreement.pairs, rounds=bootstrap, rng=rng, level=level))
+        names = ("judge", "human") if judge is not None else ("human", "human")
+        out.update(agreement_intervals(agreement.pairs, rounds=bootstrap, rng=rng, level=level, names=names))
     if rank is not None and judge is not None:
         out.update(
             rank_intervals(
@@ -231,6 +277,7 @@ def _intervals(
                 rounds=bootstrap,
                 rng=rng,
                 level=level,
+                why=rank.notes.get("spearman", "not defined"),
             )
         )
     return out
@@ -267,78 +314,7 @@ def _rank(
     rank = rank_agreement(boards[0], boards[1])
     ratings = boards[1].set_index("model")["rating"]
     brier, n = brier_score(ratings, human, scale=_SCALE, base=_BASE)
-    return replace(rank, brier=brier, brier_votes=n)
-
-
-def verdict(versus: Agreement | None, baseline: Agreement | None, rank: RankAgreement | None) -> str:
-    """The numbers in a few plain sentences, ending with how the judge compares with human consistency."""
-    if versus is None:
-        assert baseline is not None
-        ties, no_ties = _rates(baseline)
-        return (
-            f"Humans agree with each other on {ties} of vote pairs ({no_ties} without ties); "
-            "chance would give 33% (50%)."
-        )
-    ties, no_ties = _rates(versus)
-    parts = [f"The judge agrees with humans on {ties} of vote pairs ({no_ties} without ties)."]
-    if baseline is None:
-        parts.append("No item has two human voters, so there is no human-human baseline to compare with.")
-    else:
-        h_ties, h_no_ties = _rates(baseline)
-        parts.append(f"Humans agree with each other on {h_ties} ({h_no_ties} without ties).")
-        with_ties = _compare(versus.overall.with_ties.rate, baseline.overall.with_ties.rate)
-        without = _compare(versus.overall.without_ties.rate, baseline.overall.without_ties.rate)
-        if with_ties == without:
-            parts.append(f"So the judge agrees with humans {with_ties} humans agree with each other.")
-        else:
-            parts.append(
-                f"So the judge agrees with humans {without} humans agree with each other when ties are left "
-                f"out, but {_SHORT[with_ties]} when ties count."
-            )
-    if rank is not None and rank.spearman is not None:
-        closeness = "closely" if rank.spearman >= 0.9 else "broadly" if rank.spearman >= 0.7 else "poorly"
-        parts.append(
-            f"Its leaderboard follows the human one {closeness} over {rank.models} shared models "
-            f"(Spearman {rank.spearman:.2f}, Kendall {_num(rank.kendall)})."
-        )
-    return " ".join(parts)
-
-
-def thin_overlap(items: int) -> str:
-    """The verdict (and warning) when too few items appear in both logs to say anything."""
-    return (
-        f"Only {items} item(s) appear in both the human and the judge logs, fewer than the "
-        f"{MIN_MATCHED_ITEMS} a verdict needs: the figures above are too thin to say whether the judge votes "
-        "like humans."
-    )
-
-
-_SHORT: Final = {
-    "more often than": "more often",
-    "less often than": "less often",
-    "about as often as": "about as often",
-    "(cannot tell)": "(cannot tell)",
-}
-
-
-def _compare(judge_rate: float | None, human_rate: float | None) -> str:
-    if judge_rate is None or human_rate is None:
-        return "(cannot tell)"
-    if judge_rate > human_rate + TOLERANCE:
-        return "more often than"
-    if judge_rate < human_rate - TOLERANCE:
-        return "less often than"
-    return "about as often as"
-
-
-def _rates(table: Agreement) -> tuple[str, str]:
-    row = table.overall
-    return _pct(row.with_ties.rate), _pct(row.without_ties.rate)
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
-
-
-def _num(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+    notes = dict(rank.notes)
+    if brier is None:
+        notes["brier"] = "not defined: no decisive human vote between two models the judge rated"
+    return replace(rank, brier=brier, brier_votes=n, notes=notes)

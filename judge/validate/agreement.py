@@ -80,24 +80,50 @@ def drop_voters(frame: pd.DataFrame, patterns: Iterable[str]) -> pd.DataFrame:
     return frame[np.asarray(keep, dtype=bool)].reset_index(drop=True)
 
 
-def human_agreement(human: pd.DataFrame, *, by: GroupBy = "turn") -> Agreement:
-    """Every pair of votes by different voters on the same item (votes without a voter count as distinct)."""
+def human_agreement(
+    human: pd.DataFrame, *, by: GroupBy = "turn", items: pd.DataFrame | None = None
+) -> Agreement:
+    """Every pair of votes by different voters on the same item (votes without a voter count as distinct).
+
+    items: only these items (a frame of ITEM keys, e.g. matched_items()); groups are labelled as without it.
+    """
     votes = canonical_votes(human, side="human votes")
     pairs = votes.merge(votes, on=list(ITEM), suffixes=("_x", "_y"))
     pairs = pairs[pairs["row_x"] < pairs["row_y"]]
     same_voter = pairs["voter_x"].notna() & (pairs["voter_x"] == pairs["voter_y"]).fillna(False)
     pairs = pairs[~same_voter.to_numpy(dtype=bool)]
     groups = _item_groups(votes, None, by)
-    return _tabulate("human-human", by, pairs, groups)
+    return _tabulate("human-human", by, _only(pairs, items), groups)
 
 
-def judge_agreement(human: pd.DataFrame, judge: pd.DataFrame, *, by: GroupBy = "turn") -> Agreement:
-    """Each judge vote on an item against each human vote on the same item."""
+def judge_agreement(
+    human: pd.DataFrame, judge: pd.DataFrame, *, by: GroupBy = "turn", items: pd.DataFrame | None = None
+) -> Agreement:
+    """Each judge vote on an item against each human vote on the same item (items: as human_agreement)."""
     h = canonical_votes(human, side="human votes")
     j = canonical_votes(judge, side="judge votes")
     pairs = j.merge(h, on=list(ITEM), suffixes=("_x", "_y"))
     groups = _item_groups(h, j, by)
-    return _tabulate("judge-human", by, pairs, groups)
+    return _tabulate("judge-human", by, _only(pairs, items), groups)
+
+
+def compared_items(agreement: Agreement) -> pd.DataFrame:
+    """The items (ITEM keys, one row each) with at least one compared vote pair."""
+    if agreement.pairs is None:
+        return pd.DataFrame(columns=list(ITEM))
+    return agreement.pairs[list(ITEM)].drop_duplicates().reset_index(drop=True)
+
+
+def matched_items(first: Agreement, second: Agreement) -> pd.DataFrame:
+    """The items both comparisons cover: for the judge and the human baseline, the items where the judge and
+    at least two human voters voted."""
+    return compared_items(first).merge(compared_items(second), on=list(ITEM))
+
+
+def _only(pairs: pd.DataFrame, items: pd.DataFrame | None) -> pd.DataFrame:
+    if items is None:
+        return pairs
+    return pairs.merge(items[list(ITEM)].drop_duplicates(), on=list(ITEM))
 
 
 def _item_groups(first: pd.DataFrame, second: pd.DataFrame | None, by: GroupBy) -> pd.DataFrame:

@@ -255,6 +255,8 @@ def _row(
     h = canonical_votes(human, side="human votes")
     j = canonical_votes(frame, side=name)
     pairs = j.merge(h, on=list(ITEM), suffixes=("_x", "_y"))
-    kappa = cohen_kappa(pairs["outcome_x"].tolist(), pairs["outcome_y"].tolist())
+    x, y = pairs["outcome_x"].tolist(), pairs["outcome_y"].tolist()
+    # one side always giving the same outcome makes kappa 0 by construction: not defined (as in validate)
+    kappa = cohen_kappa(x, y) if len(set(x)) > 1 and len(set(y)) > 1 else None
     rank = _rank(human, frame, bootstrap=bootstrap, seed=seed, level=0.95)
     return PanelRow(name, kind, agreement, kappa, rank, len(frame))

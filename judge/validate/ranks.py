@@ -7,11 +7,12 @@ sides differ only in who voted. Everything is computed over the models both boar
 from __future__ import annotations
 
 import math
-import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Final, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
@@ -30,30 +31,82 @@ class RankAgreement:
     agreement_with_ci: float | None  # Arena-Hard: +1 / -1 / 0 over the pairs the human side separates
     brier: float | None  # judge's predicted win probability vs decisive human votes; ties left out
     brier_votes: int
+    notes: dict[str, str] = field(default_factory=dict)  # measure -> why it is None
 
-    def to_json(self) -> dict[str, float | int | None]:
-        return asdict(self)
+    def to_json(self) -> dict[str, float | int | None | dict[str, str]]:
+        return {
+            "models": self.models,
+            "spearman": self.spearman,
+            "kendall": self.kendall,
+            "separability_human": self.separability_human,
+            "separability_judge": self.separability_judge,
+            "agreement_with_ci": self.agreement_with_ci,
+            "brier": self.brier,
+            "brier_votes": self.brier_votes,
+            "notes": dict(self.notes),
+        }
+
+
+# A rank correlation over two models is +1 or -1 whatever the ratings: it needs three to say anything.
+MIN_MODELS_FOR_CORRELATION: Final = 3
+
+
+class Correlations(NamedTuple):
+    spearman: float | None
+    kendall: float | None
+    note: str  # why they are None, else ""
+
+
+def rank_correlations(
+    x: npt.ArrayLike, y: npt.ArrayLike, sides: tuple[str, str] = ("human", "judge")
+) -> Correlations:
+    """Spearman and Kendall (tau-b) of two rating columns, or None with the reason: fewer than three models, a
+    missing rating, or a side that rates every model alike (scipy would warn and return NaN)."""
+    a = np.asarray(x, dtype=float)
+    b = np.asarray(y, dtype=float)
+    if len(a) < MIN_MODELS_FOR_CORRELATION:
+        return Correlations(
+            None,
+            None,
+            f"not defined: {len(a)} shared model{'' if len(a) == 1 else 's'}, fewer than "
+            f"{MIN_MODELS_FOR_CORRELATION}",
+        )
+    if np.isnan(a).any() or np.isnan(b).any():
+        return Correlations(None, None, "not defined: a model has no rating")
+    for side, values in zip(sides, (a, b), strict=True):
+        if np.ptp(values) == 0:
+            return Correlations(None, None, f"not defined: the {side} board rates every model alike")
+    return Correlations(
+        _finite(stats.spearmanr(a, b).statistic), _finite(stats.kendalltau(a, b).statistic), ""
+    )
 
 
 def rank_agreement(human_board: pd.DataFrame, judge_board: pd.DataFrame) -> RankAgreement:
     """Correlation and CI-based agreement of two leaderboards; Brier is left empty (see brier_score)."""
     both = human_board.merge(judge_board, on="model", suffixes=("_h", "_j"))
     n = len(both)
-    spearman = kendall = None
-    if n >= 2:
-        with warnings.catch_warnings():  # a constant side has no rank correlation: NaN, reported as None
-            warnings.simplefilter("ignore", stats.ConstantInputWarning)
-            spearman = _finite(stats.spearmanr(both["rating_h"], both["rating_j"]).statistic)
-            kendall = _finite(stats.kendalltau(both["rating_h"], both["rating_j"]).statistic)
+    notes: dict[str, str] = {}
+    found = rank_correlations(both["rating_h"], both["rating_j"])
+    if found.note:
+        notes["spearman"] = notes["kendall"] = found.note
     side_h = _separations(both, "_h")
     side_j = _separations(both, "_j")
+    for name, side in (("separability_human", side_h), ("separability_judge", side_j)):
+        if side is None:
+            notes[name] = "not defined: no confidence intervals (--bootstrap 0)"
+        elif not side:
+            notes[name] = "not defined: fewer than 2 shared models"
     sep_h = _share_separated(side_h)
     sep_j = _share_separated(side_j)
     with_ci = None
     if side_h is not None and side_j is not None:
         scored = [h * j for h, j in zip(side_h, side_j, strict=True) if h != 0]
         with_ci = sum(scored) / len(scored) if scored else None
-    return RankAgreement(n, spearman, kendall, sep_h, sep_j, with_ci, None, 0)
+        if not scored:
+            notes["agreement_with_ci"] = "not defined: the human board separates no pair of models"
+    else:
+        notes["agreement_with_ci"] = "not defined: no confidence intervals (--bootstrap 0)"
+    return RankAgreement(n, found.spearman, found.kendall, sep_h, sep_j, with_ci, None, 0, notes)
 
 
 def brier_score(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -37,14 +38,21 @@ class JudgeWorth:
         }
 
     def sentence(self) -> str:
-        if self.worth is None:
-            return f"Prediction-powered ratings: not available ({self.note})."
-        return (
-            f"Under prediction-powered inference these {self.judge_votes:,} judge votes are worth about "
-            f"{self.worth:,.0f} human votes for this leaderboard: with the {self.human_votes:,} human votes "
-            f"they rate as precisely as {self.effective_human_votes:,.0f} human votes alone (lambda "
-            f"{self.lam:.2f})."
+        if self.worth is None or self.effective_human_votes is None:
+            return f"Prediction-powered ratings: not available ({self.note.removeprefix('not defined: ')})."
+        these = (
+            "this judge vote is" if self.judge_votes == 1 else f"these {self.judge_votes:,} judge votes are"
         )
+        return (
+            f"Under prediction-powered inference {these} worth about {_votes(self.worth)} for this "
+            f"leaderboard: with the {_votes(self.human_votes)} given they rate as precisely as "
+            f"{_votes(self.effective_human_votes)} alone (lambda {self.lam:.2f})."
+        )
+
+
+def _votes(n: float) -> str:
+    shown = f"{n:,.0f}"
+    return f"{shown} human vote" + ("" if shown == "1" else "s")
 
 
 def judge_worth(human: pd.DataFrame, judge: pd.DataFrame) -> JudgeWorth:
@@ -55,4 +63,16 @@ def judge_worth(human: pd.DataFrame, judge: pd.DataFrame) -> JudgeWorth:
         fit = fit_ppi(match_samples(human, judge))
     except InputError as exc:
         return JudgeWorth(len(human), len(judge), None, None, exc.message)
-    return JudgeWorth(len(human), len(judge), fit.lam, fit.effective_human_votes, "")
+    effective = fit.effective_human_votes
+    if not math.isfinite(effective) or not math.isfinite(fit.lam):
+        # e.g. every vote a tie, or every pair always decided one way: the combined ratings have no sampling
+        # variance, so "as precise as N human votes" has no N
+        return JudgeWorth(
+            len(human),
+            len(judge),
+            None,
+            None,
+            "not defined: the combined ratings have no measurable variance, as when every vote is a tie "
+            "or every pair is decided the same way",
+        )
+    return JudgeWorth(len(human), len(judge), fit.lam, effective, "")
