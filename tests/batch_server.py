@@ -28,10 +28,11 @@ from collections import Counter, deque
 from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from judge.providers.echo import instance_of
+from tests.loopback import LoopbackServer
 
 
 def answer_text(body: dict[str, Any]) -> str:
@@ -91,8 +92,10 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
 
 
-class BatchServer:
+class BatchServer(LoopbackServer):
     """The fake server in a background thread on a free loopback port; use as a context manager."""
+
+    name = "batch-server"
 
     def __init__(self, *, polls_to_end: int = 1, delay_s: float = 0.0) -> None:
         self.polls_to_end = polls_to_end
@@ -114,26 +117,7 @@ class BatchServer:
         self._files: dict[str, bytes] = {}
         self._batches: dict[str, dict[str, Any]] = {}
         self._ids = 0
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="batch-server", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    @property
-    def openai_url(self) -> str:
-        return self.url + "/v1"
-
-    @property
-    def anthropic_url(self) -> str:
-        return self.url
-
-    def __enter__(self) -> BatchServer:
-        self._thread.start()
-        return self
+        super().__init__()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
@@ -142,10 +126,8 @@ class BatchServer:
         """Stop listening: later connections are refused (a replica that died)."""
         with self._lock:
             stopping, self._stopped = not self._stopped, True
-        if stopping and self._thread.is_alive():
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._thread.join(timeout=5)
+        if stopping:
+            self._shut_down()
 
     def _new_id(self, prefix: str) -> str:
         self._ids += 1

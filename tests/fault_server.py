@@ -31,8 +31,10 @@ import json
 import threading
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,10 @@ def _error_body(path: str, status: int, message: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "code": None, "param": None}}
 
 
-class FaultServer:
+class FaultServer(LoopbackServer):
     """A scripted HTTP server on 127.0.0.1; use as a context manager."""
+
+    name = "fault-server"
 
     def __init__(self) -> None:
         self._steps: deque[Step] = deque()
@@ -144,22 +148,7 @@ class FaultServer:
         self.requests: list[Received] = []
         self.gate = threading.Event()  # cleared: requests are received (and counted) but wait to be answered
         self.gate.set()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fault-server", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    @property
-    def openai_url(self) -> str:
-        return self.url + "/v1"
-
-    @property
-    def anthropic_url(self) -> str:
-        return self.url
+        super().__init__()
 
     @property
     def count(self) -> int:
@@ -171,16 +160,10 @@ class FaultServer:
         with self._lock:
             self._steps.extend(steps)
 
-    def __enter__(self) -> FaultServer:
-        self._thread.start()
-        return self
-
     def __exit__(self, *exc: object) -> None:
         self._stopping.set()
         self.gate.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        self._shut_down()
 
     def _next(self, received: Received) -> Step:
         with self._lock:

@@ -19,8 +19,10 @@ import json
 import re
 import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback import LoopbackServer
 
 _SHOWN = re.compile(r"echo [0-9a-f]+: answer \d+ to (q-(\d+))")
 
@@ -48,31 +50,17 @@ def verdict(model: str, prompt: str) -> str:
     return f"{who} to {model}.\nVERDICT: {letter}"
 
 
-class JudgeServer:
+class JudgeServer(LoopbackServer):
     """Serves /v1/chat/completions on 127.0.0.1 with the judges above; use as a context manager."""
+
+    name = "judge-server"
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="judge-server", daemon=True)
+        super().__init__()
 
-    @property
-    def openai_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
-
-    def __enter__(self) -> JudgeServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
