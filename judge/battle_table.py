@@ -151,7 +151,7 @@ class BattleTable(Sequence[Battle]):
     def frame(self) -> pd.DataFrame:
         """The table as a battle frame (BATTLE_COLUMNS, what load_battles returns for its battle log), names
         as categoricals: about 1-2 bytes a cell for text and 9 for numbers, the rating step's whole input."""
-        return pd.DataFrame({name: self.column(name) for name in BATTLE_COLUMNS})
+        return pd.DataFrame({name: self.column(name) for name in BATTLE_COLUMNS}, copy=False)
 
     def distinct(self, name: str) -> set[Any]:
         """The distinct values a column takes (None included when some battle lacks it)."""
