@@ -62,9 +62,8 @@ KEY_PREFIX = "j1:"
 # and the rest of the run would only pay for more of the same (and wait for every retry).
 UNUSABLE_AFTER = 8
 STAGE = "judge"
-CHUNK_PAIRS = (
-    1024  # pairs of a round judged together before their battles are decided and their state dropped
-)
+# Pairs of a round judged together before their battles are decided and their state dropped.
+CHUNK_PAIRS = 1024
 PARSE_FAILURE = "parse"
 
 

@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from judge.providers.echo import instance_of
-from tests.loopback import LoopbackServer
+from tests.loopback import LoopbackServer, QuietHandler
 
 
 def answer_text(body: dict[str, Any]) -> str:
@@ -388,12 +388,7 @@ class BatchServer(LoopbackServer):
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def _serve(self, method: str) -> None:
                 if server.dead:  # a crashed replica: drop the connection without an answer
                     self.close_connection = True

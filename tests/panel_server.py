@@ -20,9 +20,8 @@ import re
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler
-from typing import Any
 
-from tests.loopback import LoopbackServer
+from tests.loopback import LoopbackServer, QuietHandler
 
 _SHOWN = re.compile(r"echo [0-9a-f]+: answer \d+ to (q-(\d+))")
 
@@ -63,12 +62,7 @@ class JudgeServer(LoopbackServer):
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 model = str(body.get("model", ""))

@@ -38,11 +38,11 @@ def cost_section(data: ReportData) -> dict[str, Any] | None:
     total = None if answers is None and judged is None else (answers or 0.0) + (judged or 0.0)
     return {
         "rows": rows,
-        "total": _usd(total),
-        "answers": _usd(answers),
-        "judging": _usd(judged),
+        "total": usd(total),
+        "answers": usd(answers),
+        "judging": usd(judged),
         "batch_calls": f"{batch_calls:,}" if batch_calls else None,
-        "batch": _usd(_sum(s.get("batch_cost_usd") for _, s in parties)),
+        "batch": usd(_sum(s.get("batch_cost_usd") for _, s in parties)),
         "unpriced": unpriced,
     }
 
@@ -53,8 +53,9 @@ def _sum(values: Iterable[Any]) -> float | None:
     return sum(known) if known else None
 
 
-def _usd(value: float | None) -> str:
-    return "–" if value is None else f"${value:,.4f}"
+def usd(value: Any) -> str:
+    """Dollars as every cost cell of the report shows them; "–" when unknown."""
+    return "–" if value is None else f"${float(value):,.4f}"
 
 
 def _number(value: Any, digits: int = 0) -> str:
@@ -66,9 +67,9 @@ def _number(value: Any, digits: int = 0) -> str:
 
 
 def _spend_row(name: str, role: str, stats: Mapping[str, Any], *, count: str, failures: str) -> list[str]:
-    cost = _usd(None if stats.get("cost_usd") is None else float(stats["cost_usd"]))
+    cost = usd(stats.get("cost_usd"))
     if stats.get("batch_calls"):  # provider batches are billed at their own (lower) price: shown apart
-        batch = _usd(None if stats.get("batch_cost_usd") is None else float(stats["batch_cost_usd"]))
+        batch = usd(stats.get("batch_cost_usd"))
         cost += f" (batch: {_number(stats.get('batch_calls'))} calls, {batch})"
     return [
         name,

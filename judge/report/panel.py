@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from judge.report import charts
+from judge.report.costs import usd
 from judge.report.quality import JudgeQuality
 from judge.report.rundir import ReportData
 
@@ -62,7 +63,7 @@ def panel_context(data: ReportData, quality: Mapping[str, JudgeQuality]) -> dict
                     _pct(d.get("tie_rate")),
                     _int(d.get("parse_failures")),
                     _int(d.get("calls")),
-                    _usd(d.get("cost_usd")),
+                    usd(d.get("cost_usd")),
                 ],
             }
         )
@@ -101,7 +102,3 @@ def _pct(value: Any) -> str:
 
 def _int(value: Any) -> str:
     return "–" if value is None else f"{int(value):,}"
-
-
-def _usd(value: Any) -> str:
-    return "–" if value is None else f"${float(value):,.4f}"
