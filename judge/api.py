@@ -761,7 +761,7 @@ def _write_results(
         baseline = config.schedule.baseline if config.schedule.kind == "baseline" else None
         # Rated from the compact table, not by re-reading battles.jsonl: the same frame load_battles would
         # give, with names as categories (a few bytes a cell instead of a parsed JSON record per battle).
-        frame = battles.frame()
+        frame = battles.frame(battles.rating_columns())
         read = (FileCounts(path=str(files[0]), format="generic", rows_read=len(battles), excluded={}),)
         common = _LeaderboardOptionsIn(files=read, bootstrap=bootstrap, seed=seed, ci=ci)
         overall = rate_frame(frame, baseline=baseline, **common)

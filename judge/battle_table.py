@@ -148,10 +148,21 @@ class BattleTable(Sequence[Battle]):
             pd.Categorical.from_codes(codes, categories=pd.Index(column.values[1:], dtype=object))
         )
 
-    def frame(self) -> pd.DataFrame:
+    def frame(self, columns: Iterable[str] = BATTLE_COLUMNS) -> pd.DataFrame:
         """The table as a battle frame (BATTLE_COLUMNS, what load_battles returns for its battle log), names
-        as categoricals: about 1-2 bytes a cell for text and 9 for numbers, the rating step's whole input."""
-        return pd.DataFrame({name: self.column(name) for name in BATTLE_COLUMNS}, copy=False)
+        as categoricals: about 1-2 bytes a cell for text and 5-9 for numbers, the rating step's whole input.
+        `columns` picks fewer (see rating_columns)."""
+        return pd.DataFrame({name: self.column(name) for name in columns}, copy=False)
+
+    def rating_columns(self) -> tuple[str, ...]:
+        """The columns the run's boards read: all but the style counts that are missing somewhere or take
+        one value throughout (no style fit can use those; each dropped pair saves ~10 bytes a battle)."""
+        dropped = set()
+        for left, right in zip(STYLE_COUNT_COLUMNS[::2], STYLE_COUNT_COLUMNS[1::2], strict=True):
+            values = self.distinct(left) | self.distinct(right)
+            if None in values or len(values) < 2:
+                dropped |= {left, right}
+        return tuple(c for c in BATTLE_COLUMNS if c not in dropped)
 
     def distinct(self, name: str) -> set[Any]:
         """The distinct values a column takes (None included when some battle lacks it)."""

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import heapq
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from judge.errors import InputError
-from judge.pairings.base import Pair, ScheduleState
+from judge.pairings.base import ScheduleState
+from judge.pairings.pairs import Pair
 from judge.pairings.state import Tally, current_fit, fresh_questions, positive_int, tally, with_positions
 from judge.ratings import DEFAULT_PRIOR
 
@@ -55,7 +57,7 @@ class Adaptive:
         found = _FOCUS.match(self.focus)
         return None if found is None or found.group(2) is None else int(found.group(2))
 
-    def next_batch(self, state: ScheduleState) -> list[Pair]:
+    def next_batch(self, state: ScheduleState) -> Sequence[Pair]:
         names = sorted(state.contestants)
         n = len(names)
         counts = tally(state)

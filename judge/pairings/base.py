@@ -14,36 +14,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, Protocol
 
+import numpy as np
+
 from judge.battles import Battle
 from judge.errors import InputError
-
-
-@dataclass(frozen=True, order=True, slots=True)
-class Pair:
-    """Two contestants on one question, in canonical order (model_a < model_b): keys stable across runs."""
-
-    question_id: str
-    model_a: str
-    model_b: str
-    # Who is shown first when only one order is judged (set by schedules that balance positions, see
-    # judge.pairings.state); not part of the pair's identity, so equality and hashing ignore it.
-    first: str | None = field(default=None, compare=False)
-
-    def __post_init__(self) -> None:
-        if not self.model_a < self.model_b:
-            raise ValueError(
-                f"pair not in canonical order: {self.model_a!r}, {self.model_b!r} (use make_pair)"
-            )
-        if self.first is not None and self.first not in (self.model_a, self.model_b):
-            raise ValueError(f"first must be one of the pair, not {self.first!r}")
-
-
-def make_pair(question_id: str, one: str, other: str) -> Pair:
-    """The canonical pair of two different contestants, whichever order they come in."""
-    if one == other:
-        raise ValueError(f"a contestant cannot meet itself: {one!r}")
-    low, high = sorted((one, other))
-    return Pair(question_id, low, high)
+from judge.pairings.pairs import Pair, PairPlan, PairSet, make_pair
 
 
 @dataclass(frozen=True)
@@ -52,11 +27,13 @@ class ScheduleState:
 
     contestants: tuple[str, ...]
     questions: tuple[str, ...]  # question ids, in question-set order
-    scheduled: frozenset[Pair] = frozenset()
+    scheduled: PairSet = field(default_factory=PairSet)  # any set of pairs given is made a PairSet
     battles: Sequence[Battle] = ()  # verdicts so far, for adaptive kinds (a compact BattleTable in a run)
     ratings: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
+        if not isinstance(self.scheduled, PairSet):
+            object.__setattr__(self, "scheduled", PairSet() | self.scheduled)
         for what, names in (("contestant", self.contestants), ("question id", self.questions)):
             seen: set[str] = set()
             for name in names:
@@ -68,7 +45,7 @@ class ScheduleState:
 class Schedule(Protocol):
     """A pairing strategy; next_batch returns [] when there is nothing more to judge."""
 
-    def next_batch(self, state: ScheduleState) -> list[Pair]: ...
+    def next_batch(self, state: ScheduleState) -> Sequence[Pair]: ...
 
 
 def _sample_questions(questions: tuple[str, ...], k: int | None, seed: int, a: str, b: str) -> list[str]:
@@ -87,16 +64,32 @@ def _sample_questions(questions: tuple[str, ...], k: int | None, seed: int, a: s
     return [q for q in questions if q in chosen]
 
 
-def _plan(state: ScheduleState, pairs: Iterable[tuple[str, str]], k: int | None, seed: int) -> list[Pair]:
-    """Every pair on its questions, ordered by question (set order) then names, minus what was scheduled."""
+def _plan(state: ScheduleState, pairs: Iterable[tuple[str, str]], k: int | None, seed: int) -> PairPlan:
+    """Every pair on its questions, ordered by question (set order) then names, minus what was scheduled.
+
+    Built as integer codes (a PairPlan), never a Pair object per item: a big round-robin is 500k pairs."""
+    names = sorted(state.contestants)
+    code = {name: i for i, name in enumerate(names)}
     position = {q: i for i, q in enumerate(state.questions)}
-    plan = [
-        make_pair(q, a, b)
-        for a, b in pairs
-        for q in _sample_questions(state.questions, k, seed, *sorted((a, b)))
-    ]
-    plan.sort(key=lambda p: (position[p.question_id], p.model_a, p.model_b))
-    return [p for p in plan if p not in state.scheduled]
+    every = np.arange(len(state.questions), dtype=np.int32)
+    qs, lows, highs = [], [], []
+    for one, other in pairs:
+        pair = make_pair("", one, other)
+        low, high = pair.model_a, pair.model_b
+        chosen = (
+            every
+            if k is None or k >= len(every)
+            else np.array([position[q] for q in _sample_questions(state.questions, k, seed, low, high)],
+                          dtype=np.int32)
+        )  # fmt: skip
+        qs.append(chosen)
+        lows.append(np.full(len(chosen), code[low], dtype=np.int32))
+        highs.append(np.full(len(chosen), code[high], dtype=np.int32))
+    if not qs:
+        return PairPlan(state.questions, names, *(np.zeros(0, np.int32) for _ in range(3)))
+    q, a, b = np.concatenate(qs), np.concatenate(lows), np.concatenate(highs)
+    by = np.lexsort((b, a, q))  # names are sorted, so their codes sort as the names do
+    return state.scheduled.missing(PairPlan(state.questions, names, q[by], a[by], b[by]))
 
 
 def _check_k(questions_per_pair: int | None) -> None:
@@ -114,7 +107,7 @@ class RoundRobin:
     def __post_init__(self) -> None:
         _check_k(self.questions_per_pair)
 
-    def next_batch(self, state: ScheduleState) -> list[Pair]:
+    def next_batch(self, state: ScheduleState) -> Sequence[Pair]:
         names = sorted(state.contestants)
         pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
         return _plan(state, pairs, self.questions_per_pair, self.seed)
@@ -131,7 +124,7 @@ class Baseline:
     def __post_init__(self) -> None:
         _check_k(self.questions_per_pair)
 
-    def next_batch(self, state: ScheduleState) -> list[Pair]:
+    def next_batch(self, state: ScheduleState) -> Sequence[Pair]:
         if self.baseline not in state.contestants:
             raise InputError(
                 f"baseline {self.baseline!r} is not a contestant",

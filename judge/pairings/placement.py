@@ -11,9 +11,11 @@ met lies outside that interval, so the search needs no record of the order in wh
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from judge.pairings.base import Pair, Schedule, ScheduleState
+from judge.pairings.base import Schedule, ScheduleState
+from judge.pairings.pairs import Pair
 from judge.pairings.state import fresh_questions, positive_int, tally, with_positions
 
 
@@ -43,7 +45,7 @@ class Placement:
             return []
         return new
 
-    def next_batch(self, state: ScheduleState) -> list[Pair]:
+    def next_batch(self, state: ScheduleState) -> Sequence[Pair]:
         new = self.newcomers(state)
         if not new:
             return self.inner.next_batch(state)

@@ -31,13 +31,14 @@ undecided while none holds (also when the questions or the budget run out).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from judge.battles import Battle
 from judge.errors import InputError
-from judge.pairings.base import Pair, ScheduleState
+from judge.pairings.base import ScheduleState
+from judge.pairings.pairs import Pair
 from judge.pairings.state import fresh_questions, positive_int, tally, with_positions
 
 Decision = Literal["worse", "better", "no-difference", "undecided"]
@@ -141,7 +142,7 @@ class HeadToHead:
         )
         return HeadToHeadResult(decision, interval, scheduled)
 
-    def next_batch(self, state: ScheduleState) -> list[Pair]:
+    def next_batch(self, state: ScheduleState) -> Sequence[Pair]:
         for name in (self.candidate, self.baseline):
             if name not in state.contestants:
                 raise InputError(

@@ -27,7 +27,8 @@ import pandas as pd
 from judge.battle_table import BattleTable
 from judge.battles import Battle
 from judge.errors import InputError
-from judge.pairings.base import Pair, Schedule, ScheduleState, make_pair
+from judge.pairings.base import Schedule, ScheduleState
+from judge.pairings.pairs import Pair, PairSet, make_pair
 from judge.ratings import BTFit, fit_bt
 
 ELO_FACTOR: Final = 400.0 / math.log(10.0)  # Elo points per natural-log unit of strength
@@ -39,38 +40,73 @@ class FittedRatings(Mapping[str, float]):
 
     advance() puts these in ScheduleState.ratings so the next step appends only the new battles and pairs
     instead of re-reading the whole state, and adaptive kinds read the fit's Hessian instead of refitting.
-    The caches are used only while the state still holds the very objects they were made from.
+    Each is worked out when first read (a one-shot round-robin reads none of them: on a 1M-call run that
+    is a fit and a tally of 500k battles saved), from the previous state's when that one was worked out.
     """
 
     def __init__(
         self,
-        fit: BTFit | None,
-        frame: pd.DataFrame,
+        battles: Sequence[Battle],
+        scheduled: PairSet,
         *,
-        battles: Sequence[Battle] = (),
-        counts: Tally | None = None,
-        scheduled: frozenset[Pair] | None = None,
+        contestants: Sequence[str] = (),
+        previous: FittedRatings | None = None,
+        added: Sequence[Battle] = (),
+        new_pairs: Sequence[Pair] = (),
     ) -> None:
-        self.fit = fit
-        self.frame = frame
+        """previous: the ratings of the state this one follows from by `added` and `new_pairs`; whatever
+        of it was worked out is extended instead of recounted."""
         self.battles = battles
-        self.counts = counts
         self.scheduled = scheduled
-        self._ratings: Mapping[str, float] = MappingProxyType(
-            {} if fit is None else {str(k): float(v) for k, v in fit.ratings.items()}
+        self._contestants = tuple(contestants)
+        self._frame: pd.DataFrame | None = (
+            None if previous is None or previous._frame is None else _plus_frame(previous._frame, added)
         )
+        self._counts: Tally | None = (
+            None if previous is None or previous._counts is None else previous._counts.plus(new_pairs)
+        )
+        self._fitted = False
+        self._fit: BTFit | None = None
+        self._ratings: Mapping[str, float] = MappingProxyType({})
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        if self._frame is None:
+            self._frame = _frame(self.battles)
+        return self._frame
+
+    @property
+    def counts(self) -> Tally:
+        if self._counts is None:
+            self._counts = _count(self.scheduled, self._contestants)
+        return self._counts
+
+    @property
+    def fit(self) -> BTFit | None:
+        if not self._fitted:
+            frame = self.frame
+            self._fit = fit_bt(frame) if len(frame) else None
+            self._ratings = MappingProxyType(
+                {} if self._fit is None else {str(k): float(v) for k, v in self._fit.ratings.items()}
+            )
+            self._fitted = True
+        return self._fit
+
+    def _by_model(self) -> Mapping[str, float]:
+        self.fit  # noqa: B018  (worked out on first read)
+        return self._ratings
 
     def __getitem__(self, model: str) -> float:
-        return self._ratings[model]
+        return self._by_model()[model]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._ratings)
+        return iter(self._by_model())
 
     def __len__(self) -> int:
-        return len(self._ratings)
+        return len(self._by_model())
 
     def __repr__(self) -> str:
-        return f"FittedRatings({dict(self._ratings)!r})"
+        return f"FittedRatings({dict(self._by_model())!r})"
 
 
 def _frame(battles: Sequence[Battle]) -> pd.DataFrame:
@@ -79,6 +115,10 @@ def _frame(battles: Sequence[Battle]) -> pd.DataFrame:
     return pd.DataFrame(
         {c: pd.array([getattr(b, c) for b in battles], dtype="string") for c in _FRAME_COLUMNS}
     )
+
+
+def _plus_frame(frame: pd.DataFrame, added: Sequence[Battle]) -> pd.DataFrame:
+    return pd.concat([frame, _frame(added)], ignore_index=True) if added else frame
 
 
 def _appended(battles: Sequence[Battle], added: Sequence[Battle]) -> Sequence[Battle]:
@@ -91,22 +131,25 @@ def _appended(battles: Sequence[Battle], added: Sequence[Battle]) -> Sequence[Ba
 
 
 def advance(state: ScheduleState, batch: Iterable[Pair], new_battles: Iterable[Battle]) -> ScheduleState:
-    """The state after a batch: its pairs scheduled, its battles appended, ratings refitted (fit_bt)."""
+    """The state after a batch: its pairs scheduled, its battles appended, ratings refitted (fit_bt) when
+    a schedule reads them."""
     added = new_battles if isinstance(new_battles, BattleTable) else tuple(new_battles)
-    pairs = [p for p in dict.fromkeys(batch) if p not in state.scheduled]
+    scheduled, new_pairs = state.scheduled.plus(batch)
     battles = _appended(state.battles, added)
-    scheduled = state.scheduled | frozenset(pairs)
     kept = state.ratings
-    if isinstance(kept, FittedRatings) and kept.battles is state.battles:
-        frame = pd.concat([kept.frame, _frame(added)], ignore_index=True) if added else kept.frame
-    else:
-        frame = _frame(battles)
-    if isinstance(kept, FittedRatings) and kept.scheduled is state.scheduled and kept.counts is not None:
-        counts = kept.counts.plus(pairs)
-    else:
-        counts = _count(scheduled, state.contestants)
-    fit = fit_bt(frame) if len(frame) else None
-    ratings = FittedRatings(fit, frame, battles=battles, counts=counts, scheduled=scheduled)
+    previous = kept if isinstance(kept, FittedRatings) else None
+    if previous is not None and not (
+        previous.battles is state.battles and previous.scheduled is state.scheduled
+    ):
+        previous = None
+    ratings = FittedRatings(
+        battles,
+        scheduled,
+        previous=previous,
+        added=added,
+        new_pairs=new_pairs,
+        contestants=state.contestants,
+    )
     return replace(state, scheduled=scheduled, battles=battles, ratings=ratings)
 
 
@@ -165,7 +208,7 @@ def _count(scheduled: Iterable[Pair], contestants: Iterable[str]) -> Tally:
 def tally(state: ScheduleState) -> Tally:
     """The state's Tally: the one advance() kept, else counted afresh."""
     kept = state.ratings
-    if isinstance(kept, FittedRatings) and kept.scheduled is state.scheduled and kept.counts is not None:
+    if isinstance(kept, FittedRatings) and kept.scheduled is state.scheduled:
         return kept.counts
     return _count(state.scheduled, state.contestants)
 
@@ -258,7 +301,7 @@ class Budget:
             left = min(left, math.floor(self.usd / self.usd_per_call + 1e-9) - spent)
         return left
 
-    def next_batch(self, state: ScheduleState) -> list[Pair]:
+    def next_batch(self, state: ScheduleState) -> Sequence[Pair]:
         pairs_left = self.calls_left(state) // self.calls_per_pair
         if pairs_left < 1:
             return []

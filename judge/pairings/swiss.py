@@ -7,14 +7,15 @@ different neighbours round after round ties the ranking together. Pure: no I/O, 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from judge.pairings.base import Pair, ScheduleState
+from judge.pairings.base import ScheduleState
+from judge.pairings.pairs import Pair
 from judge.pairings.state import (
     Tally,
     fresh_questions,
@@ -45,7 +46,7 @@ class Swiss:
         positive_int("swiss", "rounds", self.rounds, allow_none=True)
         positive_int("swiss", "questions_per_pairing", self.questions_per_pairing)
 
-    def next_batch(self, state: ScheduleState) -> list[Pair]:
+    def next_batch(self, state: ScheduleState) -> Sequence[Pair]:
         names = list(state.contestants)
         n = len(names)
         if n < 2 or not state.questions:

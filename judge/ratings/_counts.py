@@ -7,6 +7,7 @@ swapping sides can not change a rating. Resampling battles is then a multinomial
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -55,7 +56,7 @@ class Aggregated:
     """PairCounts plus, for each battle, its cell (3 * pair row + outcome) for clustered resampling."""
 
     pairs: PairCounts
-    cell: IntArray
+    cell: npt.NDArray[np.signedinteger[Any]]  # int32 unless the pair keys need more
 
 
 def _require_columns(battles: pd.DataFrame, columns: tuple[str, ...]) -> None:
@@ -71,51 +72,75 @@ def _row_label(battles: pd.DataFrame, position: int) -> str:
     return f"battle {battles.index[position]!r}"
 
 
+def _codes(column: pd.Series) -> tuple[npt.NDArray[np.signedinteger[Any]], list[Any]]:
+    """Small integer codes (-1 for missing) and the values they stand for: a categorical's own codes (a byte
+    or two a battle) when the column is one, else pandas' factorisation. A category no battle uses (left by
+    a filter or a group-by) is named None, so it is not taken for a model."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        used = np.bincount(codes.astype(np.intp) + 1, minlength=len(column.cat.categories) + 1)[1:] > 0
+        return codes, [v if u else None for v, u in zip(column.cat.categories, used, strict=True)]
+    codes, values = pd.factorize(column, use_na_sentinel=True)
+    return codes, list(values)
+
+
 def aggregate(battles: pd.DataFrame) -> Aggregated:
     """Check the log and count outcomes per model pair; raise InputError on anything unusable."""
     _require_columns(battles, ("model_a", "model_b", "winner"))
     if len(battles) == 0:
         raise InputError("the battle log is empty: there are no battles to rate")
-    winner_codes, winner_values = pd.factorize(battles["winner"], use_na_sentinel=True)
+    # Every per-battle array here is 1-4 bytes a cell and dropped once used: on a 1M-call run's log this
+    # step is part of the run's peak memory.
+    winner_codes, winner_values = _codes(battles["winner"])
     # Codes of the few distinct values, -1 for anything that is not a known winner (NA included).
-    known = np.array([_WINNER_CODES.get(v, -1) if isinstance(v, str) else -1 for v in winner_values] + [-1])
-    outcome = known[winner_codes].astype(np.int64)
+    known = np.array(
+        [_WINNER_CODES.get(v, -1) if isinstance(v, str) else -1 for v in winner_values] + [-1], dtype=np.int8
+    )
+    outcome = known[winner_codes]
+    del winner_codes
     bad = np.flatnonzero(outcome < 0)
     if len(bad):
         raise InputError(
             f"{_row_label(battles, int(bad[0]))}: winner {battles['winner'].iloc[bad[0]]!r} is not one of "
             f"{', '.join(_WINNER_CODES)} ({len(bad)} such row(s))"
         )
-    codes_a, names_a = pd.factorize(battles["model_a"], use_na_sentinel=True)
-    codes_b, names_b = pd.factorize(battles["model_b"], use_na_sentinel=True)
+    codes_a, names_a = _codes(battles["model_a"])
+    codes_b, names_b = _codes(battles["model_b"])
     for codes, column in ((codes_a, "model_a"), (codes_b, "model_b")):
         missing = np.flatnonzero(codes < 0)
         if len(missing):
             raise InputError(f"{_row_label(battles, int(missing[0]))}: {column} is missing")
-    models = np.array(sorted(set(map(str, names_a)) | set(map(str, names_b))), dtype=object)
-    a = np.searchsorted(models, np.asarray(names_a, dtype=str).astype(object))[codes_a].astype(np.int64)
-    b = np.searchsorted(models, np.asarray(names_b, dtype=str).astype(object))[codes_b].astype(np.int64)
+    models = np.array(sorted({str(v) for v in (*names_a, *names_b) if v is not None}), dtype=object)
+    n = len(models)
+    index = np.int32 if n * n < 2**31 else np.int64  # wide enough for a pair key lo * n + hi
+    a = np.searchsorted(models, np.asarray(names_a, dtype=str).astype(object)).astype(index)[codes_a]
+    del codes_a
+    b = np.searchsorted(models, np.asarray(names_b, dtype=str).astype(object)).astype(index)[codes_b]
+    del codes_b
     same = np.flatnonzero(a == b)
     if len(same):
         raise InputError(
             f"{_row_label(battles, int(same[0]))}: model {models[a[same[0]]]!r} plays against itself "
             f"({len(same)} such row(s)); a self-battle says nothing about strength"
         )
-    swapped = a > b
-    lo = np.where(swapped, b, a)
-    hi = np.where(swapped, a, b)
     # Seen from the lower-index model: outcome 0 = lo won, 1 = hi won, 2 = tie.
-    outcome = np.where(swapped & (outcome < 2), 1 - outcome, outcome)
-    n = len(models)
-    key = lo * n + hi
+    flip = (a > b) & (outcome < 2)
+    outcome[flip] = 1 - outcome[flip]
+    del flip
+    key = np.minimum(a, b)
+    key *= n
+    key += np.maximum(a, b)
+    del a, b
     if n <= _DENSE_PAIR_LIMIT:
         present = np.bincount(key, minlength=n * n) > 0
         keys = np.flatnonzero(present)
-        row_of_key = np.cumsum(present) - 1
-        row = row_of_key[key]
+        row_of_key = (np.cumsum(present) - 1).astype(index)
+        cell = row_of_key[key]
     else:
-        keys, row = np.unique(key, return_inverse=True)
-    cell = row * 3 + outcome
+        keys, cell = np.unique(key, return_inverse=True)
+    del key
+    cell *= 3
+    cell += outcome
     table = np.bincount(cell, minlength=3 * len(keys)).reshape(-1, 3).astype(np.float64)
     pairs = PairCounts(
         models=tuple(models.tolist()),
@@ -123,7 +148,7 @@ def aggregate(battles: pd.DataFrame) -> Aggregated:
         j=(keys % n).astype(np.int64),
         counts=table,
     )
-    return Aggregated(pairs=pairs, cell=cell.astype(np.int64))
+    return Aggregated(pairs=pairs, cell=cell)
 
 
 def question_codes(battles: pd.DataFrame) -> IntArray:

@@ -55,7 +55,10 @@ _TOL: Final = 1e-10
 _MAX_ITER: Final = 100
 _CHUNK: Final = 50  # bootstrap rounds per task; part of what a seed reproduces
 _EXACT_CELLS: Final = 50_000_000  # rounds x battles up to which replicates are resampled and refitted
-_BLOCK: Final = 16  # replicates evaluated together (16 x battles arrays)
+# Replicates evaluated together (block x battles arrays): 16, or fewer on a big log so that each such array
+# stays ~2 MB (they are a 1M-call run's peak memory).
+_BLOCK: Final = 16
+_BLOCK_CELLS: Final = 250_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,16 +207,21 @@ def _evaluate(
     """Everything is summed per pair segment first (rows are sorted by pair), then spread over models."""
     n, d = len(rows.models), len(rows.features)
     m = len(q)
-    z = q[:, rows.a] - q[:, rows.b] + q[:, n:] @ rows.x.T
-    p = expit(z)
-    r = rows.y - p
-    h = p * (1.0 - p)
+    # In place where it can be: on a big log each of these (m, N) arrays is a few MB.
+    z = q[:, rows.a]
+    z -= q[:, rows.b]
+    z += q[:, n:] @ rows.x.T
     f = np.empty(0)
     if with_f:
         ll = rows.y * z - np.logaddexp(0.0, z)
         f = (ll if w is None else ll * w).sum(axis=1) - 0.5 * (penalty * q * q).sum(axis=1)
+        del ll
+    h = expit(z, out=z)  # p, then p (1 - p)
+    r = rows.y - h
+    h *= 1.0 - h
     if w is not None:
-        r, h = r * w, h * w
+        r *= w
+        h *= w
     hx = h[:, :, None] * rows.x[None]
     r_pair = np.add.reduceat(r, rows.starts, axis=1)
     h_pair = np.add.reduceat(h, rows.starts, axis=1)
@@ -387,12 +395,13 @@ def _replicate_task(
     resid, rx = _scores(fit)
     inverse = np.linalg.inv(_gauged(fit.neg_hessian, n))
     penalty = _penalty(rows, fit.reg, fit.elo.base)
-    reps = np.arange(_BLOCK)[:, None] * n
+    step = max(1, min(_BLOCK, _BLOCK_CELLS // len(resid)))
+    reps = np.arange(step)[:, None] * n
 
     def run() -> FloatArray:
         out = np.empty((size, len(q)))
-        for lo in range(0, size, _BLOCK):
-            m = min(_BLOCK, size - lo)
+        for lo in range(0, size, step):
+            m = min(step, size - lo)
             if codes is None:
                 centred = poisson_minus_one(rng, (m, len(resid))).astype(np.float64)
             else:
@@ -404,7 +413,8 @@ def _replicate_task(
             )
             grad[:, n:] = centred @ rx
             block = q + grad @ inverse
-            terms = _evaluate(rows, centred + 1.0, penalty, block, with_f=False)
+            centred += 1.0  # the weights themselves from here on
+            terms = _evaluate(rows, centred, penalty, block, with_f=False)
             out[lo : lo + m] = block + _solve(terms.neg_hessian, terms.grad, n)
         return out
 
