@@ -48,6 +48,7 @@ _PROTOCOL = pickle.HIGHEST_PROTOCOL
 _OK, _FAILED, _BROKEN = 0, 1, 2  # reply kinds: a completion, a CallFailed, an unexpected exception (a bug)
 _CANCEL = None  # a request slot of None cancels that call (the runner's timeout gave up on it)
 _CHILD = "from judge.providers.workers import child; child()"  # a child's command (python -c)
+_START_S = 120.0  # a child that has not said ready by then (importing the SDK on a busy machine) is killed
 _STOP_S = 5.0  # how long a child gets to close its connections before it is killed
 
 
@@ -200,11 +201,13 @@ class WorkerProvider:
         assert process.stdin is not None and process.stdout is not None
         process.stdin.write(_frame(self._child_endpoint))
         try:
-            status, detail = await _read_frame(process.stdout)
-        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            status, detail = await asyncio.wait_for(_read_frame(process.stdout), _START_S)
+        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError) as exc:
+            if process.returncode is None:
+                process.kill()
             code = await process.wait()
             raise CallFailed(
-                ErrorKind.TRANSIENT, f"provider worker {worker.index} exited on start (code {code})"
+                ErrorKind.TRANSIENT, f"provider worker {worker.index} did not start (exit code {code})"
             ) from exc
         if status != "ready":
             process.kill()
