@@ -95,6 +95,11 @@ def test_a_killed_worker_fails_its_calls_as_transient_and_is_started_again():
                 assert all(c.text.startswith("answer ") for c in again)
                 assert provider.restarts == 1 and len(provider.pids()) == 2
                 assert first[0] not in provider.pids()
+                # A call the runner gives up on (its timeout) is cancelled in the child; the rest go on.
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(provider.complete(Request("m", (Message("user", "x"),))), 0.1)
+                assert (await provider.complete(Request("m", (Message("user", "y"),)))).text
+                assert provider.in_flight() == 0
 
         asyncio.run(go())
 

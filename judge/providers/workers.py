@@ -250,6 +250,10 @@ class WorkerProvider:
             if not future.done():
                 future.set_exception(CallFailed(ErrorKind.TRANSIENT, message))
 
+    def in_flight(self) -> int:
+        """Calls sent to children and not yet answered or given up on."""
+        return sum(len(w.pending) for w in self._workers)
+
     def pids(self) -> list[int]:
         """The running children's process ids (tests kill one)."""
         return [w.pid for w in self._workers if w.alive and w.pid is not None]
