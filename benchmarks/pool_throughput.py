@@ -9,6 +9,8 @@ made four ways in one run, each adding a layer of judge's real path:
   + runner         Runner.execute: tenacity, the lane's semaphore, the per-call timeout, the Call rows
   judge            Judging.judge_batch: prompts rendered, keys hashed, the store looked up, every verdict
                    committed as it arrives (SQLite, WAL)
+  SDK via N workers the SDK + pool layer with `workers: N`: judge's process only forwards the calls over
+                   pipes (its CPU per call is the IPC cost), the children make them
   judge, N workers the judge layer with `workers: N`: its model calls made by N worker processes
                    (judge.providers.workers); the client CPU column is judge's own process, the workers'
                    CPU is shown apart
@@ -125,6 +127,28 @@ async def sdk_pool(
                 await provider.complete(request)
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+async def sdk_workers(urls: list[str], calls: int, concurrency: int, n: int, watch: Stopwatch) -> None:
+    """The SDK + pool layer behind `workers: n`: judge's process only forwards calls over the pipes (its CPU
+    per call is the workers' IPC cost), the children make them."""
+    judge = judge_config(urls, concurrency, n)
+    request, left = judge_request(), calls
+    async with ProviderHub(cache_dir=None) as hub:
+        provider = hub.get(judge.endpoint())
+        assert isinstance(provider, WorkerProvider)
+        await provider.start()
+        watch.workers = provider.pids()
+        watch.start()
+
+        async def worker() -> None:
+            nonlocal left
+            while left > 0:
+                left -= 1
+                await provider.complete(request)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        watch.stop()
 
 
 async def runner_pool(urls: list[str], calls: int, concurrency: int, watch: Stopwatch) -> None:
@@ -310,6 +334,14 @@ def pool_throughput(
             db = Path(tmp) / DB_NAME
             judge, counts = measure("judge", calls, pids, lambda w: judged(urls, calls, concurrency, db, w))
             layers.append(judge)
+        if workers:
+            n = max(workers)
+            layers.append(
+                measure(
+                    f"SDK via {n} worker{'s' if n > 1 else ''}", calls, pids,
+                    lambda w: sdk_workers(urls, calls, concurrency, n, w),
+                )[0]
+            )  # fmt: skip
         for n in workers:
             layers.append(judged_with_workers(urls, pids, calls, concurrency, n))
         if processes > 1:
