@@ -6,6 +6,7 @@
         async for piece in stream_text(provider, request): ...   # the same answer as it is generated
 
 Providers never retry, print, read config or environment, or touch the store; the runner does those things.
+An endpoint with `workers=N` gets a WorkerProvider: the same calls, made by N child processes (workers.py).
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ class ProviderHub:
         provider = self._providers.get(endpoint)
         if provider is None:
             if endpoint.workers > 0:  # calls made by child processes; built here too, to stream and check
+                if endpoint.provider not in ("openai", "anthropic"):
+                    raise InputError(
+                        f"workers are for openai and anthropic endpoints, not {endpoint.provider}"
+                    )
                 provider = workers.WorkerProvider(endpoint, self._build(replace(endpoint, workers=0)))
             else:
                 provider = self._build(endpoint)
