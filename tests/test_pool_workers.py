@@ -23,6 +23,7 @@ from judge.errors import ConfigError
 from judge.providers import ProviderHub, stream_text
 from judge.providers.base import CallFailed, Endpoint, ErrorKind, Message, Request
 from judge.providers.workers import WorkerProvider, auto_workers
+from judge.store import DB_NAME, Store
 from tests.batch_server import BatchServer
 
 RETRIES = "retries: {attempts: 3, initial_wait: 0, max_wait: 0, jitter: 0}\n"
@@ -144,6 +145,9 @@ def test_a_run_whose_worker_is_killed_mid_run_still_completes(tmp_path):
         o = result.outcome
         assert o.judging.judged == 20 and o.judging.failed == 0 and o.battles
         assert sum(r["ok"] for r in result.diagnostics["judge"]["replicas"]) == 20
+        with Store.open(tmp_path / "out" / DB_NAME) as store:  # the killed child's calls: errors, retried
+            failed = [c for c in store.calls() if not c.ok]
+        assert failed and all(c.error_kind == "transient" for c in failed)
 
 
 def test_streaming_stays_in_process():
