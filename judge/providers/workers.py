@@ -1,7 +1,7 @@
 """HTTP worker processes: an endpoint's model calls made by N child processes, so one judge process's CPU no
 longer bounds how many calls per second a fast pool of servers can answer.
 
-At a few hundred calls in flight the official SDKs spend ~2 ms of client CPU per call; one Python process
+At a few hundred calls in flight the official SDKs spend 1.5-2 ms of client CPU per call; one Python process
 then tops out near 500 calls/s whatever the servers could do. `workers: N` on a contestant or judge starts
 N child processes (`judge.providers.workers.child`), each building the real provider (one endpoint or a pool)
 in its own asyncio loop; `WorkerProvider.complete` sends each call to the child with the fewest calls in
