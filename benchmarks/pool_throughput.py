@@ -9,6 +9,11 @@ made four ways in one run, each adding a layer of judge's real path:
   + runner         Runner.execute: tenacity, the lane's semaphore, the per-call timeout, the Call rows
   judge            Judging.judge_batch: prompts rendered, keys hashed, the store looked up, every verdict
                    committed as it arrives (SQLite, WAL)
+  SDK via N workers the SDK + pool layer with `workers: N`: judge's process only forwards the calls over
+                   pipes (its CPU per call is the IPC cost), the children make them
+  judge, N workers the judge layer with `workers: N`: its model calls made by N worker processes
+                   (judge.providers.workers); the client CPU column is judge's own process, the workers'
+                   CPU is shown apart
   SDK x N procs    the SDK + pool layer split over `--processes` worker processes started together (each
                    with its share of the calls and of the concurrency): what moving the HTTP calls out of
                    judge's process could at most give on this machine
@@ -19,7 +24,8 @@ times the ideal rate exceeds one core, the ideal cannot be reached whatever the 
 says so. Everything shares the machine's cores (and any other load): the load average is printed.
 
 Run:  .venv/bin/python benchmarks/pool_throughput.py [--calls 10000] [--replicas 4] [--delay 0.2]
-      [--concurrency 256] [--processes 2] [--json]       (benchmarks/scale.py runs it as its pool section)
+      [--concurrency 256] [--processes 2] [--workers 1,2] [--json]
+      (benchmarks/scale.py runs it as its pool section)
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from judge.config import JudgeConfig, RetryConfig  # noqa: E402
 from judge.judging import Judging  # noqa: E402
 from judge.pairings import Pair  # noqa: E402
 from judge.providers import Message, ProviderHub, Request  # noqa: E402
+from judge.providers.workers import WorkerProvider  # noqa: E402
 from judge.questions import Question  # noqa: E402
 from judge.runner import Job, Runner  # noqa: E402
 from judge.store import DB_NAME, Store  # noqa: E402
@@ -59,6 +66,7 @@ class Layer:
     seconds: float
     client_cpu_s: float
     server_cpu_s: float
+    worker_cpu_s: float = 0.0  # the `judge, N workers` layer's child processes (client_cpu_s is the parent's)
 
     @property
     def calls_per_s(self) -> float:
@@ -72,6 +80,10 @@ class Layer:
     def server_us_per_call(self) -> float:
         return 1e6 * self.server_cpu_s / self.calls
 
+    @property
+    def worker_us_per_call(self) -> float:
+        return 1e6 * self.worker_cpu_s / self.calls
+
 
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU seconds the processes have used so far (from /proc/PID/stat)."""
@@ -83,10 +95,10 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def judge_config(urls: list[str], concurrency: int) -> JudgeConfig:
+def judge_config(urls: list[str], concurrency: int, workers: int = 0) -> JudgeConfig:
     return JudgeConfig(
         provider="openai", model="bench-judge", base_url=urls[0], replicas=tuple(urls), api_key="bench-key",
-        temperature=0.0, concurrency=concurrency, timeout=60.0,
+        temperature=0.0, concurrency=concurrency, timeout=60.0, workers=workers,
     )  # fmt: skip
 
 
@@ -115,6 +127,28 @@ async def sdk_pool(
                 await provider.complete(request)
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+async def sdk_workers(urls: list[str], calls: int, concurrency: int, n: int, watch: Stopwatch) -> None:
+    """The SDK + pool layer behind `workers: n`: judge's process only forwards calls over the pipes (its CPU
+    per call is the workers' IPC cost), the children make them."""
+    judge = judge_config(urls, concurrency, n)
+    request, left = judge_request(), calls
+    async with ProviderHub(cache_dir=None) as hub:
+        provider = hub.get(judge.endpoint())
+        assert isinstance(provider, WorkerProvider)
+        await provider.start()
+        watch.workers = provider.pids()
+        watch.start()
+
+        async def worker() -> None:
+            nonlocal left
+            while left > 0:
+                left -= 1
+                await provider.complete(request)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        watch.stop()
 
 
 async def runner_pool(urls: list[str], calls: int, concurrency: int, watch: Stopwatch) -> None:
@@ -203,17 +237,23 @@ def workload(calls: int) -> tuple[dict[str, Question], list[Pair], dict[tuple[st
 
 
 async def judged(
-    urls: list[str], calls: int, concurrency: int, db: Path, watch: Stopwatch
+    urls: list[str], calls: int, concurrency: int, db: Path, watch: Stopwatch, workers: int = 0
 ) -> list[dict[str, object]]:
+    """The judge layer; with `workers`, its calls made by that many child processes (started before the
+    clock starts, their CPU read before they stop)."""
     questions, items, answers = workload(calls)
-    judge = judge_config(urls, concurrency)
+    judge = judge_config(urls, concurrency, workers)
     async with ProviderHub(cache_dir=None) as hub:
         with Store.open(db) as store:
             run_id = store.start_run("judge", "bench")
             judging = Judging(judge, store, run_id, Runner(hub.get, RETRIES), questions, answers)
-            hub.get(judge.endpoint())
+            provider = hub.get(judge.endpoint())
+            if isinstance(provider, WorkerProvider):
+                await provider.start()
+                watch.workers = provider.pids()
             watch.start()
             await judging.judge_batch(items)
+            watch.stop()
         counts = hub.replica_counts(judge.endpoint()) or []
     if judging.progress.judged != 2 * len(items):
         raise RuntimeError(f"judge layer: {judging.progress}")
@@ -225,10 +265,13 @@ class Stopwatch:
 
     def __init__(self, servers: list[int]) -> None:
         self.servers = servers
-        self.marks: list[tuple[float, float, float]] = []
+        self.workers: list[int] = []  # the judge's worker processes, if it has them
+        self.marks: list[tuple[float, float, float, float]] = []
 
     def _mark(self) -> None:
-        self.marks.append((time.perf_counter(), time.process_time(), cpu_seconds(self.servers)))
+        if len(self.marks) < 2:  # the first stop() counts: a phase may stop before its workers exit
+            wall, cpu = time.perf_counter(), time.process_time()
+            self.marks.append((wall, cpu, cpu_seconds(self.servers), cpu_seconds(self.workers)))
 
     start = stop = _mark
 
@@ -242,12 +285,33 @@ def measure(
     watch = Stopwatch(servers)
     result = asyncio.run(phase(watch))
     watch.stop()
-    (wall0, cpu0, server0), (wall1, cpu1, server1) = watch.marks[0], watch.marks[-1]
-    return Layer(name, calls, wall1 - wall0, cpu1 - cpu0, server1 - server0), result
+    (wall0, cpu0, server0, work0), (wall1, cpu1, server1, work1) = watch.marks
+    return Layer(name, calls, wall1 - wall0, cpu1 - cpu0, server1 - server0, work1 - work0), result
+
+
+def judged_with_workers(urls: list[str], pids: list[int], calls: int, concurrency: int, n: int) -> Layer:
+    """The judge layer with its calls made by `n` worker processes; their replica counts must add up."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / DB_NAME
+        name = f"judge, {n} worker{'s' if n > 1 else ''}"
+
+        def phase(watch: Stopwatch) -> Awaitable[list[dict[str, object]]]:
+            return judged(urls, calls, concurrency, db, watch, n)
+
+        layer, counts = measure(name, calls, pids, phase)
+    made = sum(int(str(row["ok"])) for row in counts)
+    if made != calls:
+        raise RuntimeError(f"{name}: the workers' replica counts add up to {made} calls, not {calls}")
+    return layer
 
 
 def pool_throughput(
-    calls: int, replicas: int, delay: float, concurrency: int, processes: int = 2
+    calls: int,
+    replicas: int,
+    delay: float,
+    concurrency: int,
+    processes: int = 2,
+    workers: tuple[int, ...] = (1, 2),
 ) -> dict[str, Any]:
     """Run the four layers against fresh servers; the figures as one dict (see the module docstring)."""
     servers = [start_server(delay) for _ in range(replicas)]
@@ -270,6 +334,16 @@ def pool_throughput(
             db = Path(tmp) / DB_NAME
             judge, counts = measure("judge", calls, pids, lambda w: judged(urls, calls, concurrency, db, w))
             layers.append(judge)
+        if workers:
+            n = max(workers)
+            layers.append(
+                measure(
+                    f"SDK via {n} worker{'s' if n > 1 else ''}", calls, pids,
+                    lambda w: sdk_workers(urls, calls, concurrency, n, w),
+                )[0]
+            )  # fmt: skip
+        for n in workers:
+            layers.append(judged_with_workers(urls, pids, calls, concurrency, n))
         if processes > 1:
             layers.append(sdk_processes(urls, pids, calls, concurrency, processes))
     finally:
@@ -286,6 +360,7 @@ def pool_throughput(
             "of_raw": layer.calls_per_s / ceiling,
             "client_us_per_call": layer.client_us_per_call,
             "server_us_per_call": layer.server_us_per_call,
+            "worker_us_per_call": layer.worker_us_per_call,
             # What one core would allow at this layer's client CPU per call.
             "one_core_limit_calls_per_s": 1e6 / layer.client_us_per_call,
         }
@@ -313,13 +388,14 @@ def print_table(p: dict[str, Any]) -> None:
         f"{p['layers'][0]['calls']:,} calls per layer: ideal {p['ideal_calls_per_s']:.0f} calls/s"
     )
     print(
-        f"  {'layer':<12} {'calls/s':>8} {'of ideal':>9} {'of raw':>7} {'client CPU/call':>16} "
-        f"{'servers CPU/call':>17} {'one core allows':>16}"
+        f"  {'layer':<17} {'calls/s':>8} {'of ideal':>9} {'of raw':>7} {'client CPU/call':>16} "
+        f"{'workers CPU/call':>17} {'servers CPU/call':>17} {'one core allows':>16}"
     )
     for row in p["layers"]:
+        workers = f"{row['worker_us_per_call']:>14.0f} us" if row["worker_cpu_s"] else f"{'-':>17}"
         print(
-            f"  {row['name']:<12} {row['calls_per_s']:>8.0f} {row['of_ideal']:>9.0%} {row['of_raw']:>7.0%} "
-            f"{row['client_us_per_call']:>13.0f} us {row['server_us_per_call']:>14.0f} us "
+            f"  {row['name']:<17} {row['calls_per_s']:>8.0f} {row['of_ideal']:>9.0%} {row['of_raw']:>7.0%} "
+            f"{row['client_us_per_call']:>13.0f} us {workers} {row['server_us_per_call']:>14.0f} us "
             f"{row['one_core_limit_calls_per_s']:>9.0f} calls/s"
         )
     judge = next(row for row in p["layers"] if row["name"] == "judge")
@@ -332,6 +408,13 @@ def print_table(p: dict[str, Any]) -> None:
         f"the SDK alone takes {sdk['client_us_per_call']:.0f} us, judge in all "
         f"{judge['client_us_per_call']:.0f} us"
     )
+    for row in p["layers"]:
+        if row["worker_cpu_s"]:
+            verdict = "met" if row["of_ideal"] >= 0.85 else "missed"
+            print(
+                f"  {row['name']}: {row['of_ideal']:.0%} of ideal ({verdict}); the judge process spends "
+                f"{row['client_us_per_call']:.0f} us a call, its workers {row['worker_us_per_call']:.0f} us"
+            )
     spread = ", ".join(f"{r['calls']} (peak {r['peak_in_flight']} in flight)" for r in p["replica_counts"])
     print(f"  per replica: {spread}")
     print(f"  {p['cpus']} cores, load average {p['load_average']}")
@@ -344,6 +427,9 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.2)
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--processes", type=int, default=2, help="for the SDK x N procs layer (1: skip it)")
+    parser.add_argument(
+        "--workers", default="1,2", help="worker processes of the `judge, N workers` layers (0: skip them)"
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
         "--sdk-child", nargs=3, metavar=("URLS", "CALLS", "CONCURRENCY"), help=argparse.SUPPRESS
@@ -353,7 +439,8 @@ def main() -> None:
         urls, calls, concurrency = args.sdk_child
         sdk_child(urls.split(","), int(calls), int(concurrency))
         return
-    result = pool_throughput(args.calls, args.replicas, args.delay, args.concurrency, args.processes)
+    workers = tuple(n for n in (int(x) for x in args.workers.split(",")) if n > 0)
+    result = pool_throughput(args.calls, args.replicas, args.delay, args.concurrency, args.processes, workers)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -22,7 +22,7 @@ Both share two cores with the servers (and any other load): the load average is 
 
 Run:  .venv/bin/python benchmarks/scale.py [--sizes 100000,1000000] [--bootstrap 100] [--concurrency 64]
       [--pool-calls 10000] [--replicas 4] [--delay 0.2] [--pool-concurrency 256] [--pool-processes 2]
-      [--skip-pool] [--json]
+      [--pool-workers 1,2] [--skip-pool] [--json]
 """
 
 from __future__ import annotations
@@ -171,6 +171,9 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.2)
     parser.add_argument("--pool-concurrency", type=int, default=256)
     parser.add_argument("--pool-processes", type=int, default=2)
+    parser.add_argument(
+        "--pool-workers", default="1,2", help="the pool's `judge, N workers` layers (0: none)"
+    )
     parser.add_argument("--skip-pool", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--json", action="store_true")
@@ -219,7 +222,12 @@ def main() -> None:
             proc.wait(timeout=10)
     if not args.skip_pool:
         out["pool"] = pool_throughput(
-            args.pool_calls, args.replicas, args.delay, args.pool_concurrency, args.pool_processes
+            args.pool_calls,
+            args.replicas,
+            args.delay,
+            args.pool_concurrency,
+            args.pool_processes,
+            tuple(n for n in (int(x) for x in args.pool_workers.split(",")) if n > 0),
         )
         if not args.json:
             print_table(out["pool"])

@@ -42,6 +42,7 @@ from judge.config import (
 )
 from judge.errors import ConfigError, InputError
 from judge.providers.base import BatchOptions
+from judge.providers.workers import auto_workers
 
 T = TypeVar("T")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -62,7 +63,8 @@ _MODEL_KEYS: tuple[str, ...] = (
     "temperature",
     "max_tokens",
 )
-_MODEL_KEYS += ("system", "seed", "concurrency", "rpm", "timeout", "prices", "delay", "batch")
+_MODEL_KEYS += ("system", "seed", "concurrency", "rpm", "timeout", "prices", "delay", "batch", "workers")
+_MAX_WORKERS = 64  # child processes per endpoint (`workers:`)
 _BATCH_LIMITS = {"openai": 50_000, "anthropic": 100_000}  # requests per provider batch
 _JUDGE_KEYS = (*_MODEL_KEYS, "template", "combine", "scale", "answer_format", "name", "parse_retries")
 _JUDGE_KEYS += ("max_reason_chars", "max_answer_chars", "strong_weight")
@@ -394,7 +396,34 @@ class Reader:
             "batch": None
             if provider is None
             else self.check(lambda: self.batch(m, at, provider, len(urls)), None),
+            "workers": self.check(lambda: self.workers(m, at, provider), 0),
         }
+
+    def workers(self, m: dict[str, Any], at: str, provider: str | None) -> int:
+        """`workers: N` or `workers: auto`: this endpoint's calls are made by N child processes."""
+        value = m.get("workers")
+        if value is None or value == 0:
+            return 0
+        hint = "workers: 3, or workers: auto (one per core but one)"
+        if value == "auto":
+            count = auto_workers()
+        elif isinstance(value, int) and not isinstance(value, bool):
+            count = value
+            if not 0 <= count <= _MAX_WORKERS:
+                raise self.fail(f"{at}.workers", f"must be between 0 and {_MAX_WORKERS}, got {value}", hint)
+        else:
+            raise self.fail(f"{at}.workers", f"must be a whole number or auto, got {value!r}", hint)
+        if provider is not None and provider not in HOSTED:
+            raise self.fail(
+                f"{at}.workers",
+                f"is not used by provider {provider}",
+                "worker processes are for openai and anthropic endpoints",
+            )
+        if m.get("batch") not in (None, False):
+            raise self.fail(
+                f"{at}.workers", "cannot go with batch: a batch is one upload, not many calls", "drop one"
+            )
+        return count
 
     def timeout_for(self, provider: str | None, top: dict[str, Any]) -> float:
         """The default call timeout: the config's, else longer for the embedded model, which shares the

@@ -86,6 +86,7 @@ class ModelConfig:
     delay: float = 0.0  # echo only: seconds each fake call takes (demos, resume tests)
     replicas: tuple[str, ...] = ()  # `base_url:` given as a list: a pool (base_url is its first entry)
     batch: BatchOptions | None = None
+    workers: int = 0  # child processes that make this endpoint's calls (judge.providers.workers); 0: none
 
     def endpoint(self) -> Endpoint:
         path = None if self.path is None else str(self.path)
@@ -99,6 +100,7 @@ class ModelConfig:
             delay_s=self.delay,
             replicas=self.replicas,
             batch=self.batch,
+            workers=self.workers,
         )
 
     def identity(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@
         async for piece in stream_text(provider, request): ...   # the same answer as it is generated
 
 Providers never retry, print, read config or environment, or touch the store; the runner does those things.
+An endpoint with `workers=N` gets a WorkerProvider: the same calls, made by N child processes (workers.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 
 from judge.errors import InputError
-from judge.providers import anthropic, echo, local, openai, pool, replay
+from judge.providers import anthropic, echo, local, openai, pool, replay, workers
 from judge.providers.base import (
     BatchOptions,
     CallFailed,
@@ -73,23 +74,34 @@ class ProviderHub:
         """The provider for an endpoint; unknown names are an InputError, missing SDKs a MissingDependency."""
         provider = self._providers.get(endpoint)
         if provider is None:
-            factory = _FACTORIES.get(endpoint.provider)
-            if factory is None:
-                known = ", ".join(PROVIDER_NAMES)
-                raise InputError(f"provider {endpoint.provider!r} is unknown (known: {known})")
-            if len(endpoint.replicas) > 1:  # one provider per replica, behind one pool
-                members = [(url, factory(replace(endpoint, base_url=url, replicas=()), self._servers))
-                           for url in endpoint.replicas]  # fmt: skip
-                provider = pool.PoolProvider(endpoint, members)
+            if endpoint.workers > 0:  # calls made by child processes; built here too, to stream and check
+                if endpoint.provider not in ("openai", "anthropic"):
+                    raise InputError(
+                        f"workers are for openai and anthropic endpoints, not {endpoint.provider}"
+                    )
+                provider = workers.WorkerProvider(endpoint, self._build(replace(endpoint, workers=0)))
             else:
-                provider = factory(endpoint, self._servers)
+                provider = self._build(endpoint)
             self._providers[endpoint] = provider
         return provider
+
+    def _build(self, endpoint: Endpoint) -> Provider:
+        factory = _FACTORIES.get(endpoint.provider)
+        if factory is None:
+            known = ", ".join(PROVIDER_NAMES)
+            raise InputError(f"provider {endpoint.provider!r} is unknown (known: {known})")
+        if len(endpoint.replicas) > 1:  # one provider per replica, behind one pool
+            members = [(url, factory(replace(endpoint, base_url=url, replicas=()), self._servers))
+                       for url in endpoint.replicas]  # fmt: skip
+            return pool.PoolProvider(endpoint, members)
+        return factory(endpoint, self._servers)
 
     def replica_counts(self, endpoint: Endpoint) -> list[dict[str, object]] | None:
         """Per-replica calls, failures, peak load and cool-downs of a pooled endpoint; None if not a pool."""
         provider = self._providers.get(endpoint)
-        return provider.counts() if isinstance(provider, pool.PoolProvider) else None
+        if isinstance(provider, pool.PoolProvider | workers.WorkerProvider):
+            return provider.counts()
+        return None
 
     async def prepare(self, endpoints: Iterable[Endpoint]) -> None:
         """Fetch the local models these endpoints name and start their servers now, before the first call.

@@ -95,6 +95,7 @@ class Endpoint:
     # A pool: every replica's base URL (base_url is the first, and names the pool in request keys).
     replicas: tuple[str, ...] = ()
     batch: BatchOptions | None = None  # openai / anthropic only: calls go out as provider batches
+    workers: int = 0  # openai / anthropic only: calls made by this many child processes (0: in this one)
 
 
 class Provider(Protocol):

@@ -80,7 +80,7 @@ class OpenAIProvider:
             # chat.completions.create spends most of a call's client CPU walking them against its TypedDicts
             # and building typed models of the reply (at 64 calls in flight that CPU is the bottleneck).
             response = await self._client.post(
-                "/chat/completions", body=_params(request, self.endpoint), cast_to=dict
+                "/chat/completions", body=_params(request, self.endpoint), cast_to=object
             )
         except (
             openai.APITimeoutError,

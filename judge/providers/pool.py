@@ -72,10 +72,17 @@ class PoolProvider:
         self.replicas = [Replica(url, provider) for url, provider in members]
         self._cooldown_s, self._max_cooldown_s, self._clock = cooldown_s, max_cooldown_s, clock
 
-    def _pick(self, tried: set[int]) -> Replica | None:
+    def _pick(self, tried: set[int]) -> int | None:
+        """The index of the least busy ready replica not tried yet (one pass: this runs on every call)."""
         now = self._clock()
-        ready = [r for i, r in enumerate(self.replicas) if i not in tried and r.out_until <= now]
-        return min(ready, key=lambda r: (r.in_flight, r.calls), default=None)
+        best: int | None = None
+        best_load = best_calls = 0
+        for i, r in enumerate(self.replicas):
+            if r.out_until > now or i in tried:
+                continue
+            if best is None or r.in_flight < best_load or (r.in_flight == best_load and r.calls < best_calls):
+                best, best_load, best_calls = i, r.in_flight, r.calls
+        return best
 
     def _take_out(self, replica: Replica) -> None:
         wait = min(self._max_cooldown_s, self._cooldown_s * 2 ** min(replica.streak, 16))
@@ -140,12 +147,15 @@ class PoolProvider:
         raise self._none_left(last)
 
     def _start(self, tried: set[int]) -> Replica | None:
-        replica = self._pick(tried)
-        if replica is not None:
-            tried.add(self.replicas.index(replica))
-            replica.calls += 1
-            replica.in_flight += 1
-            replica.peak_in_flight = max(replica.peak_in_flight, replica.in_flight)
+        index = self._pick(tried)
+        if index is None:
+            return None
+        tried.add(index)
+        replica = self.replicas[index]
+        replica.calls += 1
+        replica.in_flight += 1
+        if replica.in_flight > replica.peak_in_flight:
+            replica.peak_in_flight = replica.in_flight
         return replica
 
     @staticmethod
