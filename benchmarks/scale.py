@@ -1,16 +1,16 @@
 """Scale of the judging stage: 100,000 and 1,000,000 judge calls, and an endpoint pool's throughput.
 
 Scale: `judge run` itself (judge.api.run, the code behind the command) on a round-robin tournament of 30
-contestants replaying recorded answers (~600 characters, all different) on as many one-turn questions as
-the size needs (870 judge calls a question: both orders of 435 pairs), judged by an openai endpoint that a
-fast OpenAI-compatible loopback server (benchmarks/judging.py's raw asyncio server, no delay, in its own
-process) answers with a verdict line: config check, answers stage, the schedule's round, every judge call
-through the openai SDK, the Runner and the SQLite store, battles, details, diagnostics and the three boards
-(bootstrap `--bootstrap` rounds; no HTML). Each size runs in its own process, so its peak RSS is its own;
-RSS is sampled every 2% of the calls, so the growth per call during judging can be read off (and
-extrapolated when 1M is not run); the peak covers the rating step too. Calls/s is over the judging stage.
-The database's size per judgement is given whole and per table (with its indexes, from SQLite's dbstat).
-Goal: RSS at 1M within 1.5x of RSS at 100k, calls/s within 20%.
+contestants replaying recorded answers (~600 characters, all different) on as many one-turn questions as the
+size needs (870 judge calls a question: both orders of 435 pairs), judged by an openai endpoint that a fast
+OpenAI-compatible loopback server (benchmarks/judging.py's raw asyncio server, no delay, in its own process)
+answers with a verdict line: config check, answers stage, the schedule's round, every judge call through the
+openai SDK, the Runner and the SQLite store, battles, details, diagnostics and the three boards (bootstrap
+`--bootstrap` rounds) and report.html, as `judge run` writes by default. Each size runs in its own process, so
+its peak RSS is its own; RSS is sampled every 2% of the calls, so the growth per call during judging can be
+read off (and extrapolated when 1M is not run); the peak covers the rating and report steps too. Calls/s is
+over the judging stage. The database's size per judgement is given whole and per table (with its indexes, from
+SQLite's dbstat). Goal: RSS at 1M within 1.5x of RSS at 100k, calls/s within 20%.
 
 Pool: `--replicas 4` servers that each take `--delay 0.2` s per call, one pooled judge (`base_url:` a list) at
 concurrency 256: calls/s against the ideal (concurrency / delay) and against raw sockets spread over the same
@@ -22,7 +22,7 @@ Both share two cores with the servers (and any other load): the load average is 
 
 Run:  .venv/bin/python benchmarks/scale.py [--sizes 100000,1000000] [--bootstrap 100] [--concurrency 64]
       [--pool-calls 10000] [--replicas 4] [--delay 0.2] [--pool-concurrency 256] [--pool-processes 2]
-      [--pool-workers 1,2] [--skip-pool] [--json]
+      [--pool-workers 1,2] [--skip-pool] [--no-html] [--keep DIR] [--json]
 """
 
 from __future__ import annotations
@@ -99,7 +99,9 @@ def tournament(url: str, calls: int, concurrency: int, folder: Path) -> Path:
     return path
 
 
-def scale_child(url: str, calls: int, concurrency: int, bootstrap: int, folder: Path) -> dict[str, Any]:
+def scale_child(
+    url: str, calls: int, concurrency: int, bootstrap: int, folder: Path, html: bool = True
+) -> dict[str, Any]:
     """One `judge run` (judge.api.run, the code behind the command) of `calls` judge calls, sampled."""
     from judge import api
 
@@ -118,7 +120,7 @@ def scale_child(url: str, calls: int, concurrency: int, bootstrap: int, folder: 
         out=folder / "out",
         env={"BENCH_KEY": "bench-key"},
         bootstrap=bootstrap,
-        write_html=False,
+        write_html=html,
         on_judging=on_judging,
     )
     wall = time.perf_counter() - started
@@ -148,6 +150,7 @@ def scale_child(url: str, calls: int, concurrency: int, bootstrap: int, folder: 
         "peak_rss_judging_mb": max(r for _, r in samples),
         "peak_rss_mb": peak_rss_mb(),
         "rss_growth_mb_per_million_calls": slope,
+        "report_mb": (folder / "out" / "report.html").stat().st_size / 1e6 if html else None,
         "db_mb": db_bytes / 1e6,
         "db_bytes_per_judgement": db_bytes / j.judged,
         "db_bytes_per_judgement_by_table": {
@@ -176,16 +179,26 @@ def main() -> None:
     )
     parser.add_argument("--skip-pool", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--no-html", action="store_true", help="runs skip report.html (judge run --no-html)")
+    parser.add_argument("--keep", metavar="DIR", help="keep each size's results directory under DIR")
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
-        "--child", nargs=4, metavar=("URL", "CALLS", "CONCURRENCY", "BOOTSTRAP"), help=argparse.SUPPRESS
+        "--child",
+        nargs=6,
+        metavar=("URL", "CALLS", "CONCURRENCY", "BOOTSTRAP", "HTML", "KEEP"),
+        help=argparse.SUPPRESS,
     )
     args = parser.parse_args()
 
     if args.child:
-        url, calls, concurrency, bootstrap = args.child
-        with tempfile.TemporaryDirectory() as tmp:
-            row = scale_child(url, int(calls), int(concurrency), int(bootstrap), Path(tmp))
+        url, calls, concurrency, bootstrap, html, keep = args.child
+        if keep:
+            folder = Path(tempfile.mkdtemp(prefix=f"scale-{calls}-", dir=keep))
+            row = scale_child(url, int(calls), int(concurrency), int(bootstrap), folder, html == "1")
+            row["kept"] = str(folder)
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                row = scale_child(url, int(calls), int(concurrency), int(bootstrap), Path(tmp), html == "1")
         print(json.dumps(row))
         return
 
@@ -194,7 +207,8 @@ def main() -> None:
         proc, url = start_server(0.0)
         try:
             for size in (int(s) for s in args.sizes.split(",")):
-                child_args = ["--child", url, str(size), str(args.concurrency), str(args.bootstrap)]
+                child_args = ["--child", url, str(size), str(args.concurrency), str(args.bootstrap),
+                              "0" if args.no_html else "1", args.keep or ""]  # fmt: skip
                 child = subprocess.run(
                     [sys.executable, __file__, *child_args], capture_output=True, text=True
                 )
@@ -214,7 +228,8 @@ def main() -> None:
                         f"{row['peak_rss_judging_mb']:.0f} judging, peak {row['peak_rss_mb']:.0f} MB "
                         f"(growth while judging {growth:.0f} MB per 1M calls)  DB {row['db_mb']:.1f} MB = "
                         f"{row['db_bytes_per_judgement']:.0f} B per judgement ({tables})  "
-                        f"load {row['load_average']}",
+                        f"rating {row['phases'].get('rating', 0):.0f} s, "
+                        f"report {row['phases'].get('report', 0):.0f} s  load {row['load_average']}",
                         flush=True,
                     )
         finally:

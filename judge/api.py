@@ -38,11 +38,12 @@ if TYPE_CHECKING:
     from judge.vote.summary import Summary as VoteSummary
 
 
-def report(run_dir: str | Path) -> Path:
-    """Write RUN_DIR/report.html from a results directory; returns its path."""
+def report(run_dir: str | Path, *, battles: pd.DataFrame | None = None) -> Path:
+    """Write RUN_DIR/report.html from a results directory; returns its path. `battles`: the run's battle
+    frame when the caller holds it (then battles.jsonl is not read back)."""
     from judge.report import write_report  # jinja2 and the charts load only for this command
 
-    return write_report(run_dir)
+    return write_report(run_dir, battles)
 
 
 def compare(
@@ -784,7 +785,7 @@ def _write_results(
             outputs.remove_human_boards(out_dir)
         timer.lap("rating")
         if write_html:
-            files.append(report(out_dir))
+            files.append(report(out_dir, battles=battles.frame()))
             timer.lap("report")
     else:
         outputs.remove_boards(out_dir)

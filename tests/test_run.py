@@ -410,6 +410,9 @@ def test_a_rerun_without_calls_rewrites_byte_identical_files(tmp_path):
     con.close()
     latest = max(json.loads(line)["tstamp"] for line in first["battles.jsonl"].decode().splitlines())
     assert abs(latest - datetime.fromisoformat(stored).timestamp()) < 1e-3  # the time verdicts were stored
+    # The run renders its report from its in-memory battles; `judge report` reads battles.jsonl back.
+    assert CliRunner().invoke(cli, ["report", str(out)]).exit_code == 0
+    assert (out / "report.html").read_bytes() == first["report.html"]
 
 
 def test_long_answers_are_cut_in_judge_prompts_marked_counted_and_warned_once(tmp_path):
@@ -450,3 +453,19 @@ def test_rounds_judged_in_small_chunks_give_the_same_battles_and_counts(tmp_path
     untimed = [{k: v for k, v in r.diagnostics["judge"].items() if k != "seconds"} for r in (whole, chunked)]
     assert untimed[0] == untimed[1]
     assert chunked.outcome.stats == whole.outcome.stats and whole.outcome.stats.pairs_with_both_orders == 24
+
+
+def test_a_big_run_browses_an_evenly_spaced_subset_of_its_details(tmp_path, monkeypatch):
+    """The report's battle browser holds at most MAX_BROWSED details (a 1M-call run has 500,000)."""
+    from judge.report import rundir
+
+    monkeypatch.setattr(rundir, "MAX_BROWSED", 3)
+    three = ECHO_PAIR + "  - {name: echo-c, provider: echo, temperature: 0.9}\n"
+    config = write_config(tmp_path, "{provider: echo, answer_format: json}", contestants=three, limit=3)
+    out = tmp_path / "out"
+    api.run(config, out=out, env={}, bootstrap=0)
+    data = rundir.load_run_dir(out)
+    assert (data.details_total, data.details_every, len(data.details)) == (9, 3, 3)
+    lines = (out / "details.jsonl").read_text().splitlines()
+    assert [d.question_id for d in data.details] == [json.loads(lines[i])["question_id"] for i in (0, 3, 6)]
+    assert "Showing 3 of 9 battles: one in every\n    3," in (out / "report.html").read_text()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import pandas as pd
 from markupsafe import Markup
 
 from judge.report import charts, quality
@@ -24,7 +25,14 @@ from judge.report.heatmaps import TOP_N, category_matrix, model_matrices
 from judge.report.humans import human_section
 from judge.report.outputs import atomic_write
 from judge.report.panel import panel_context
-from judge.report.rundir import Judgment, Leaderboard, LeaderboardRow, ReportData, board_key, load_run_dir
+from judge.report.rundir import (
+    Judgment,
+    Leaderboard,
+    LeaderboardRow,
+    ReportData,
+    board_key,
+    load_run_dir,
+)
 
 REPORT_FILE = "report.html"
 
@@ -38,10 +46,11 @@ _ENV = jinja2.Environment(
 _ENV.filters["interval"] = lambda row: charts.interval_text(row.ci_lower, row.ci_upper)
 
 
-def write_report(run_dir: str | Path) -> Path:
-    """Render RUN_DIR/report.html from the files a tournament run wrote there; returns the path written."""
+def write_report(run_dir: str | Path, battles: pd.DataFrame | None = None) -> Path:
+    """Render RUN_DIR/report.html from the files a tournament run wrote there; returns the path written.
+    `battles`: the run's battle frame, when the caller holds it (see load_run_dir)."""
     root = Path(run_dir)
-    html = render_report(load_run_dir(root))
+    html = render_report(load_run_dir(root, battles=battles))
     target = root / REPORT_FILE
     atomic_write(target, html)
     return target
@@ -76,6 +85,8 @@ def render_report(data: ReportData) -> str:
         browser=_browser_payload(data),
         panel=panel_context(data, {q.name: q for q in checks["members"]}),
         n_details=len(data.details),
+        details_total=data.details_total,
+        browse_every=data.details_every,
         ppi=_ppi_rows(data),
     )
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from judge._jsonl import read_json_lines
+from judge._jsonl import iter_json_lines
 from judge.battles import load_battles
 from judge.errors import InputError
 
@@ -26,6 +26,9 @@ LEADERBOARD_STYLE_FILE = "leaderboard_style.json"
 BY_CATEGORY_FILE = "leaderboard_by_category.json"
 DIAGNOSTICS_FILE = "diagnostics.json"
 DETAILS_FILE = "details.jsonl"
+# The report's battle browser shows at most this many details (an evenly spaced subset of a bigger run's):
+# every detail costs ~1-2 kB of page and of memory, and a 1M-call run has 500,000.
+MAX_BROWSED = 20_000
 BY_JUDGE_FILE = "leaderboard_by_judge.json"  # a panel's per-judge boards (judge.panel_run)
 JUDGE_BATTLES_FILE = "battles_by_judge.jsonl"  # a panel's members' own battles
 HUMAN_BOARD_FILE = "leaderboard_human.json"
@@ -116,6 +119,8 @@ class ReportData:
     judge: Mapping[str, Any] | None
     contestants: Mapping[str, Mapping[str, Any]]
     details: tuple[Detail, ...]
+    details_total: int = 0  # lines in details.jsonl (more than len(details) when the browser shows a subset)
+    details_every: int = 1  # details holds every details_every-th of them
     style_leaderboard: Leaderboard | None = None  # leaderboard_style.json, when the run wrote one
     by_judge: Mapping[str, Leaderboard] = field(default_factory=dict)  # a panel: one board per judge
     judges: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # a panel: each judge's diagnostics
@@ -125,8 +130,13 @@ class ReportData:
     human_votes: pd.DataFrame | None = None  # human_votes.jsonl from `judge vote`, when present
 
 
-def load_run_dir(path: str | Path, *, details: bool = True) -> ReportData:
-    """Read a results directory; `details=False` skips details.jsonl (compare does not need the texts)."""
+def load_run_dir(
+    path: str | Path, *, details: bool = True, battles: pd.DataFrame | None = None
+) -> ReportData:
+    """Read a results directory; `details=False` skips details.jsonl (compare does not need the texts).
+
+    `battles`: the run's battle frame when the caller holds it (a run that just wrote battles.jsonl from its
+    compact table): names as categories, a fraction of the memory of reading the file back."""
     root = Path(path)
     if not root.is_dir():
         raise InputError("not a results directory", path=root)
@@ -140,7 +150,8 @@ def load_run_dir(path: str | Path, *, details: bool = True) -> ReportData:
         raise InputError(
             f"missing {LEADERBOARD_FILE}; rerun `judge rate` or the tournament", path=leaderboard_path
         )
-    battles = load_battles(battles_path, format="generic").frame
+    if battles is None:
+        battles = load_battles(battles_path, format="generic").frame
     leaderboard = _leaderboard(_read_json(leaderboard_path), leaderboard_path, "")
     by_category: dict[str, Leaderboard] = {}
     category_path = root / BY_CATEGORY_FILE
@@ -178,7 +189,9 @@ def load_run_dir(path: str | Path, *, details: bool = True) -> ReportData:
     details_path = root / DETAILS_FILE
     judge_battles_path = root / JUDGE_BATTLES_FILE
     votes_path = root / HUMAN_VOTES_FILE
-    loaded = tuple(_read_details(details_path)) if details and details_path.is_file() else ()
+    total = _count_records(details_path) if details and details_path.is_file() else 0
+    every = max(1, -(-total // MAX_BROWSED))
+    loaded = tuple(_read_details(details_path, every)) if total else ()
     return ReportData(
         ppi=_ppi_boards(root),
         name=root.resolve().name,
@@ -188,6 +201,8 @@ def load_run_dir(path: str | Path, *, details: bool = True) -> ReportData:
         judge=judge,
         contestants=contestants,
         details=loaded,
+        details_total=total,
+        details_every=every,
         style_leaderboard=style_board,
         by_judge=by_judge,
         judges=judges,
@@ -316,8 +331,15 @@ def _texts(value: Any, path: Path, line: int, field: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _read_details(path: Path) -> Iterator[Detail]:
-    for line_no, record in read_json_lines(path):
+def _count_records(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def _read_details(path: Path, every: int = 1) -> Iterator[Detail]:
+    """Every `every`-th detail of the file (the 1st, the 1 + every-th, ...); every line is checked, one at a
+    time (the file of a big run does not fit in memory)."""
+    for index, (line_no, record) in enumerate(iter_json_lines(path)):
         if not isinstance(record, dict):
             raise InputError("expected a JSON object", path=path, line=line_no)
         missing = [key for key in ("question_id", "model_a", "model_b") if key not in record]
@@ -326,6 +348,8 @@ def _read_details(path: Path) -> Iterator[Detail]:
         judgments = record.get("judgments") or []
         if not isinstance(judgments, list) or not all(isinstance(j, dict) for j in judgments):
             raise InputError("judgments must be a list of objects", path=path, line=line_no)
+        if index % every:
+            continue
         turn = record.get("turn")
         yield Detail(
             question_id=str(record["question_id"]),
