@@ -8,11 +8,10 @@ is done. One-shot kinds (round-robin, baseline) hand out their whole plan in the
 from __future__ import annotations
 
 import hashlib
-import importlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -132,41 +131,3 @@ class Baseline:
             )
         pairs = [(self.baseline, name) for name in sorted(state.contestants) if name != self.baseline]
         return _plan(state, pairs, self.questions_per_pair, self.seed)
-
-
-def _lazy(module: str, name: str) -> Callable[..., Schedule]:
-    """A factory importing its module on use (those modules import this one)."""
-
-    def build(**options: Any) -> Schedule:
-        factory: Callable[..., Schedule] = getattr(importlib.import_module(module), name)
-        return factory(**options)
-
-    return build
-
-
-SCHEDULES: Final[Mapping[str, Callable[..., Schedule]]] = MappingProxyType(
-    {
-        "round-robin": RoundRobin,
-        "baseline": Baseline,
-        "swiss": _lazy("judge.pairings.swiss", "Swiss"),
-        "adaptive": _lazy("judge.pairings.adaptive", "Adaptive"),
-        "head-to-head": _lazy("judge.pairings.sequential", "HeadToHead"),
-    }
-)
-
-
-def make_schedule(kind: str, **options: Any) -> Schedule:
-    """Build a schedule from its config name and options, with a clear error for unknown names or options."""
-    factory = SCHEDULES.get(kind)
-    if factory is None:
-        raise InputError(f"unknown pairing {kind!r} (known: {', '.join(sorted(SCHEDULES))})")
-    shared = {key: options.pop(key) for key in ("budget", "place_new") if key in options}
-    try:
-        schedule = factory(**options)
-    except TypeError as exc:
-        raise InputError(f"pairing {kind!r}: bad options {sorted(options)}: {exc}") from exc
-    if not shared:
-        return schedule
-    from judge.pairings.state import wrap  # judge.pairings.state imports this module
-
-    return wrap(schedule, **shared)

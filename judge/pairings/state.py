@@ -321,23 +321,3 @@ def innermost(schedule: Schedule) -> Schedule:
     while (inner := getattr(schedule, "inner", None)) is not None:
         schedule = inner
     return schedule
-
-
-def wrap(schedule: Schedule, *, budget: Any = None, place_new: Any = False) -> Schedule:
-    """Apply the options every kind accepts: `place_new: true` and `budget: {judge_calls: N, usd: X}`."""
-    from judge.pairings.placement import Placement  # placement imports this module
-
-    if not isinstance(place_new, bool):
-        raise InputError(f"schedule: place_new must be true or false, not {place_new!r}")
-    if place_new:
-        schedule = Placement(schedule)
-    if budget is None:
-        return schedule
-    if not isinstance(budget, Mapping):
-        raise InputError(f"schedule: budget must be a mapping like {{judge_calls: 1000}}, not {budget!r}")
-    unknown = sorted(set(budget) - {"judge_calls", "usd"})
-    if unknown:
-        raise InputError(
-            f"schedule budget: unknown key(s) {', '.join(map(str, unknown))} (known: judge_calls, usd)"
-        )
-    return Budget(schedule, judge_calls=budget.get("judge_calls"), usd=budget.get("usd"))
