@@ -49,7 +49,7 @@ from judging import ANSWER, raw_sockets, start_server  # noqa: E402  (the siblin
 from judge.config import JudgeConfig, RetryConfig  # noqa: E402
 from judge.judging import Judging  # noqa: E402
 from judge.pairings import Pair  # noqa: E402
-from judge.providers import Message, ProviderHub, Request  # noqa: E402
+from judge.providers import Message, Provider, ProviderHub, Request  # noqa: E402
 from judge.providers.workers import WorkerProvider  # noqa: E402
 from judge.questions import Question  # noqa: E402
 from judge.runner import Job, Runner  # noqa: E402
@@ -114,40 +114,37 @@ async def sdk_pool(
     """`calls` calls through the pool's provider, `concurrency` at a time; `ready` is awaited once the
     clients are built, before the first call."""
     judge = judge_config(urls, concurrency)
-    request, left = judge_request(), calls
     async with ProviderHub(cache_dir=None) as hub:
         provider = hub.get(judge.endpoint())
         if ready is not None:
             await ready()
+        await call_all(provider, judge_request(), calls, concurrency)
 
-        async def worker() -> None:
-            nonlocal left
-            while left > 0:
-                left -= 1
-                await provider.complete(request)
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+async def call_all(provider: Provider, request: Request, calls: int, concurrency: int) -> None:
+    """`calls` calls of `request`, `concurrency` at a time."""
+    left = calls
+
+    async def worker() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            await provider.complete(request)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
 async def sdk_workers(urls: list[str], calls: int, concurrency: int, n: int, watch: Stopwatch) -> None:
     """The SDK + pool layer behind `workers: n`: judge's process only forwards calls over the pipes (its CPU
     per call is the workers' IPC cost), the children make them."""
     judge = judge_config(urls, concurrency, n)
-    request, left = judge_request(), calls
     async with ProviderHub(cache_dir=None) as hub:
         provider = hub.get(judge.endpoint())
         assert isinstance(provider, WorkerProvider)
         await provider.start()
         watch.workers = provider.pids()
         watch.start()
-
-        async def worker() -> None:
-            nonlocal left
-            while left > 0:
-                left -= 1
-                await provider.complete(request)
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await call_all(provider, judge_request(), calls, concurrency)
         watch.stop()
 
 

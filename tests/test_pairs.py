@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from judge.pairings import Pair, PairPlan, PairSet, RoundRobin, ScheduleState, make_pair, pair_set
+from judge.pairings import Pair, PairPlan, PairSet, RoundRobin, ScheduleState, make_pair
 from judge.pairings import pairs as pairs_module
 from judge.pairings.state import advance, tally
 
@@ -27,7 +27,7 @@ def test_plan_reads_like_a_list_of_pairs() -> None:
 
 def test_set_membership_union_and_order() -> None:
     plan = _plan()
-    one = pair_set(plan[:4])
+    one = PairSet() | plan[:4]
     assert len(one) == 4 and plan[0] in one and plan[5] not in one and "x" not in one
     extra = Pair("q9", "a", "b", first="b")
     two, new = one.plus([plan[3], extra, Pair("q9", "a", "b")])  # one already in, one duplicate
@@ -42,7 +42,7 @@ def test_a_key_collision_never_hides_a_pair(monkeypatch: pytest.MonkeyPatch) -> 
     """Every key the same: membership falls back to comparing the pairs themselves."""
     monkeypatch.setattr(pairs_module, "_mix", lambda q, a, b: np.zeros(np.shape(q), dtype=np.uint64))
     plan = _plan()
-    half = pair_set(plan[:3])
+    half = PairSet() | plan[:3]
     assert [p in half for p in plan] == [True] * 3 + [False] * 3
     assert half.missing(plan) == list(plan[3:]) and len(half | plan) == 6
 

@@ -9,7 +9,7 @@ heavier kinds load on first use, so importing this package stays light.
 """
 
 from judge.pairings.base import Baseline, RoundRobin, Schedule, ScheduleState
-from judge.pairings.pairs import Pair, PairPlan, PairSet, make_pair, pair_set
+from judge.pairings.pairs import Pair, PairPlan, PairSet, make_pair
 from judge.pairings.registry import SCHEDULES, make_schedule
 
 __all__ = [
@@ -22,6 +22,5 @@ __all__ = [
     "Schedule",
     "ScheduleState",
     "make_pair",
-    "pair_set",
     "make_schedule",
 ]

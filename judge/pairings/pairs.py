@@ -179,8 +179,3 @@ class PairSet(Set[Pair]):
         by_key = np.argsort(keys_all, kind="stable")
         merged._keys, merged._order = keys_all[by_key], order_all[by_key]
         return merged, new
-
-
-def pair_set(pairs: Iterable[Pair] = ()) -> PairSet:
-    """A PairSet of these pairs (duplicates dropped)."""
-    return PairSet() | pairs
