@@ -151,10 +151,29 @@ class PairSet(Set[Pair]):
         if not len(self):
             return plan
         keys = plan.keys()
-        maybe = np.isin(keys, self._keys)
-        for i in np.flatnonzero(maybe).tolist():  # confirm each hit, so a collision cannot drop a pair
-            maybe[i] = self._found(plan[i], keys[i])
-        return plan.where(~maybe)
+        at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+        hits = np.flatnonzero(self._keys[at] == keys)
+        found = np.zeros(len(plan), dtype=bool)
+        # Confirm each hit, so a key collision cannot drop a pair: by codes when the first pair with that
+        # key sits in a plan over the same lists (a round-robin's second look at its plan), else one by one.
+        position = self._order[at[hits]]
+        part_of = np.searchsorted(self._ends, position, side="right")
+        unsure = []
+        for part_index in np.unique(part_of).tolist():
+            part, rows = self._parts[part_index], hits[part_of == part_index]
+            if not (
+                isinstance(part, PairPlan) and part.questions == plan.questions and part.names == plan.names
+            ):
+                unsure.append(rows)
+                continue
+            offset = position[part_of == part_index] - (self._ends[part_index - 1] if part_index else 0)
+            same = (part.q[offset] == plan.q[rows]) & (part.a[offset] == plan.a[rows])
+            same &= part.b[offset] == plan.b[rows]
+            found[rows[same]] = True
+            unsure.append(rows[~same])
+        for i in np.concatenate([np.zeros(0, np.int64), *unsure]).tolist():
+            found[i] = self._found(plan[i], keys[i])
+        return plan.where(~found)
 
     def __or__(self, pairs: Iterable[Any]) -> PairSet:
         return self.plus(pairs)[0]
