@@ -120,7 +120,7 @@ class PanelJudging:
         shares = []
         for index, cap in enumerate(self.caps):
             room = max(0, int(min(cap - self.handed[index], len(batch))))
-            shares.append(list(batch[:room]))
+            shares.append(batch if room >= len(batch) else batch[:room])  # a slice of a plan stays a plan
             self.handed[index] += len(batch)
         results = await asyncio.gather(
             *(j.judge_batch(share) for j, share in zip(self.judgings, shares, strict=True))
