@@ -1,16 +1,17 @@
 """Scale of the judging stage: 100,000 and 1,000,000 judge calls, and an endpoint pool's throughput.
 
 Scale: `judge run` itself (judge.api.run, the code behind the command) on a round-robin tournament of 30
-contestants replaying recorded answers (~600 characters, all different) on as many one-turn questions as the
-size needs (870 judge calls a question: both orders of 435 pairs), judged by an openai endpoint that a fast
-OpenAI-compatible loopback server (benchmarks/judging.py's raw asyncio server, no delay, in its own process)
-answers with a verdict line: config check, answers stage, the schedule's round, every judge call through the
-openai SDK, the Runner and the SQLite store, battles, details, diagnostics and the three boards (bootstrap
-`--bootstrap` rounds) and report.html, as `judge run` writes by default. Each size runs in its own process, so
-its peak RSS is its own; RSS is sampled every 2% of the calls, so the growth per call during judging can be
-read off (and extrapolated when 1M is not run); the peak covers the rating and report steps too. Calls/s is
-over the judging stage. The database's size per judgement is given whole and per table (with its indexes, from
-SQLite's dbstat). Goal: RSS at 1M within 1.5x of RSS at 100k, calls/s within 20%.
+contestants replaying recorded answers (500-650 characters, all different, lengths differing between
+contestants) on as many one-turn questions as the size needs (870 judge calls a question: both orders of 435
+pairs), judged by an openai endpoint that a fast OpenAI-compatible loopback server (benchmarks/judging.py's
+raw asyncio server, no delay, in its own process) answers with a verdict line: config check, answers stage,
+the schedule's round, every judge call through the openai SDK, the Runner and the SQLite store, battles,
+details, diagnostics and the three boards (bootstrap `--bootstrap` rounds) and report.html, as `judge run`
+writes by default. Each size runs in its own process, so its peak RSS is its own; RSS is sampled every 2% of
+the calls, so the growth per call during judging can be read off (and extrapolated when 1M is not run); the
+peak covers the rating and report steps too. Calls/s is over the judging stage. The database's size per
+judgement is given whole and per table (with its indexes, from SQLite's dbstat). Goal: RSS at 1M within 1.5x
+of RSS at 100k, calls/s within 20%.
 
 Pool: `--replicas 4` servers that each take `--delay 0.2` s per call, one pooled judge (`base_url:` a list) at
 concurrency 256: calls/s against the ideal (concurrency / delay) and against raw sockets spread over the same
@@ -78,10 +79,12 @@ def tournament(url: str, calls: int, concurrency: int, folder: Path) -> Path:
             f.write(json.dumps(row) + "\n")
     answers = folder / "answers"
     answers.mkdir()
-    for c in names:
+    for k, c in enumerate(names):
         with (answers / f"{c}.jsonl").open("w") as f:
             for i in range(n_questions):
-                text = f"{c} on question {i}: {ANSWER[: 560 + i % 80]}"
+                # Lengths differ between contestants on a question, as in a real tournament, so the run
+                # fits its style-controlled board too.
+                text = f"{c} on question {i}: {ANSWER[: 480 + (7 * i + 13 * k) % 160]}"
                 f.write(
                     json.dumps({"question_id": f"q{i}", "choices": [{"index": 0, "turns": [text]}]}) + "\n"
                 )
