@@ -775,7 +775,6 @@ def _write_results(
             by_category = rate_json(rate_frame(frame, by="category", **common))
         except InputError:  # e.g. no battle has a category
             by_category = None
-        del frame
         files += outputs.write_leaderboards(out_dir, rate_json(overall), by_category, style_board)
         if config.panel is not None:
             files += _panel_boards(out_dir, outcome, bootstrap=bootstrap, seed=seed, ci=ci)
@@ -785,7 +784,7 @@ def _write_results(
             outputs.remove_human_boards(out_dir)
         timer.lap("rating")
         if write_html:
-            files.append(report(out_dir, battles=battles.frame()))
+            files.append(report(out_dir, battles=frame))  # the report reads no style counts
             timer.lap("report")
     else:
         outputs.remove_boards(out_dir)
