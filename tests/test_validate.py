@@ -489,25 +489,20 @@ DEGENERATE = {
 def _consistent(report: dict) -> None:
     """Every cell agrees with the others: see docs/validate.md, "Consistency"."""
 
-    def intervals(node: object) -> list[dict]:
+    def having(node: object, keys: set[str]) -> list[dict]:
+        """Every object in the report (at any depth) that has all of `keys`."""
         if isinstance(node, dict):
-            found = [node] if {"value", "lower", "upper"} <= set(node) else []
-            return found + [i for v in node.values() for i in intervals(v)]
+            found = [node] if keys <= set(node) else []
+            return found + [n for v in node.values() for n in having(v, keys)]
         return []
 
-    for figure in intervals(report):
+    for figure in having(report, {"value", "lower", "upper"}):
         if figure["lower"] is not None:
             assert figure["value"] is not None and figure["lower"] <= figure["value"] <= figure["upper"]
         if figure["value"] is None:
             assert figure["note"].startswith("not defined"), figure
 
-    def counts(node: object) -> list[dict]:
-        if isinstance(node, dict):
-            found = [node] if {"agree", "total", "rate"} <= set(node) else []
-            return found + [c for v in node.values() for c in counts(v)]
-        return []
-
-    for count in counts(report):
+    for count in having(report, {"agree", "total", "rate"}):
         assert (count["rate"] is None) == (count["total"] == 0), count
         assert 0 <= count["agree"] <= count["total"]
     rank = report["rank"]
